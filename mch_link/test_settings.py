@@ -1,0 +1,15 @@
+"""Settings for the test suite: tasks run synchronously (read by django-q at import)."""
+import os
+
+os.environ.setdefault("TESTING", "1")
+
+from .settings import *  # noqa: E402,F403
+from .settings import Q_CLUSTER  # noqa: E402
+
+Q_CLUSTER["sync"] = True
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

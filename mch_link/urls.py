@@ -1,0 +1,24 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from . import views, views_contracts, views_import
+
+app_patterns = [
+    path("", views.home, name="home"),
+    path("centres/", views.centre_list, name="centre_list"),
+    path("centres/<str:code>/", views.centre_detail, name="centre_detail"),
+    path("providers/", views.provider_list, name="provider_list"),
+    path("providers/<str:code>/", views.provider_detail, name="provider_detail"),
+    path("coverage/", views_contracts.coverage, name="coverage"),
+    path("contracts/", views_contracts.contract_list, name="contract_list"),
+    path("import/", views_import.import_registry, name="import_registry"),
+]
+
+urlpatterns = [
+    path("", include((app_patterns, "mch_link"))),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]
