@@ -499,3 +499,19 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action} {self.object_repr}"
+
+    ACTION_LABELS = {
+        "draft": _("起草"), "sign": _("签约"), "renew": _("续签"), "terminate": _("终止"),
+        "create": _("新建"), "update": _("修改"), "move": _("改期"), "cancel": _("取消"),
+        "waive": _("免除"), "confirm": _("确认"), "dispute": _("提出异议"), "amend": _("修改记录"),
+        "submit": _("提交记录"), "approve": _("审核通过"), "reopen": _("重新开放"),
+    }
+
+    @property
+    def action_label(self):
+        return self.ACTION_LABELS.get(self.action, self.action)
+
+    def changes(self):
+        """[(field, before, after)] for display; a creation has no `before`."""
+        before, after = self.before or {}, self.after or {}
+        return [(k, before.get(k), after.get(k)) for k in sorted(set(before) | set(after))]

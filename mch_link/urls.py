@@ -12,6 +12,12 @@ app_patterns = [
     path("providers/<str:code>/", views.provider_detail, name="provider_detail"),
     path("coverage/", views_contracts.coverage, name="coverage"),
     path("contracts/", views_contracts.contract_list, name="contract_list"),
+    path("contracts/draft-missing/", views_contracts.contract_draft_missing_view, name="contract_draft_missing"),
+    path("contracts/renew/", views_contracts.contract_renew_view, name="contract_renew"),
+    path("contracts/<int:pk>/", views_contracts.contract_detail, name="contract_detail"),
+    path("contracts/<int:pk>/sign/", views_contracts.contract_sign_view, name="contract_sign"),
+    path("contracts/<int:pk>/terminate/", views_contracts.contract_terminate_view, name="contract_terminate"),
+    path("contracts/<int:pk>/scan/", views_contracts.contract_scan, name="contract_scan"),
     path("import/", views_import.import_registry, name="import_registry"),
 ]
 

@@ -17,7 +17,7 @@ def _actions_for(user):
     actions = []
     if role in (Role.CITY_ADMIN, Role.COUNTY_REVIEWER):
         actions.append((_("签约覆盖情况"), reverse("mch_link:coverage")))
-    if role in (Role.PROVIDER_MANAGER, Role.DOCTOR, Role.CENTRE_STAFF):
+    if role is not None:
         actions.append((_("签约协议"), reverse("mch_link:contract_list")))
     actions.append((_("托育机构"), reverse("mch_link:centre_list")))
     actions.append((_("医疗卫生机构"), reverse("mch_link:provider_list")))

@@ -1,13 +1,188 @@
-from django.http import HttpResponse
+"""Contracts and coverage pages: bureaus see coverage, provider managers draft, sign, renew
+and terminate, doctors and centre staff see their contracts."""
 
-from .access import BUREAUS, CENTRE_STAFF, PROVIDER_STAFF, role_required
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from .access import BUREAUS, CENTRE_STAFF, MANAGERS, PROVIDER_STAFF, has_role, role_required
+from .audit import history
+from .forms import CoverageFilterForm, DraftMissingForm, RenewForm, SignForm, TerminateForm
+from .models import Contract, Region, Role, Tier
+from .scoping import get_scoped_or_404, membership_of, scoped
+from .selectors import coverage as coverage_report
+from .services import contract_draft_missing, contract_renew, contract_sign, contract_terminate
+
+ALL_CONTRACT_ROLES = (*BUREAUS, *PROVIDER_STAFF, *CENTRE_STAFF)
+
+
+def _home_region(user):
+    m = membership_of(user)
+    if m and m.region_id:
+        return m.region
+    return Region.objects.filter(level=Region.Level.CITY).order_by("code").first()
 
 
 @role_required(*BUREAUS)
 def coverage(request):
-    return HttpResponse("TODO")
+    form = CoverageFilterForm(request.GET or None)
+    day = form.day()
+    code = request.GET.get("region")
+    region = get_scoped_or_404(request.user, Region, code=code) if code else _home_region(request.user)
+    if region is None:
+        raise Http404
+    report = coverage_report(day, region)
+    crumbs = []
+    r = report.region
+    while r is not None:
+        crumbs.insert(0, r)
+        r = r.parent
+    visible = set(scoped(request.user, Region).values_list("pk", flat=True))
+    ctx = {
+        "report": report,
+        "day": day,
+        "form": form,
+        "crumbs": [c for c in crumbs if c.pk in visible],
+        "missing_by_tier": [
+            (Tier(t).label, [m for m in report.missing_pairs if m["tier"] == t]) for t in Tier.values
+        ],
+    }
+    return render(request, "mch_link/coverage.html", ctx)
 
 
-@role_required(*PROVIDER_STAFF, *CENTRE_STAFF)
+@role_required(*ALL_CONTRACT_ROLES)
 def contract_list(request):
-    return HttpResponse("TODO")
+    qs = scoped(request.user, Contract).select_related("provider", "centre__township")
+    status = request.GET.get("status", "")
+    if status in Contract.Status.values:
+        qs = qs.filter(status=status)
+    contracts = list(qs.order_by("centre__name", "-valid_from")[:1000])
+    is_manager = has_role(request.user, *MANAGERS) and membership_of(request.user) is not None
+    ctx = {
+        "contracts": contracts,
+        "status": status,
+        "statuses": Contract.Status.choices,
+        "is_manager": is_manager,
+        "draft_form": DraftMissingForm() if is_manager else None,
+        "renew_form": RenewForm() if is_manager else None,
+        "today": timezone.localdate(),
+    }
+    return render(request, "mch_link/contract_list.html", ctx)
+
+
+def _manager_contract(request, pk):
+    """A contract of the manager's own provider, or 404."""
+    m = membership_of(request.user)
+    if m is None or m.role != Role.PROVIDER_MANAGER:
+        raise Http404
+    return get_scoped_or_404(request.user, Contract, pk=pk, provider=m.provider_id)
+
+
+@role_required(*ALL_CONTRACT_ROLES)
+def contract_detail(request, pk):
+    contract = get_scoped_or_404(request.user, Contract, pk=pk)
+    m = membership_of(request.user)
+    may_change = m is not None and m.role == Role.PROVIDER_MANAGER and m.provider_id == contract.provider_id
+    ctx = {
+        "contract": contract,
+        "may_change": may_change,
+        "sign_form": SignForm(initial={"valid_from": contract.valid_from, "valid_to": contract.valid_to})
+        if may_change and contract.status == Contract.Status.DRAFT else None,
+        "terminate_form": TerminateForm() if may_change and contract.status == Contract.Status.SIGNED else None,
+        "events": history(contract),
+    }
+    return render(request, "mch_link/contract_detail.html", ctx)
+
+
+@require_POST
+@role_required(*MANAGERS)
+def contract_sign_view(request, pk):
+    contract = _manager_contract(request, pk)
+    form = SignForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            contract_sign(contract=contract, user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            for msg in exc.messages:
+                form.add_error(None, msg)
+        else:
+            messages.success(request, _("协议已签约：%(c)s") % {"c": contract.centre})
+            return redirect("mch_link:contract_detail", pk=contract.pk)
+    contract.refresh_from_db()
+    ctx = {"contract": contract, "may_change": True, "sign_form": form, "terminate_form": None,
+           "events": history(contract)}
+    return render(request, "mch_link/contract_detail.html", ctx, status=400)
+
+
+@require_POST
+@role_required(*MANAGERS)
+def contract_terminate_view(request, pk):
+    contract = _manager_contract(request, pk)
+    form = TerminateForm(request.POST)
+    if form.is_valid():
+        try:
+            contract_terminate(contract=contract, user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            for msg in exc.messages:
+                form.add_error(None, msg)
+        else:
+            messages.success(request, _("协议已终止：%(c)s") % {"c": contract.centre})
+            return redirect("mch_link:contract_detail", pk=contract.pk)
+    contract.refresh_from_db()
+    ctx = {"contract": contract, "may_change": True, "sign_form": None, "terminate_form": form,
+           "events": history(contract)}
+    return render(request, "mch_link/contract_detail.html", ctx, status=400)
+
+
+@require_POST
+@role_required(*MANAGERS)
+def contract_draft_missing_view(request):
+    provider = membership_of(request.user).provider
+    form = DraftMissingForm(request.POST)
+    if form.is_valid():
+        created = contract_draft_missing(provider=provider, user=request.user, **form.cleaned_data)
+        if created:
+            messages.success(request, _("已为 %(n)d 个缺少签约的托育机构起草协议") % {"n": len(created)})
+        else:
+            messages.info(request, _("没有缺少签约的托育机构"))
+    else:
+        for errors in form.errors.values():
+            for e in errors:
+                messages.error(request, e)
+    return redirect(reverse("mch_link:contract_list") + "?status=draft")
+
+
+@require_POST
+@role_required(*MANAGERS)
+def contract_renew_view(request):
+    provider_id = membership_of(request.user).provider_id
+    own = scoped(request.user, Contract).filter(provider=provider_id)
+    form = RenewForm(request.POST, contract_ids=own.values_list("pk", flat=True))
+    if form.is_valid():
+        chosen = list(own.filter(pk__in=form.cleaned_data["contracts"]).select_related("provider", "centre"))
+        try:
+            renewed = contract_renew(contracts=chosen, signed_on=form.cleaned_data["signed_on"], user=request.user)
+        except ValidationError as exc:
+            for msg in exc.messages:
+                messages.error(request, msg)
+        else:
+            messages.success(request, _("已续签 %(n)d 份协议") % {"n": len(renewed)})
+    else:
+        for errors in form.errors.values():
+            for e in errors:
+                messages.error(request, e)
+    return redirect("mch_link:contract_list")
+
+
+@role_required(*ALL_CONTRACT_ROLES)
+def contract_scan(request, pk):
+    contract = get_scoped_or_404(request.user, Contract, pk=pk)
+    if not contract.scan:
+        raise Http404
+    return FileResponse(contract.scan.open("rb"), as_attachment=False,
+                        filename=f"contract-{contract.pk}.{contract.scan.name.rsplit('.', 1)[-1]}")

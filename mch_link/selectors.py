@@ -1,0 +1,266 @@
+"""Reads that cross relations: the registry as of a day, and the coverage it has.
+
+Each function runs a fixed number of queries whatever the number of rows (tests pin them).
+"""
+
+import datetime
+from dataclasses import dataclass, field
+
+from .models import Centre, CentreGrade, Contract, Provider, Region, Tier
+from .tiers import CentreFacts, ProviderFacts, RequiredPair, required_pairs
+
+
+@dataclass
+class RegionTree:
+    """All regions, resolved as of one day through boundary changes (successors)."""
+
+    day: datetime.date
+    rows: dict  # id -> Region
+    predecessors: dict = field(default_factory=dict)  # successor id -> [region ids]
+
+    @classmethod
+    def load(cls, day):
+        rows = {r.pk: r for r in Region.objects.all()}
+        tree = cls(day=day, rows=rows)
+        for r in rows.values():
+            if r.successor_id:
+                tree.predecessors.setdefault(r.successor_id, []).append(r.pk)
+        return tree
+
+    def resolve(self, region_id):
+        """The id of the region standing on `day` for `region_id`: its successor once it was
+        replaced, or its predecessor before it existed."""
+        seen = set()
+        current = region_id
+        while current not in seen:
+            seen.add(current)
+            r = self.rows[current]
+            if r.valid_to and r.valid_to < self.day and r.successor_id:
+                current = r.successor_id
+            elif r.valid_from and r.valid_from > self.day and self.predecessors.get(current):
+                current = sorted(self.predecessors[current])[0]
+            else:
+                return current
+        return current
+
+    def ancestors(self, township_id):
+        """(township, county, city) ids of a township as of `day`."""
+        t = self.resolve(township_id)
+        county = self.rows[t].parent_id
+        city = self.rows[county].parent_id if county else None
+        return t, county, city
+
+    def get(self, region_id):
+        return self.rows[region_id]
+
+    def contains(self, region, township_id):
+        return region.pk in self.ancestors(township_id)
+
+    def children(self, region_id):
+        return sorted(
+            (r for r in self.rows.values() if r.parent_id == region_id and self._valid(r)),
+            key=lambda r: r.code,
+        )
+
+    def _valid(self, r):
+        return (r.valid_from is None or r.valid_from <= self.day) and (r.valid_to is None or r.valid_to >= self.day)
+
+
+@dataclass
+class Registry:
+    """Facts of the registry on one day: what the tier rules read."""
+
+    day: datetime.date
+    tree: RegionTree
+    centres: list  # CentreFacts of centres open on the day
+    providers: list  # ProviderFacts
+
+
+def registry_as_of(day):
+    """The registry as it stood on `day`: 4 queries (regions, centres, grades, providers and
+    the townships they also cover)."""
+    tree = RegionTree.load(day)
+    ranks = grade_ranks_on(day)
+    centres = []
+    for pk, code, name, township_id in Centre.objects.open_on(day).values_list("pk", "code", "name", "township_id"):
+        t, county, city = tree.ancestors(township_id)
+        centres.append(CentreFacts(pk, code, name, t, county, city, ranks.get(pk)))
+    covers = {}
+    for provider_id, region_id in Provider.also_covers.through.objects.values_list("provider_id", "region_id"):
+        covers.setdefault(provider_id, set()).add(tree.resolve(region_id))
+    providers = []
+    for pk, code, name, kind, region_id in Provider.objects.values_list("pk", "code", "name", "kind", "region_id"):
+        region_id = tree.resolve(region_id)
+        townships = frozenset(covers.get(pk, set()) | {region_id}) if Provider.TIER_BY_KIND[kind] == Tier.GRASSROOTS \
+            else frozenset()
+        providers.append(ProviderFacts(pk, code, name, kind, region_id, townships))
+    return Registry(day=day, tree=tree, centres=centres, providers=providers)
+
+
+@dataclass
+class CoverageRow:
+    """Coverage figures for one region (or the whole report)."""
+
+    code: str
+    name: str
+    level: str
+    centres: int = 0
+    signed_centres: int = 0
+    required_pairs: int = 0
+    covered_pairs: int = 0
+
+    @property
+    def signed_guidance_rate(self):
+        return round(self.signed_centres / self.centres, 4) if self.centres else None
+
+    @property
+    def pair_coverage(self):
+        return round(self.covered_pairs / self.required_pairs, 4) if self.required_pairs else None
+
+
+@dataclass
+class Coverage:
+    day: datetime.date
+    region: Region | None
+    totals: CoverageRow
+    missing_pairs: list  # dicts: provider, provider_name, centre, centre_name, tier
+    uncovered_centres: list  # CentreFacts
+    extra_contracts: list  # dicts: provider, centre, tier, valid_from, valid_to
+    by_tier: dict  # tier -> {"required", "covered", "missing"}
+    children: list  # CoverageRow per sub-region
+    centre_rows: list  # per centre: facts, signed providers, missing tiers (township level)
+
+    def as_json(self):
+        """The documented JSON of `manage.py coverage --format json`."""
+        t = self.totals
+        return {
+            "date": self.day.isoformat(),
+            "region": self.region.code if self.region else None,
+            "centres": t.centres,
+            "signed_centres": t.signed_centres,
+            "signed_guidance_rate": t.signed_guidance_rate,
+            "required_pairs": t.required_pairs,
+            "covered_pairs": t.covered_pairs,
+            "missing_pairs": [
+                {"provider": m["provider"], "centre": m["centre"], "tier": m["tier"]} for m in self.missing_pairs
+            ],
+            "uncovered_centres": [c.code for c in self.uncovered_centres],
+            "extra_contracts": [
+                {"provider": e["provider"], "centre": e["centre"], "tier": e["tier"]} for e in self.extra_contracts
+            ],
+        }
+
+
+def coverage(day, region=None, provider=None, registry=None):
+    """Signed-guidance rate and required-pair coverage on `day` for the centres in `region`
+    (None: everywhere), optionally only the pairs of one `provider`. A fixed number of
+    queries: registry_as_of() plus one for the contracts in force."""
+    registry = registry or registry_as_of(day)
+    tree = registry.tree
+    region_id = tree.resolve(region.pk) if region else None
+    centres = [
+        c for c in registry.centres
+        if region_id is None or region_id in (c.township_id, c.county_id, c.city_id)
+    ]
+    centre_ids = {c.id for c in centres}
+    providers = {p.id: p for p in registry.providers}
+    required = {rp for rp in required_pairs(centres, registry.providers) if rp.centre_id in centre_ids}
+    if provider is not None:
+        required = {rp for rp in required if rp.provider_id == provider.pk}
+
+    in_force = {}
+    for contract in Contract.objects.in_force(day).filter(centre__in=Centre.objects.open_on(day)).values(
+        "pk", "provider_id", "centre_id", "valid_from", "valid_to"
+    ):
+        if contract["centre_id"] not in centre_ids:
+            continue
+        in_force.setdefault((contract["provider_id"], contract["centre_id"]), contract)
+    signed_centre_ids = {centre_id for (_p, centre_id) in in_force}
+    required_keys = {(rp.provider_id, rp.centre_id) for rp in required}
+    covered = {rp for rp in required if (rp.provider_id, rp.centre_id) in in_force}
+    by_id = {c.id: c for c in centres}
+
+    def pair_dict(provider_id, centre_id, tier):
+        p, c = providers[provider_id], by_id[centre_id]
+        return {"provider": p.code, "provider_name": p.name, "centre": c.code, "centre_name": c.name,
+                "tier": tier, "township_id": c.township_id}
+
+    missing = sorted(
+        (pair_dict(rp.provider_id, rp.centre_id, rp.tier) for rp in required - covered),
+        key=lambda m: (list(Tier.values).index(m["tier"]), m["provider"], m["centre"]),
+    )
+    extra = sorted(
+        (
+            {**pair_dict(pid, cid, Provider.TIER_BY_KIND[providers[pid].kind]),
+             "valid_from": con["valid_from"], "valid_to": con["valid_to"]}
+            for (pid, cid), con in in_force.items()
+            if (pid, cid) not in required_keys and (provider is None or pid == provider.pk)
+        ),
+        key=lambda e: (e["provider"], e["centre"]),
+    )
+    by_tier = {}
+    for tier in Tier.values:
+        req = sum(1 for rp in required if rp.tier == tier)
+        cov = sum(1 for rp in covered if rp.tier == tier)
+        by_tier[tier] = {"label": Tier(tier).label, "required": req, "covered": cov, "missing": req - cov}
+
+    def row_for(r, members):
+        member_ids = {c.id for c in members}
+        return CoverageRow(
+            code=r.code if r else "", name=r.name if r else "全部", level=r.level if r else "",
+            centres=len(members),
+            signed_centres=len(member_ids & signed_centre_ids),
+            required_pairs=sum(1 for rp in required if rp.centre_id in member_ids),
+            covered_pairs=sum(1 for rp in covered if rp.centre_id in member_ids),
+        )
+
+    totals = row_for(tree.get(region_id) if region_id else None, centres)
+    # Sub-regions for the drill-down: counties of a city, townships of a county.
+    children = []
+    level = tree.get(region_id).level if region_id else None
+    if level in (Region.Level.CITY, Region.Level.COUNTY) or region_id is None:
+        key = "county_id" if level == Region.Level.CITY else "township_id" if level else "city_id"
+        groups = {}
+        for c in centres:
+            groups.setdefault(getattr(c, key), []).append(c)
+        child_regions = tree.children(region_id) if region_id else [
+            r for r in tree.rows.values() if r.level == Region.Level.CITY]
+        seen = set()
+        for r in child_regions:
+            seen.add(r.pk)
+            children.append(row_for(r, groups.get(r.pk, [])))
+        for rid in sorted(set(groups) - seen):
+            children.append(row_for(tree.get(rid), groups[rid]))
+    centre_rows = []
+    if level == Region.Level.TOWNSHIP:
+        for c in sorted(centres, key=lambda c: c.name):
+            signed_with = sorted(providers[pid].name for (pid, cid) in in_force if cid == c.id)
+            missing_here = [m for m in missing if m["centre"] == c.code]
+            centre_rows.append({"centre": c, "signed_with": signed_with, "missing": missing_here})
+    uncovered = sorted((c for c in centres if c.id not in signed_centre_ids), key=lambda c: c.code)
+    return Coverage(
+        day=day, region=tree.get(region_id) if region_id else None, totals=totals,
+        missing_pairs=missing, uncovered_centres=uncovered, extra_contracts=extra, by_tier=by_tier,
+        children=children, centre_rows=centre_rows,
+    )
+
+
+def missing_pairs_for_provider(provider, day):
+    """The RequiredPair of `provider` on `day` that no signed contract in force covers."""
+    registry = registry_as_of(day)
+    required = {rp for rp in required_pairs(registry.centres, registry.providers) if rp.provider_id == provider.pk}
+    covered = set(Contract.objects.in_force(day).filter(provider=provider).values_list("centre_id", flat=True))
+    return sorted(rp for rp in required if rp.centre_id not in covered)
+
+
+def grade_ranks_on(day):
+    """{centre id: rank of the grade held on `day`}; the latest award wins. One query."""
+    ranks = {}
+    for centre_id, rank in CentreGrade.objects.held_on(day).order_by("awarded_on", "pk").values_list(
+        "centre_id", "grade__rank"
+    ):
+        ranks[centre_id] = rank
+    return ranks
+
+
+__all__ = ["RequiredPair", "registry_as_of", "coverage", "missing_pairs_for_provider", "grade_ranks_on"]
