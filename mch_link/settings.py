@@ -15,12 +15,13 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def env(name, default=""):
-    return os.environ.get(name, default)
+    """The variable's value; unset or empty gives `default`."""
+    return os.environ.get(name) or default
 
 
 def env_bool(name, default=False):
     value = os.environ.get(name)
-    if value is None:
+    if not value:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
