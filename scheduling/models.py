@@ -1,0 +1,174 @@
+"""The work calendar, obligations and sessions.
+
+Dates are calendar dates in Asia/Shanghai; session times are local wall-clock times.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from mch_link.models import Centre, Contract, Provider
+
+from . import periods
+from .status import STATUS_LABELS
+
+
+class Kind(models.TextChoices):
+    GUIDANCE = periods.GUIDANCE, periods.KIND_LABELS[periods.GUIDANCE]
+    STAFF_TRAINING = periods.STAFF_TRAINING, periods.KIND_LABELS[periods.STAFF_TRAINING]
+    PARENT_LECTURE = periods.PARENT_LECTURE, periods.KIND_LABELS[periods.PARENT_LECTURE]
+    SUPERVISION = periods.SUPERVISION, periods.KIND_LABELS[periods.SUPERVISION]
+
+
+# --------------------------------------------------------------------------- work calendar
+
+
+class WorkYear(models.Model):
+    """One year's official days off and make-up working days, or an estimate (Mon–Fri)."""
+
+    year = models.PositiveSmallIntegerField(_("年度"), unique=True)
+    estimated = models.BooleanField(_("估计"), default=True,
+                                    help_text=_("尚无国务院办公厅放假通知时按周一至周五估计"))
+    source = models.CharField(_("来源"), max_length=300, blank=True)
+    loaded_at = models.DateTimeField(_("载入时间"), auto_now=True)
+
+    class Meta:
+        ordering = ["year"]
+        verbose_name = _("工作日历年度")
+        verbose_name_plural = _("工作日历年度")
+
+    def __str__(self):
+        return f"{self.year}（{_('估计') if self.estimated else _('官方')}）"
+
+
+class WorkDay(models.Model):
+    """An exception to Monday–Friday: an official day off or a make-up working day (调休)."""
+
+    year = models.ForeignKey(WorkYear, on_delete=models.CASCADE, related_name="days")
+    date = models.DateField(_("日期"), unique=True)
+    is_off = models.BooleanField(_("放假"), help_text=_("是：法定放假日；否：调休上班日"))
+    name = models.CharField(_("名称"), max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("节假日/调休日")
+        verbose_name_plural = _("节假日/调休日")
+
+    def __str__(self):
+        return f"{self.date} {self.name} {'休' if self.is_off else '班'}"
+
+
+class CentreClosure(models.Model):
+    centre = models.ForeignKey(Centre, on_delete=models.CASCADE, related_name="closures")
+    date = models.DateField(_("日期"))
+    reason = models.CharField(_("原因"), max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("托育机构闭园日")
+        verbose_name_plural = _("托育机构闭园日")
+        constraints = [models.UniqueConstraint(fields=["centre", "date"], name="one_closure_a_day")]
+
+
+class DoctorLeave(models.Model):
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="leave")
+    doctor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="leave")
+    date = models.DateField(_("日期"))
+    reason = models.CharField(_("原因"), max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("医生请假")
+        verbose_name_plural = _("医生请假")
+        constraints = [models.UniqueConstraint(fields=["doctor", "date"], name="one_leave_a_day")]
+
+
+# --------------------------------------------------------------------------- obligations
+
+
+class ObligationQuerySet(models.QuerySet):
+    def of_year(self, year):
+        return self.filter(period__startswith=str(year))
+
+
+class Obligation(models.Model):
+    """What one contract owes in one period: contract × kind × period. Reports count these."""
+
+    class Resolution(models.TextChoices):
+        NONE = "", _("—")
+        CANCELLED = "cancelled", _("已取消")
+        WAIVED = "waived", _("已免除")
+
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="obligations")
+    kind = models.CharField(_("服务类型"), max_length=20, choices=Kind.choices)
+    period = models.CharField(_("周期"), max_length=6, help_text=_("季度如 2027Q1，年度如 2027"))
+    start = models.DateField(_("应服务起"), help_text=_("周期内协议有效的第一天"))
+    end = models.DateField(_("应服务止"), help_text=_("周期内协议有效的最后一天"))
+    resolution = models.CharField(_("处理"), max_length=10, choices=Resolution.choices, blank=True, default="")
+    resolution_reason = models.CharField(_("原因"), max_length=200, blank=True)
+    done_on = models.DateField(_("完成日期"), null=True, blank=True,
+                               help_text=_("服务记录的实际日期（由服务记录写入）"))
+    status = models.CharField(_("状态"), max_length=14, choices=list(STATUS_LABELS.items()),
+                              default="unplanned", db_index=True,
+                              help_text=_("由 obligation_status() 计算，每夜及每次变更时刷新"))
+    status_on = models.DateField(_("状态计算日期"), null=True, blank=True)
+
+    objects = ObligationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["period", "kind", "contract"]
+        verbose_name = _("服务义务")
+        verbose_name_plural = _("服务义务")
+        constraints = [
+            models.UniqueConstraint(fields=["contract", "kind", "period"], name="one_obligation_per_period"),
+            models.CheckConstraint(condition=Q(start__lte=models.F("end")), name="obligation_range"),
+        ]
+
+    def __str__(self):
+        return f"{self.period} {self.get_kind_display()} {self.contract.centre}"
+
+
+# --------------------------------------------------------------------------- sessions
+
+
+class Session(models.Model):
+    """One calendar event that discharges one or more obligations of one provider and one kind."""
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", _("已排期")
+        HELD = "held", _("已开展")
+        CANCELLED = "cancelled", _("已取消")
+
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="sessions")
+    kind = models.CharField(_("服务类型"), max_length=20, choices=Kind.choices)
+    date = models.DateField(_("日期"), db_index=True)
+    start = models.TimeField(_("开始"))
+    end = models.TimeField(_("结束"))
+    doctor_slot = models.PositiveSmallIntegerField(_("医生序号"), default=0)
+    doctor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="sessions", verbose_name=_("医生"))
+    place = models.CharField(_("地点"), max_length=200, blank=True)
+    obligations = models.ManyToManyField(Obligation, related_name="sessions", verbose_name=_("服务义务"))
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.PLANNED)
+    estimated = models.BooleanField(_("估计日期"), default=False,
+                                    help_text=_("所在年度尚无官方节假日安排，日期可能调整"))
+    pinned = models.BooleanField(_("固定"), default=False, help_text=_("人工改期或已开展：排程不再移动"))
+    sequence = models.PositiveIntegerField(_("版本序号"), default=0, help_text=_("日历 SEQUENCE：改期或变更时加一"))
+    version = models.PositiveIntegerField(default=1, help_text=_("防止并发覆盖的版本号"))
+    change_reason = models.CharField(_("变更原因"), max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["date", "start", "pk"]
+        verbose_name = _("服务场次")
+        verbose_name_plural = _("服务场次")
+        indexes = [models.Index(fields=["provider", "date"])]
+        constraints = [models.CheckConstraint(condition=Q(start__lt=models.F("end")), name="session_times")]
+
+    def __str__(self):
+        return f"{self.date} {self.start:%H:%M} {self.get_kind_display()}"

@@ -1,0 +1,574 @@
+"""The session planner: obligations, existing sessions and the work calendar in, a plan out.
+
+Pure, deterministic and idempotent (design.md, "Scheduling rules"):
+
+- Sessions fall on working days (scheduling.workdays), avoid centre closures, and respect each
+  provider's daily capacity: (doctors - doctors on leave) x per_doctor_per_day, one doctor at
+  most per_doctor_per_day sessions a day in time slots that do not overlap.
+- New sessions are spread evenly over each quarter's working days, leaving the last
+  `buffer_working_days` working days of every quarter free for rescheduling; supervision (a
+  yearly obligation) is spread over the whole year, avoiding the same buffers.
+- `staff_training` (and, if configured, `parent_lecture`) obligations of one provider, one
+  township and one period share sessions of up to `group_size` centres.
+- A centre never has two sessions on one day, and its supervision is never in the ISO week of
+  one of its guidance sessions.
+- Existing sessions that are still valid are kept where they are; invalid ones are moved to the
+  nearest valid day (later days of their window first, then earlier), each with a reason;
+  pinned sessions (held, recorded or moved by hand) are never moved or cancelled. Feeding the
+  plan back in as the existing sessions gives a plan with nothing to create, move or cancel.
+
+Callers load, call, save: no ORM here. `plan()` has no notion of "today": a caller that must
+not plan in the past clips each ObligationIn.start to the first plannable day.
+Dates are local dates (Asia/Shanghai); times are naive local wall-clock times.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, time, timedelta
+
+from scheduling import periods
+from scheduling.periods import (
+    GUIDANCE,
+    KIND_LABELS,
+    KINDS,
+    PARENT_LECTURE,
+    STAFF_TRAINING,
+    SUPERVISION,
+)
+from scheduling.workdays import WorkYear, is_working_day, work_year_for
+
+Slot = tuple[time, time]
+
+MORNING: Slot = (time(9, 0), time(11, 0))
+AFTERNOON: Slot = (time(14, 0), time(16, 0))
+LATE_AFTERNOON: Slot = (time(16, 30), time(18, 0))
+
+# Reasons given to the people whose calendar changes (Chinese: shown as is).
+REASON_CLOSED = "托育机构闭园"
+REASON_CAPACITY = "超出当日接待能力"
+REASON_OUTSIDE = "不在服务周期内"
+REASON_CENTRE_BUSY = "托育机构当日已有其他服务"
+REASON_SAME_WEEK = "督导与业务指导在同一周"
+REASON_DOCTOR_BUSY = "医生该时段已有安排"
+CANCEL_OBLIGATIONS_CANCELLED = "所服务的义务均已取消"
+CANCEL_OBLIGATIONS_GONE = "所服务的义务已不存在"
+CANCEL_DUPLICATE = "所服务的义务已另有排期"
+CANCEL_NO_DAY = "服务周期内已无可用日期"
+
+
+def reason_day_off(day: date) -> str:
+    return f"{day.isoformat()} 为法定节假日"
+
+
+def reason_not_working(day: date) -> str:
+    return f"{day.isoformat()} 不是工作日"
+
+
+def _default_slots() -> dict[str, list[Slot]]:
+    return {
+        GUIDANCE: [MORNING, AFTERNOON],
+        STAFF_TRAINING: [MORNING, AFTERNOON],
+        SUPERVISION: [MORNING, AFTERNOON],
+        PARENT_LECTURE: [LATE_AFTERNOON],
+    }
+
+
+# --- inputs -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ObligationIn:
+    """One obligation to serve. start..end (inclusive): the days of the period the contract is
+    in force, i.e. the period's bounds clipped to the contract (periods.in_force_window)."""
+
+    id: int
+    provider_id: int
+    centre_id: int
+    township_id: int
+    kind: str
+    period: str
+    start: date
+    end: date
+
+
+@dataclass(frozen=True)
+class ExistingSession:
+    """A session already in the calendar. `pinned`: held/recorded or moved by hand; the planner
+    never moves or cancels it, but it still takes its doctor, its centres' day and capacity."""
+
+    id: int
+    provider_id: int
+    kind: str
+    day: date
+    start: time
+    end: time
+    obligation_ids: tuple[int, ...]
+    centre_ids: tuple[int, ...]
+    doctor_slot: int | None
+    pinned: bool = False
+
+
+@dataclass(frozen=True)
+class PlannerInput:
+    """Everything the planner looks at. `doctors`: provider id -> number of doctors. `leave`:
+    provider id -> {day: doctors on leave that day}. `closures`: centre id -> closed days.
+    `work_years`: year -> WorkYear; a missing year is planned as estimated (Monday–Friday)."""
+
+    obligations: Sequence[ObligationIn]
+    sessions: Sequence[ExistingSession] = ()
+    work_years: dict[int, WorkYear] = field(default_factory=dict)
+    closures: dict[int, frozenset[date]] = field(default_factory=dict)
+    doctors: dict[int, int] = field(default_factory=dict)
+    leave: dict[int, dict[date, int]] = field(default_factory=dict)
+    cancelled_obligation_ids: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class PlannerSettings:
+    per_doctor_per_day: int = 2
+    buffer_working_days: int = 10
+    group_size: int = 5
+    group_parent_lectures: bool = False
+    # kind -> time slots in order of preference; a doctor's sessions of one day never overlap.
+    slots: dict[str, list[Slot]] = field(default_factory=_default_slots)
+
+    def __post_init__(self):
+        if self.per_doctor_per_day < 1 or self.group_size < 1 or self.buffer_working_days < 0:
+            raise ValueError("per_doctor_per_day and group_size must be >= 1, buffer_working_days >= 0")
+        for kind in KINDS:
+            if not self.slots.get(kind):
+                raise ValueError(f"no time slot configured for {kind!r}")
+
+    def grouped(self, kind: str) -> bool:
+        return kind == STAFF_TRAINING or (kind == PARENT_LECTURE and self.group_parent_lectures)
+
+
+# --- outputs ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewSession:
+    provider_id: int
+    kind: str
+    day: date
+    start: time
+    end: time
+    obligation_ids: tuple[int, ...]
+    centre_ids: tuple[int, ...]
+    doctor_slot: int
+    estimated: bool
+
+
+@dataclass(frozen=True)
+class Move:
+    session_id: int
+    day: date
+    start: time
+    end: time
+    doctor_slot: int
+    reason: str
+    estimated: bool
+
+
+@dataclass(frozen=True)
+class Cancel:
+    session_id: int
+    reason: str
+
+
+@dataclass
+class Plan:
+    create: list[NewSession] = field(default_factory=list)
+    keep: list[int] = field(default_factory=list)
+    move: list[Move] = field(default_factory=list)
+    cancel: list[Cancel] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def changes_anything(self) -> bool:
+        return bool(self.create or self.move or self.cancel)
+
+
+# --- the calendar and the board -----------------------------------------------------------------
+
+
+def _days_between(first: date, last: date) -> Iterator[date]:
+    for offset in range((last - first).days + 1):
+        yield first + timedelta(days=offset)
+
+
+class _Calendar:
+    """Working days per year and plannable days per period, computed once per plan() call."""
+
+    def __init__(self, work_years: dict[int, WorkYear], buffer_working_days: int):
+        self._work_years = work_years
+        self._buffer = buffer_working_days
+        self._years: dict[int, tuple[WorkYear, frozenset[date], list[date]]] = {}
+        self._plannable: dict[str, list[date]] = {}
+
+    def _year(self, year: int) -> tuple[WorkYear, frozenset[date], list[date]]:
+        cached = self._years.get(year)
+        if cached is None:
+            work_year = work_year_for(year, self._work_years)
+            days = [d for d in _days_between(date(year, 1, 1), date(year, 12, 31))
+                    if is_working_day(d, work_year)]
+            cached = self._years[year] = (work_year, frozenset(days), days)
+        return cached
+
+    def is_working(self, day: date) -> bool:
+        return day in self._year(day.year)[1]
+
+    def estimated(self, day: date) -> bool:
+        return self._year(day.year)[0].estimated
+
+    def not_working_reason(self, day: date) -> str:
+        work_year = self._year(day.year)[0]
+        return reason_day_off(day) if day in work_year.days_off else reason_not_working(day)
+
+    def working_between(self, first: date, last: date) -> list[date]:
+        days: list[date] = []
+        for year in range(first.year, last.year + 1):
+            of_year = self._year(year)[2]
+            days.extend(of_year[bisect_left(of_year, first):bisect_right(of_year, last)])
+        return days
+
+    def plannable(self, code: str) -> list[date]:
+        """Working days of a period where new sessions may go: every quarter's last
+        `buffer_working_days` working days are left out (for a year: of each of its quarters)."""
+        cached = self._plannable.get(code)
+        if cached is None:
+            year, quarter = periods.parse_period(code)
+            cached = []
+            for q in [quarter] if quarter else [1, 2, 3, 4]:
+                days = self.working_between(*periods.period_bounds(periods.quarter_code(year, q)))
+                cached.extend(days[:max(0, len(days) - self._buffer)])
+            self._plannable[code] = cached
+        return cached
+
+    def plannable_in(self, code: str, start: date, end: date) -> list[date]:
+        days = self.plannable(code)
+        return days[bisect_left(days, start):bisect_right(days, end)]
+
+
+_WEEK_RIVAL = {GUIDANCE: SUPERVISION, SUPERVISION: GUIDANCE}
+
+
+class _Board:
+    """Who is busy when: sessions per provider and day, each doctor's time slots, centres' days
+    and the ISO weeks of each centre's guidance and supervision. Everything keyed by ids and
+    dates in dicts and sets, so each check is O(centres of the session)."""
+
+    def __init__(self, inp: PlannerInput, settings: PlannerSettings, calendar: _Calendar):
+        self.calendar = calendar
+        self.per_doctor = settings.per_doctor_per_day
+        self.doctors = inp.doctors
+        self.leave = inp.leave
+        self.closures = inp.closures
+        self.load: dict[tuple[int, date], int] = defaultdict(int)
+        self.seats: dict[tuple[int, date], dict[int, list[Slot]]] = {}
+        self.centre_days: set[tuple[int, date]] = set()
+        self.weeks: dict[str, set[tuple[int, int, int]]] = {GUIDANCE: set(), SUPERVISION: set()}
+
+    def doctors_on(self, provider_id: int, day: date) -> int:
+        on_leave = self.leave.get(provider_id)
+        away = on_leave.get(day, 0) if on_leave else 0
+        return max(0, self.doctors.get(provider_id, 0) - away)
+
+    def problem(self, provider_id: int, kind: str, day: date, centres: Sequence[int]) -> str | None:
+        """Why `day` cannot take one more session (doctor seat aside), or None."""
+        if not self.calendar.is_working(day):
+            return self.calendar.not_working_reason(day)
+        for centre in centres:
+            closed = self.closures.get(centre)
+            if closed and day in closed:
+                return REASON_CLOSED
+        for centre in centres:
+            if (centre, day) in self.centre_days:
+                return REASON_CENTRE_BUSY
+        rival = _WEEK_RIVAL.get(kind)
+        if rival is not None:
+            iso_year, iso_week, _ = day.isocalendar()
+            rival_weeks = self.weeks[rival]
+            for centre in centres:
+                if (centre, iso_year, iso_week) in rival_weeks:
+                    return REASON_SAME_WEEK
+        if self.load[(provider_id, day)] >= self.doctors_on(provider_id, day) * self.per_doctor:
+            return REASON_CAPACITY
+        return None
+
+    def _fits(self, taken: list[Slot], slot: Slot) -> bool:
+        return len(taken) < self.per_doctor and all(slot[0] >= e or s >= slot[1] for s, e in taken)
+
+    def seat_free(self, provider_id: int, day: date, doctor_slot: int, slot: Slot) -> bool:
+        if not 0 <= doctor_slot < self.doctors_on(provider_id, day):
+            return False
+        taken = self.seats.get((provider_id, day), {}).get(doctor_slot, [])
+        return self._fits(taken, slot)
+
+    def find_seat(self, provider_id: int, day: date, slots: Sequence[Slot]) -> tuple[int, Slot] | None:
+        """The first slot (in preference order) some doctor is free for; among free doctors
+        the least busy that day, then the lowest number."""
+        taken = self.seats.get((provider_id, day), {})
+        doctors = sorted(range(self.doctors_on(provider_id, day)), key=lambda d: (len(taken.get(d, ())), d))
+        for slot in slots:
+            for doctor in doctors:
+                if self._fits(taken.get(doctor, []), slot):
+                    return doctor, slot
+        return None
+
+    def occupy(self, provider_id: int, kind: str, day: date, centres: Sequence[int],
+               doctor_slot: int | None, slot: Slot) -> None:
+        self.load[(provider_id, day)] += 1
+        if doctor_slot is not None:
+            self.seats.setdefault((provider_id, day), {}).setdefault(doctor_slot, []).append(slot)
+        for centre in centres:
+            self.centre_days.add((centre, day))
+        if kind in self.weeks:
+            iso_year, iso_week, _ = day.isocalendar()
+            for centre in centres:
+                self.weeks[kind].add((centre, iso_year, iso_week))
+
+
+# --- units of new work --------------------------------------------------------------------------
+
+
+@dataclass
+class _Unit:
+    """Obligations that will share one new session."""
+
+    provider_id: int
+    kind: str
+    period: str
+    township_id: int
+    obligations: list[ObligationIn]
+    start: date
+    end: date
+
+    @property
+    def centres(self) -> tuple[int, ...]:
+        return tuple(sorted({o.centre_id for o in self.obligations}))
+
+    def sort_key(self) -> tuple:
+        return (KINDS.index(self.kind), self.township_id, self.centres[0], self.obligations[0].id)
+
+
+def _single(ob: ObligationIn) -> _Unit:
+    return _Unit(ob.provider_id, ob.kind, ob.period, ob.township_id, [ob], ob.start, ob.end)
+
+
+def _units(todo: list[ObligationIn], settings: PlannerSettings) -> dict[tuple[int, str], list[_Unit]]:
+    """Group what still needs a session, keyed by (provider, period), each list in placement
+    order. Grouped kinds: centres sorted by id fill groups of up to group_size, first fit; a
+    centre joins a group only if their windows share at least one day."""
+    by_bucket: dict[tuple, list[ObligationIn]] = defaultdict(list)
+    units: dict[tuple[int, str], list[_Unit]] = defaultdict(list)
+    for ob in todo:
+        if settings.grouped(ob.kind):
+            by_bucket[(ob.provider_id, ob.kind, ob.period, ob.township_id)].append(ob)
+        else:
+            units[(ob.provider_id, ob.period)].append(_single(ob))
+    for (provider_id, kind, period, township_id), obs in sorted(by_bucket.items()):
+        open_groups: list[_Unit] = []
+        for ob in sorted(obs, key=lambda o: (o.centre_id, o.id)):
+            for group in open_groups:
+                if (ob.centre_id not in group.centres
+                        and max(group.start, ob.start) <= min(group.end, ob.end)):
+                    group.obligations.append(ob)
+                    group.start, group.end = max(group.start, ob.start), min(group.end, ob.end)
+                    if len(group.obligations) >= settings.group_size:
+                        open_groups.remove(group)
+                    break
+            else:
+                group = _Unit(provider_id, kind, period, township_id, [ob], ob.start, ob.end)
+                units[(provider_id, period)].append(group)
+                if settings.group_size > 1:
+                    open_groups.append(group)
+    for unit_list in units.values():
+        unit_list.sort(key=_Unit.sort_key)
+    return units
+
+
+def _outward(target: int, size: int) -> Iterator[int]:
+    """target, target+1, target-1, target+2, ... within 0..size-1: the nearest day first,
+    the later one on a tie."""
+    yield target
+    for step in range(1, size):
+        later, earlier = target + step, target - step
+        if later < size:
+            yield later
+        if earlier >= 0:
+            yield earlier
+        if later >= size and earlier < 0:
+            return
+
+
+# --- plan ---------------------------------------------------------------------------------------
+
+
+def _check_obligations(obligations: Sequence[ObligationIn]) -> dict[int, ObligationIn]:
+    by_id: dict[int, ObligationIn] = {}
+    for ob in obligations:
+        if ob.id in by_id:
+            raise ValueError(f"obligation {ob.id} given twice")
+        if ob.kind not in KINDS or not periods.kind_matches_period(ob.kind, ob.period):
+            raise ValueError(f"obligation {ob.id}: kind {ob.kind!r} does not fit period {ob.period!r}")
+        first, last = periods.period_bounds(ob.period)
+        if not first <= ob.start <= ob.end <= last:
+            raise ValueError(f"obligation {ob.id}: {ob.start}..{ob.end} is not inside {ob.period}")
+        by_id[ob.id] = ob
+    return by_id
+
+
+def _warning(ob: ObligationIn) -> str:
+    return (f"义务 {ob.id}（{KIND_LABELS[ob.kind]}，{ob.period}，托育机构 {ob.centre_id}，"
+            f"医疗卫生机构 {ob.provider_id}）：{ob.start}至{ob.end}内已无可用日期，未排期")
+
+
+def plan(inp: PlannerInput, settings: PlannerSettings | None = None) -> Plan:
+    """Plan sessions for `inp.obligations`; see the module docstring for the rules.
+
+    Deterministic: everything is processed in id/date order. Raises ValueError on malformed
+    obligations (unknown kind, kind/period mismatch, start..end outside the period, duplicate id).
+    """
+    settings = settings or PlannerSettings()
+    obligations = _check_obligations(inp.obligations)
+    cancelled = inp.cancelled_obligation_ids
+    calendar = _Calendar(inp.work_years, settings.buffer_working_days)
+    board = _Board(inp, settings, calendar)
+    result = Plan()
+    covered: set[int] = set()
+
+    # 1. Existing sessions: pinned ones first (they stand whatever happens), then by id, so the
+    #    older of two clashing sessions stays.
+    to_move: list[tuple[ExistingSession, list[ObligationIn], str]] = []
+    for session in sorted(inp.sessions, key=lambda s: (not s.pinned, s.id)):
+        active = sorted({i for i in session.obligation_ids if i in obligations and i not in cancelled})
+        obs = [obligations[i] for i in active]
+        centres = sorted({o.centre_id for o in obs}) if obs else sorted(set(session.centre_ids))
+        slot = (session.start, session.end)
+        if session.pinned:
+            board.occupy(session.provider_id, session.kind, session.day, centres, session.doctor_slot, slot)
+            result.keep.append(session.id)
+            covered.update(active)
+            continue
+        if not obs:
+            gone = any(i not in obligations for i in session.obligation_ids) or not session.obligation_ids
+            result.cancel.append(Cancel(session.id, CANCEL_OBLIGATIONS_GONE if gone
+                                        else CANCEL_OBLIGATIONS_CANCELLED))
+            continue
+        if covered.issuperset(active):
+            result.cancel.append(Cancel(session.id, CANCEL_DUPLICATE))
+            continue
+        start, end = max(o.start for o in obs), min(o.end for o in obs)
+        if not start <= session.day <= end:
+            problem = REASON_OUTSIDE
+        else:
+            problem = board.problem(session.provider_id, session.kind, session.day, centres)
+        if problem is None and session.doctor_slot is not None and not board.seat_free(
+                session.provider_id, session.day, session.doctor_slot, slot):
+            problem = REASON_DOCTOR_BUSY
+        if problem is None:
+            board.occupy(session.provider_id, session.kind, session.day, centres, session.doctor_slot, slot)
+            result.keep.append(session.id)
+            covered.update(active)
+        else:
+            to_move.append((session, obs, problem))
+
+    # 2. Move the invalid ones: the same day if only the doctor's slot clashed, then the nearest
+    #    later working day of their window, then the nearest earlier one. The buffer is there for
+    #    exactly this, so moves may use it.
+    for session, obs, reason in to_move:
+        if covered.issuperset(o.id for o in obs):
+            result.cancel.append(Cancel(session.id, CANCEL_DUPLICATE))
+            continue
+        centres = sorted({o.centre_id for o in obs})
+        start, end = max(o.start for o in obs), min(o.end for o in obs)
+        days = calendar.working_between(start, end) if start <= end else []
+        candidates = [
+            *([session.day] if start <= session.day <= end else []),
+            *days[bisect_right(days, session.day):],
+            *reversed(days[:bisect_left(days, session.day)]),
+        ]
+        own = (session.start, session.end)
+        slots = [own, *(s for s in settings.slots.get(session.kind, [MORNING, AFTERNOON]) if s != own)]
+        placed = None
+        for day in candidates:
+            if board.problem(session.provider_id, session.kind, day, centres) is None:
+                seat = board.find_seat(session.provider_id, day, slots)
+                if seat is not None:
+                    placed = day, seat
+                    break
+        if placed is None:
+            # Its obligations fall back into the pool of new work below (and get a warning there
+            # if nothing is found either).
+            result.cancel.append(Cancel(session.id, f"{CANCEL_NO_DAY}（{reason}）"))
+            continue
+        day, (doctor, slot) = placed
+        board.occupy(session.provider_id, session.kind, day, centres, doctor, slot)
+        result.move.append(Move(session.id, day, slot[0], slot[1], doctor, reason, calendar.estimated(day)))
+        covered.update(o.id for o in obs)
+
+    # 3. New sessions for what is still uncovered, provider by provider; quarters before years
+    #    so supervision finds the guidance weeks already placed.
+    todo = [ob for ob_id, ob in sorted(obligations.items()) if ob_id not in covered and ob_id not in cancelled]
+    units = _units(todo, settings)
+    order = sorted(units, key=lambda key: (key[0], not periods.is_quarter(key[1]), key[1]))
+    for provider_id, period in order:
+        unit_list = units[(provider_id, period)]
+        for index, unit in enumerate(unit_list):
+            fraction = (index + 0.5) / len(unit_list)
+            new = _place_new(unit, fraction, board, calendar, settings)
+            if new is None and len(unit.obligations) > 1:
+                # No common day for the whole group: serve its centres one by one.
+                for ob in unit.obligations:
+                    single = _place_new(_single(ob), fraction, board, calendar, settings)
+                    if single is None:
+                        result.warnings.append(_warning(ob))
+                    else:
+                        result.create.append(single)
+            elif new is None:
+                result.warnings.append(_warning(unit.obligations[0]))
+            else:
+                result.create.append(new)
+
+    result.keep.sort()
+    result.move.sort(key=lambda m: m.session_id)
+    result.cancel.sort(key=lambda c: c.session_id)
+    result.create.sort(key=lambda n: (n.day, n.provider_id, n.start, n.doctor_slot, n.obligation_ids))
+    return result
+
+
+def _place_new(unit: _Unit, fraction: float, board: _Board, calendar: _Calendar,
+               settings: PlannerSettings) -> NewSession | None:
+    """Put `unit` on the plannable day nearest to its even-spread target, or return None when
+    no plannable day of its window is free."""
+    days = calendar.plannable_in(unit.period, unit.start, unit.end)
+    if not days:
+        return None
+    centres = unit.centres
+    slots = settings.slots[unit.kind]
+    for index in _outward(min(int(fraction * len(days)), len(days) - 1), len(days)):
+        day = days[index]
+        if board.problem(unit.provider_id, unit.kind, day, centres) is not None:
+            continue
+        seat = board.find_seat(unit.provider_id, day, slots)
+        if seat is None:
+            continue
+        doctor, slot = seat
+        board.occupy(unit.provider_id, unit.kind, day, centres, doctor, slot)
+        return NewSession(
+            provider_id=unit.provider_id,
+            kind=unit.kind,
+            day=day,
+            start=slot[0],
+            end=slot[1],
+            obligation_ids=tuple(sorted(o.id for o in unit.obligations)),
+            centre_ids=centres,
+            doctor_slot=doctor,
+            estimated=calendar.estimated(day),
+        )
+    return None

@@ -1,0 +1,96 @@
+"""An obligation's status at a date: the one place it is computed, from dates alone.
+
+Pure: dataclasses and dates in, a status code out; `today` is always passed in. Confirmation by
+the centre (unconfirmed / confirmed / disputed) is a separate dimension and is not decided here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+CANCELLED = "cancelled"
+WAIVED = "waived"
+DONE_ON_TIME = "done_on_time"
+DONE_LATE = "done_late"
+MISSED = "missed"
+OVERDUE = "overdue"
+PLANNED = "planned"
+UNPLANNED = "unplanned"
+
+STATUSES = (CANCELLED, WAIVED, DONE_ON_TIME, DONE_LATE, MISSED, OVERDUE, PLANNED, UNPLANNED)
+
+STATUS_LABELS = {
+    CANCELLED: "已取消",
+    WAIVED: "已豁免",
+    DONE_ON_TIME: "按时完成",
+    DONE_LATE: "延期完成",
+    MISSED: "未完成",
+    OVERDUE: "逾期未开展",
+    PLANNED: "已排期",
+    UNPLANNED: "未排期",
+}
+
+DONE_STATUSES = frozenset({DONE_ON_TIME, DONE_LATE})
+PENDING_STATUSES = frozenset({PLANNED, OVERDUE, UNPLANNED})
+
+
+@dataclass(frozen=True)
+class ObligationFacts:
+    """The dates an obligation's status is derived from.
+
+    `done_on`: the date of the held session's record, if any. `planned_on`: the date of the next
+    planned session, if any. Days are local dates (Asia/Shanghai), inclusive.
+    """
+
+    period_start: date
+    period_end: date
+    cancelled: bool = False
+    waived: bool = False
+    done_on: date | None = None
+    planned_on: date | None = None
+
+
+def obligation_status(ob: ObligationFacts, today: date, grace_days: int) -> str:
+    """The status of an obligation as of `today`, one of STATUSES.
+
+    - cancelled / waived: explicit, and win over everything else.
+    - done_on_time: a record dated on or before the period's last day (a record before the
+      period starts counts as on time too).
+    - done_late: a record after the period, on or before its last grace day.
+    - missed: the period and its `grace_days` are over and nothing counting was done. A record
+      dated after the last grace day is too late to count: still missed.
+    - overdue: the planned date has passed, nothing done, and the period plus grace is not over.
+    - planned: a session ahead (today <= planned_on).
+    - unplanned: nothing of the above.
+
+    "As of": a record or plan dated after `today` is not known yet at `today`, so a record
+    dated later than `today` is ignored (a report as of a past day sees what was true then).
+    """
+    if grace_days < 0:
+        raise ValueError(f"grace_days must be >= 0, got {grace_days}")
+    if ob.cancelled:
+        return CANCELLED
+    if ob.waived:
+        return WAIVED
+    last_grace_day = ob.period_end + timedelta(days=grace_days)
+    if ob.done_on is not None and ob.done_on <= today:
+        if ob.done_on <= ob.period_end:
+            return DONE_ON_TIME
+        if ob.done_on <= last_grace_day:
+            return DONE_LATE
+        return MISSED
+    if today > last_grace_day:
+        return MISSED
+    if ob.planned_on is not None:
+        return PLANNED if today <= ob.planned_on else OVERDUE
+    return UNPLANNED
+
+
+def is_done(status: str) -> bool:
+    return status in DONE_STATUSES
+
+
+def is_pending(status: str) -> bool:
+    """Still to do: planned, overdue or unplanned."""
+    return status in PENDING_STATUSES
