@@ -32,8 +32,11 @@ migrate: venv
 
 demo: migrate
 	$(PY) manage.py seed_demo
+	$(PY) manage.py generate_schedule --year $$(date +%Y)
+	$(PY) manage.py generate_schedule --year $$(( $$(date +%Y) + 1 ))
 
 run: system-deps demo
+	$(PY) manage.py setup_jobs
 	@echo "Serving on http://$(HOST):$(PORT) with the task worker; Ctrl-C stops both."
 	@trap 'kill 0' INT TERM EXIT; \
 	$(PY) manage.py qcluster & \

@@ -20,9 +20,13 @@ def _actions_for(user):
     if role is not None:
         actions.append((_("签约协议"), reverse("mch_link:contract_list")))
     actions.append((_("托育机构"), reverse("mch_link:centre_list")))
+    actions.append((_("通知"), reverse("scheduling:notifications")))
     actions.append((_("医疗卫生机构"), reverse("mch_link:provider_list")))
+    if role == Role.PROVIDER_MANAGER:
+        actions.append((_("服务排期"), reverse("scheduling:provider_plan")))
     if role == Role.CITY_ADMIN:
         actions.append((_("导入登记数据"), reverse("mch_link:import_registry")))
+        actions.append((_("工作日历（节假日）"), reverse("scheduling:workdays")))
         if user.is_staff:
             actions.append((_("后台管理"), reverse("admin:index")))
     return actions

@@ -172,3 +172,28 @@ class Session(models.Model):
 
     def __str__(self):
         return f"{self.date} {self.start:%H:%M} {self.get_kind_display()}"
+
+
+# --------------------------------------------------------------------------- notifications
+
+
+class Notification(models.Model):
+    """An in-app message (also e-mailed when the user has an address). `key` makes sending
+    idempotent: the same reminder is never created twice for a user."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    key = models.CharField(max_length=120)
+    created_at = models.DateTimeField(auto_now_add=True)
+    title = models.CharField(_("标题"), max_length=200)
+    body = models.TextField(_("内容"), blank=True)
+    url = models.CharField(max_length=200, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("通知")
+        verbose_name_plural = _("通知")
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="one_notification_per_key")]
+
+    def __str__(self):
+        return self.title

@@ -218,20 +218,22 @@ def _doctors_by_provider(provider_ids):
     return doctors
 
 
-def schedule_generate(*, year, today, region=None, dry_run=False, user=None):
+def schedule_generate(*, year, today, region=None, provider=None, dry_run=False, user=None):
     """Sync the year's obligations and plan its sessions. Deterministic and idempotent: a
     second run creates, moves and cancels nothing. Returns a ScheduleReport."""
     with transaction.atomic():
-        report = _schedule_generate(year=year, today=today, region=region, user=user)
+        report = _schedule_generate(year=year, today=today, region=region, provider=provider, user=user)
         if dry_run:
             transaction.set_rollback(True)
     return report
 
 
-def _schedule_generate(*, year, today, region, user):
+def _schedule_generate(*, year, today, region, provider, user):
     work_years = work_years_for([year])
     report = ScheduleReport(year=year, estimated=work_years[year].estimated)
     provider_ids = _provider_ids_for(year, region)
+    if provider is not None:
+        provider_ids &= {provider.pk}
     sync = obligations_sync(year, provider_ids=provider_ids)
     report.obligations_created = sync.created
     report.obligations_cancelled = [(str(o), r) for o, r in sync.cancelled]
