@@ -6,6 +6,7 @@ for the three quarterly kinds, or a year ("2027") for supervision. All day range
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date, timedelta
 
@@ -30,12 +31,19 @@ KIND_LABELS = {
 DEFAULT_MIN_DAYS_QUARTER = 30
 DEFAULT_MIN_DAYS_YEAR = 90
 
-_PERIOD_RE = re.compile(r"^(\d{4})(?:Q([1-4]))?$")
+_PERIOD_RE = re.compile(r"([0-9]{4})(?:Q([1-4]))?")
 
 
 def parse_period(code: str) -> tuple[int, int | None]:
     """"2027Q3" -> (2027, 3); "2027" -> (2027, None). ValueError on anything else."""
-    match = _PERIOD_RE.match(code) if isinstance(code, str) else None
+    if not isinstance(code, str):
+        raise ValueError(f"无效的周期代码 / invalid period code: {code!r} (expected '2027Q1' or '2027')")
+    return _parse_period(code)
+
+
+@functools.lru_cache(maxsize=1024)  # the planner asks about the same few codes 100,000s of times
+def _parse_period(code: str) -> tuple[int, int | None]:
+    match = _PERIOD_RE.fullmatch(code)
     if not match:
         raise ValueError(f"无效的周期代码 / invalid period code: {code!r} (expected '2027Q1' or '2027')")
     year, quarter = match.groups()

@@ -54,6 +54,7 @@ REASON_OUTSIDE = "不在服务周期内"
 REASON_CENTRE_BUSY = "托育机构当日已有其他服务"
 REASON_SAME_WEEK = "督导与业务指导在同一周"
 REASON_DOCTOR_BUSY = "医生该时段已有安排"
+REASON_DOCTOR_AWAY = "医生请假"
 CANCEL_OBLIGATIONS_CANCELLED = "所服务的义务均已取消"
 CANCEL_OBLIGATIONS_GONE = "所服务的义务已不存在"
 CANCEL_DUPLICATE = "所服务的义务已另有排期"
@@ -272,6 +273,25 @@ class _Board:
         self.seats: dict[tuple[int, date], dict[int, list[Slot]]] = {}
         self.centre_days: set[tuple[int, date]] = set()
         self.weeks: dict[str, set[tuple[int, int, int]]] = {GUIDANCE: set(), SUPERVISION: set()}
+        # (provider, period) -> plannable days not known to be full. Full days are dropped lazily
+        # when a search meets them, so an overbooked provider fails fast instead of rescanning.
+        self._open: dict[tuple[int, str], list[date]] = {}
+
+    def open_days(self, provider_id: int, period: str) -> list[date]:
+        days = self._open.get((provider_id, period))
+        if days is None:
+            days = self._open[(provider_id, period)] = list(self.calendar.plannable(period))
+        return days
+
+    def drop_full(self, provider_id: int, period: str, full: list[date]) -> None:
+        days = self.open_days(provider_id, period)
+        for day in full:
+            index = bisect_left(days, day)
+            if index < len(days) and days[index] == day:
+                del days[index]
+
+    def is_full(self, provider_id: int, day: date) -> bool:
+        return self.load[(provider_id, day)] >= self.doctors_on(provider_id, day) * self.per_doctor
 
     def doctors_on(self, provider_id: int, day: date) -> int:
         on_leave = self.leave.get(provider_id)
@@ -296,24 +316,28 @@ class _Board:
             for centre in centres:
                 if (centre, iso_year, iso_week) in rival_weeks:
                     return REASON_SAME_WEEK
-        if self.load[(provider_id, day)] >= self.doctors_on(provider_id, day) * self.per_doctor:
+        if self.is_full(provider_id, day):
             return REASON_CAPACITY
         return None
 
     def _fits(self, taken: list[Slot], slot: Slot) -> bool:
         return len(taken) < self.per_doctor and all(slot[0] >= e or s >= slot[1] for s, e in taken)
 
-    def seat_free(self, provider_id: int, day: date, doctor_slot: int, slot: Slot) -> bool:
+    def seat_problem(self, provider_id: int, day: date, doctor_slot: int, slot: Slot) -> str | None:
+        """Why this doctor cannot take this time slot that day, or None."""
         if not 0 <= doctor_slot < self.doctors_on(provider_id, day):
-            return False
+            on_leave = self.leave.get(provider_id)
+            return REASON_DOCTOR_AWAY if on_leave and on_leave.get(day) else REASON_CAPACITY
         taken = self.seats.get((provider_id, day), {}).get(doctor_slot, [])
-        return self._fits(taken, slot)
+        return None if self._fits(taken, slot) else REASON_DOCTOR_BUSY
 
     def find_seat(self, provider_id: int, day: date, slots: Sequence[Slot]) -> tuple[int, Slot] | None:
         """The first slot (in preference order) some doctor is free for; among free doctors
         the least busy that day, then the lowest number."""
         taken = self.seats.get((provider_id, day), {})
-        doctors = sorted(range(self.doctors_on(provider_id, day)), key=lambda d: (len(taken.get(d, ())), d))
+        doctors = range(self.doctors_on(provider_id, day))
+        if taken:
+            doctors = sorted(doctors, key=lambda d: (len(taken.get(d, ())), d))
         for slot in slots:
             for doctor in doctors:
                 if self._fits(taken.get(doctor, []), slot):
@@ -347,17 +371,19 @@ class _Unit:
     obligations: list[ObligationIn]
     start: date
     end: date
+    centres: list[int]  # ascending; obligations join in centre order
 
-    @property
-    def centres(self) -> tuple[int, ...]:
-        return tuple(sorted({o.centre_id for o in self.obligations}))
+    def add(self, ob: ObligationIn) -> None:
+        self.obligations.append(ob)
+        self.centres.append(ob.centre_id)
+        self.start, self.end = max(self.start, ob.start), min(self.end, ob.end)
 
     def sort_key(self) -> tuple:
         return (KINDS.index(self.kind), self.township_id, self.centres[0], self.obligations[0].id)
 
 
 def _single(ob: ObligationIn) -> _Unit:
-    return _Unit(ob.provider_id, ob.kind, ob.period, ob.township_id, [ob], ob.start, ob.end)
+    return _Unit(ob.provider_id, ob.kind, ob.period, ob.township_id, [ob], ob.start, ob.end, [ob.centre_id])
 
 
 def _units(todo: list[ObligationIn], settings: PlannerSettings) -> dict[tuple[int, str], list[_Unit]]:
@@ -371,20 +397,19 @@ def _units(todo: list[ObligationIn], settings: PlannerSettings) -> dict[tuple[in
             by_bucket[(ob.provider_id, ob.kind, ob.period, ob.township_id)].append(ob)
         else:
             units[(ob.provider_id, ob.period)].append(_single(ob))
-    for (provider_id, kind, period, township_id), obs in sorted(by_bucket.items()):
+    for bucket in sorted(by_bucket):
         open_groups: list[_Unit] = []
-        for ob in sorted(obs, key=lambda o: (o.centre_id, o.id)):
+        for ob in sorted(by_bucket[bucket], key=lambda o: (o.centre_id, o.id)):
             for group in open_groups:
                 if (ob.centre_id not in group.centres
                         and max(group.start, ob.start) <= min(group.end, ob.end)):
-                    group.obligations.append(ob)
-                    group.start, group.end = max(group.start, ob.start), min(group.end, ob.end)
+                    group.add(ob)
                     if len(group.obligations) >= settings.group_size:
                         open_groups.remove(group)
                     break
             else:
-                group = _Unit(provider_id, kind, period, township_id, [ob], ob.start, ob.end)
-                units[(provider_id, period)].append(group)
+                group = _single(ob)
+                units[(ob.provider_id, ob.period)].append(group)
                 if settings.group_size > 1:
                     open_groups.append(group)
     for unit_list in units.values():
@@ -468,9 +493,8 @@ def plan(inp: PlannerInput, settings: PlannerSettings | None = None) -> Plan:
             problem = REASON_OUTSIDE
         else:
             problem = board.problem(session.provider_id, session.kind, session.day, centres)
-        if problem is None and session.doctor_slot is not None and not board.seat_free(
-                session.provider_id, session.day, session.doctor_slot, slot):
-            problem = REASON_DOCTOR_BUSY
+        if problem is None and session.doctor_slot is not None:
+            problem = board.seat_problem(session.provider_id, session.day, session.doctor_slot, slot)
         if problem is None:
             board.occupy(session.provider_id, session.kind, session.day, centres, session.doctor_slot, slot)
             result.keep.append(session.id)
@@ -478,9 +502,9 @@ def plan(inp: PlannerInput, settings: PlannerSettings | None = None) -> Plan:
         else:
             to_move.append((session, obs, problem))
 
-    # 2. Move the invalid ones: the same day if only the doctor's slot clashed, then the nearest
-    #    later working day of their window, then the nearest earlier one. The buffer is there for
-    #    exactly this, so moves may use it.
+    # 2. Move the invalid ones: the same day with another doctor if only the doctor clashed, then
+    #    the nearest later working day of their window, then the nearest earlier one. The buffer
+    #    is there for exactly this, so moves may use it. A moved session keeps its time if it can.
     for session, obs, reason in to_move:
         if covered.issuperset(o.id for o in obs):
             result.cancel.append(Cancel(session.id, CANCEL_DUPLICATE))
@@ -544,31 +568,44 @@ def plan(inp: PlannerInput, settings: PlannerSettings | None = None) -> Plan:
 
 def _place_new(unit: _Unit, fraction: float, board: _Board, calendar: _Calendar,
                settings: PlannerSettings) -> NewSession | None:
-    """Put `unit` on the plannable day nearest to its even-spread target, or return None when
-    no plannable day of its window is free."""
-    days = calendar.plannable_in(unit.period, unit.start, unit.end)
-    if not days:
+    """Put `unit` on the free plannable day nearest to its even-spread target (`fraction` of the
+    way through its window), or return None when no plannable day of its window is free."""
+    window = calendar.plannable_in(unit.period, unit.start, unit.end)
+    if not window:
         return None
+    target = window[min(int(fraction * len(window)), len(window) - 1)]
+    days = board.open_days(unit.provider_id, unit.period)
+    low, high = bisect_left(days, unit.start), bisect_right(days, unit.end)
+    if low == high:
+        return None
+    first = min(bisect_left(days, target, low, high), high - 1) - low
     centres = unit.centres
     slots = settings.slots[unit.kind]
-    for index in _outward(min(int(fraction * len(days)), len(days) - 1), len(days)):
-        day = days[index]
-        if board.problem(unit.provider_id, unit.kind, day, centres) is not None:
-            continue
-        seat = board.find_seat(unit.provider_id, day, slots)
-        if seat is None:
-            continue
-        doctor, slot = seat
-        board.occupy(unit.provider_id, unit.kind, day, centres, doctor, slot)
-        return NewSession(
-            provider_id=unit.provider_id,
-            kind=unit.kind,
-            day=day,
-            start=slot[0],
-            end=slot[1],
-            obligation_ids=tuple(sorted(o.id for o in unit.obligations)),
-            centre_ids=centres,
-            doctor_slot=doctor,
-            estimated=calendar.estimated(day),
-        )
-    return None
+    full: list[date] = []
+    try:
+        for index in _outward(first, high - low):
+            day = days[low + index]
+            if board.is_full(unit.provider_id, day):
+                full.append(day)
+                continue
+            if board.problem(unit.provider_id, unit.kind, day, centres) is not None:
+                continue
+            seat = board.find_seat(unit.provider_id, day, slots)
+            if seat is None:
+                continue
+            doctor, slot = seat
+            board.occupy(unit.provider_id, unit.kind, day, centres, doctor, slot)
+            return NewSession(
+                provider_id=unit.provider_id,
+                kind=unit.kind,
+                day=day,
+                start=slot[0],
+                end=slot[1],
+                obligation_ids=tuple(sorted(o.id for o in unit.obligations)),
+                centre_ids=tuple(centres),
+                doctor_slot=doctor,
+                estimated=calendar.estimated(day),
+            )
+        return None
+    finally:
+        board.drop_full(unit.provider_id, unit.period, full)

@@ -121,7 +121,7 @@ def from_chinese_calendar(year: int) -> WorkYear | None:
     return WorkYear(year, frozenset(days_off), frozenset(makeup), estimated=False, source=source)
 
 
-_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def _bad(index: int | None, zh: str, en: str) -> ValueError:
@@ -165,7 +165,7 @@ def parse_holiday_cn(data: dict) -> WorkYear:
             raise _bad(index, "name 应为字符串", "name must be a string")
         raw = entry["date"]
         try:
-            if not isinstance(raw, str) or not _ISO_DAY.match(raw):
+            if not isinstance(raw, str) or not _ISO_DAY.fullmatch(raw):
                 raise ValueError
             day = date.fromisoformat(raw)
         except ValueError:

@@ -33,9 +33,20 @@ def centre(name, township, grade=None, filed_on=datetime.date(2024, 1, 1), award
     c = Centre.objects.create(code=kw.pop("code", None) or uscc(county=township.parent.code),
                               name=name, township=township, filed_on=filed_on, **kw)
     if grade:
-        CentreGrade.objects.create(centre=c, grade=Grade.objects.get(name=grade),
+        CentreGrade.objects.create(centre=c, grade=grade_named(grade),
                                    awarded_on=awarded_on or filed_on)
     return c
+
+
+def grade_named(name):
+    """The Grade seeded by migration 0002; re-seeded when a transactional test flushed it."""
+    import importlib
+
+    seed = importlib.import_module("mch_link.migrations.0002_reference_data_and_contract_overlap")
+    if not Grade.objects.exists():
+        for code, label, rank in seed.GRADES:
+            Grade.objects.create(code=code, name=label, rank=rank)
+    return Grade.objects.get(name=name)
 
 
 def user(username, role=None, organisation=None, **kw):

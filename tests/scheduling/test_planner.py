@@ -183,6 +183,26 @@ def test_leave_pushes_an_existing_session_to_the_next_day_and_the_older_one_stay
     ]
 
 
+def test_a_doctor_on_leave_hands_the_session_to_a_colleague_the_same_day():
+    day = date(2026, 11, 10)
+    existing = ExistingSession(1, 1, GUIDANCE, day, time(9), time(11), (1,), (1,), 1)
+    result = plan(given([ob(1, 1)], [existing], doctors={1: 2}, leave={1: {day: 1}}))
+    assert [(m.day, m.start, m.doctor_slot, m.reason) for m in result.move] == [(day, time(9), 0, "医生请假")]
+
+
+def test_a_doctor_booked_twice_at_one_time_loses_the_newer_session_to_a_colleague():
+    day = date(2026, 11, 10)
+    existing = [
+        ExistingSession(1, 1, GUIDANCE, day, time(9), time(11), (1,), (1,), 0),
+        ExistingSession(2, 1, GUIDANCE, day, time(9), time(11), (2,), (2,), 0),
+    ]
+    result = plan(given([ob(1, 1), ob(2, 2)], existing, doctors={1: 2}))
+    assert result.keep == [1]
+    assert [(m.session_id, m.day, m.start, m.doctor_slot, m.reason) for m in result.move] == [
+        (2, day, time(9), 1, "医生该时段已有安排"),
+    ]
+
+
 # --- spreading and the buffer -------------------------------------------------------------------
 
 

@@ -1,0 +1,313 @@
+"""Benchmark: plan a province-scale year with scheduling.services.schedule_generate.
+
+    .venv/bin/python benchmarks/plan_year.py [--centres 10000] [--db PATH] [--profile]
+
+Builds a registry in a throwaway SQLite database (bulk_create, deterministic: random.Random(1)),
+then times, in one process:
+
+1. the plan: schedule_generate(year=2027, today=2026-12-01), which syncs the obligations,
+   plans the sessions and saves them;
+2. the idempotent re-run of the same call (everything kept, nothing created);
+3. a baseline: the same number of Obligation, Session and Session.obligations rows, built
+   directly as model instances with fixed values and inserted with bulk_create in one
+   transaction, into the same database after deleting the planned rows.
+
+It prints the counts, the seconds and the ratio plan / baseline (the target is at most 2.0 on
+SQLite). It asserts nothing about time: it is a benchmark, not a test. See benchmarks/README.md.
+"""
+
+import argparse
+import cProfile
+import datetime
+import os
+import pstats
+import random
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+YEAR = 2027
+TODAY = datetime.date(2026, 12, 1)
+REGISTRY_DAY = datetime.date(YEAR, 1, 1)
+
+CITY_CODE = "330600"
+COUNTIES = 11
+TOWNSHIPS = 1000
+SUBDISTRICT_SHARE = 0.4  # townships that are 街道 (served by a 社区卫生服务中心)
+CITY_MODEL_SHARE = 0.01  # centres graded 市级示范
+LEVEL_2_UP_SHARE = 0.08  # centres graded 一级 or 二级 (二级 or above, besides 市级示范)
+LEVEL_3_SHARE = 0.05  # centres graded 三级 (no county contract)
+
+
+def setup_django(db_path):
+    """Point Django at the benchmark database (unless DATABASE_URL is already set) and set
+    it up. Returns the database description printed in the header."""
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mch_link.settings")
+    # Measure as in production: no debug cursor (it formats every bulk insert for the log).
+    os.environ.setdefault("DEBUG", "0")
+    os.environ.setdefault("SECRET_KEY", "benchmark-only-not-a-secret")
+    if db_path is not None:
+        os.environ["DATABASE_URL"] = f"sqlite:///{Path(db_path).resolve()}"
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    return f"{connection.vendor} {connection.settings_dict['NAME']}"
+
+
+# --------------------------------------------------------------------------- the registry
+
+
+def uscc(n, county_code, rng):
+    """A valid 18-character unified social credit code (GB 32100 check character)."""
+    from mch_link.validators import uscc_check_char
+
+    prefix = rng.choice(["52", "91", "12"])  # 民办非企业单位 / 企业 / 事业单位
+    body = f"{prefix}{county_code}MJ{n:07d}"[:17]
+    return body + uscc_check_char(body)
+
+
+def build_registry(centres_wanted, rng):
+    """Regions, providers (with doctor accounts), centres, grades and the signed contracts the
+    tier rules require on REGISTRY_DAY. Returns a dict of counts."""
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+
+    from mch_link.models import (
+        Centre, CentreGrade, Contract, Grade, Membership, Ownership, Provider, Region, Role,
+    )
+    from mch_link.selectors import registry_as_of
+    from mch_link.tiers import required_pairs
+
+    User = get_user_model()
+    with transaction.atomic():
+        city = Region.objects.create(code=CITY_CODE, name="示范市", level=Region.Level.CITY)
+        Region.objects.bulk_create([
+            Region(code=f"3306{i + 1:02d}", name=f"第{i + 1}区", level=Region.Level.COUNTY, parent=city)
+            for i in range(COUNTIES)
+        ])
+        counties = list(Region.objects.filter(level=Region.Level.COUNTY).order_by("code"))
+        townships = []
+        for i in range(TOWNSHIPS):
+            county = counties[i % COUNTIES]
+            suffix = "街道" if rng.random() < SUBDISTRICT_SHARE else rng.choice(["镇", "乡"])
+            townships.append(Region(code=f"{county.code}{i // COUNTIES + 1:03d}", name=f"第{i + 1}{suffix}",
+                                    level=Region.Level.TOWNSHIP, parent=county))
+        Region.objects.bulk_create(townships, batch_size=1000)
+        townships = list(Region.objects.filter(level=Region.Level.TOWNSHIP).select_related("parent")
+                         .order_by("code"))
+
+        providers = [Provider(code="P-CITY", name="示范市妇幼保健院", kind=Provider.Kind.CITY_MCH,
+                              region=city, doctors=rng.randint(2, 4))]
+        providers += [Provider(code=f"P-{c.code}", name=f"{c.name}妇幼保健院", kind=Provider.Kind.COUNTY_MCH,
+                               region=c, doctors=rng.randint(2, 4)) for c in counties]
+        providers += [
+            Provider(code=f"P-{t.code}",
+                     name=f"{t.name}{'社区卫生服务中心' if t.is_subdistrict else '卫生院'}",
+                     kind=Provider.Kind.COMMUNITY if t.is_subdistrict else Provider.Kind.TOWNSHIP,
+                     region=t, doctors=rng.randint(2, 4))
+            for t in townships
+        ]
+        Provider.objects.bulk_create(providers, batch_size=1000)
+        providers = list(Provider.objects.order_by("code"))
+
+        # One account per doctor, so that sessions get a named doctor as in production.
+        users = [User(username=f"doc-{p.code}-{i + 1}", password="!") for p in providers for i in range(p.doctors)]
+        User.objects.bulk_create(users, batch_size=1000)
+        user_ids = dict(User.objects.values_list("username", "pk"))
+        Membership.objects.bulk_create([
+            Membership(user_id=user_ids[f"doc-{p.code}-{i + 1}"], role=Role.DOCTOR, provider=p)
+            for p in providers for i in range(p.doctors)
+        ], batch_size=1000)
+
+        ownerships = list(Ownership.objects.order_by("pk"))
+        centres = []
+        for n in range(1, centres_wanted + 1):
+            township = rng.choice(townships)
+            centres.append(Centre(
+                code=uscc(n, township.parent.code, rng), name=f"托育机构{n:05d}", township=township,
+                ownership=rng.choice(ownerships), places=rng.randint(20, 150),
+                filed_on=datetime.date(2020, 1, 1) + datetime.timedelta(days=rng.randint(0, 6 * 365)),
+            ))
+        Centre.objects.bulk_create(centres, batch_size=1000)
+        centres = list(Centre.objects.order_by("pk").values_list("pk", "filed_on"))
+
+        grades = {g.rank: g for g in Grade.objects.all()}
+        centre_grades = []
+        for pk, filed_on in centres:
+            draw = rng.random()
+            if draw < CITY_MODEL_SHARE:
+                rank = 4
+            elif draw < CITY_MODEL_SHARE + LEVEL_2_UP_SHARE:
+                rank = rng.choice([3, 2])
+            elif draw < CITY_MODEL_SHARE + LEVEL_2_UP_SHARE + LEVEL_3_SHARE:
+                rank = 1
+            else:
+                continue
+            awarded = min(filed_on + datetime.timedelta(days=rng.randint(90, 720)), datetime.date(2026, 6, 30))
+            centre_grades.append(CentreGrade(centre_id=pk, grade=grades[rank], awarded_on=awarded))
+        CentreGrade.objects.bulk_create(centre_grades, batch_size=1000)
+
+        registry = registry_as_of(REGISTRY_DAY)
+        pairs = sorted(required_pairs(registry.centres, registry.providers))
+        Contract.objects.bulk_create([
+            Contract(provider_id=p.provider_id, centre_id=p.centre_id, status=Contract.Status.SIGNED,
+                     signed_on=datetime.date(2026, 11, 15), valid_from=REGISTRY_DAY,
+                     valid_to=datetime.date(YEAR, 12, 31))
+            for p in pairs
+        ], batch_size=1000)
+    tiers = {}
+    for p in pairs:
+        tiers[p.tier] = tiers.get(p.tier, 0) + 1
+    return {
+        "regions": 1 + len(counties) + len(townships), "providers": len(providers), "doctors": len(users),
+        "centres": len(centres), "graded": len(centre_grades), "contracts": len(pairs), "by_tier": tiers,
+    }
+
+
+# --------------------------------------------------------------------------- the measurements
+
+
+def saved_counts():
+    from scheduling.models import Obligation, Session
+
+    return {
+        "obligations": Obligation.objects.count(),
+        "sessions": Session.objects.count(),
+        "links": Session.obligations.through.objects.count(),
+    }
+
+
+def run_plan(profile=False):
+    """schedule_generate for the year; returns (seconds, report, profile stats or None)."""
+    from scheduling.services import schedule_generate
+
+    profiler = cProfile.Profile() if profile else None
+    started = time.perf_counter()
+    if profiler:
+        profiler.enable()
+    report = schedule_generate(year=YEAR, today=TODAY)
+    if profiler:
+        profiler.disable()
+    seconds = time.perf_counter() - started
+    return seconds, report, pstats.Stats(profiler) if profiler else None
+
+
+def run_baseline(counts):
+    """Delete the planned rows (one plain DELETE per table, no cascade collection, untimed),
+    then time a bare insert of as many Obligation, Session and Session.obligations rows,
+    built as model instances with fixed values, with bulk_create in one transaction. Same
+    batch sizes as the services (1000, 1000, 2000). Returns seconds."""
+    from django.db import transaction
+
+    from mch_link.models import Contract, Provider
+    from scheduling.models import Obligation, Session
+
+    Through = Session.obligations.through
+    with transaction.atomic():
+        for model in (Through, Session, Obligation):
+            model.objects.all()._raw_delete(model.objects.db)
+    # Valid foreign keys and distinct (contract, kind, period) keys, read before the clock.
+    contract_ids = list(Contract.objects.order_by("pk").values_list("pk", flat=True))
+    provider_ids = list(Provider.objects.order_by("pk").values_list("pk", flat=True))
+    keys = [("guidance", f"{YEAR}Q{q}") for q in (1, 2, 3, 4)] + [("supervision", str(YEAR))]
+    keys += [(kind, f"{YEAR}Q{q}") for kind in ("staff_training", "parent_lecture") for q in (1, 2, 3, 4)]
+    first, last = datetime.date(YEAR, 1, 1), datetime.date(YEAR, 3, 31)
+    morning, noon = datetime.time(9, 0), datetime.time(11, 0)
+
+    started = time.perf_counter()
+    with transaction.atomic():
+        obligations = [
+            Obligation(contract_id=contract_ids[i % len(contract_ids)], kind=keys[i // len(contract_ids)][0],
+                       period=keys[i // len(contract_ids)][1], start=first, end=last)
+            for i in range(counts["obligations"])
+        ]
+        Obligation.objects.bulk_create(obligations, batch_size=1000)
+        sessions = [
+            Session(provider_id=provider_ids[i % len(provider_ids)], kind="guidance", date=first,
+                    start=morning, end=noon, estimated=True)
+            for i in range(counts["sessions"])
+        ]
+        Session.objects.bulk_create(sessions, batch_size=1000)
+        # Pair obligation k with session k mod S: unique while links <= obligations.
+        Through.objects.bulk_create([
+            Through(session_id=sessions[k % len(sessions)].pk, obligation_id=obligations[k % len(obligations)].pk)
+            for k in range(counts["links"])
+        ], batch_size=2000)
+    seconds = time.perf_counter() - started
+    return seconds
+
+
+def print_hotspots(stats, limit=25):
+    print("\nProfile of the first schedule_generate (cumulative, top entries):")
+    stats.sort_stats("cumulative").print_stats(limit)
+    print("Own time (tottime), top entries:")
+    stats.sort_stats("tottime").print_stats(limit)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--centres", type=int, default=10000, help="centres to register (default 10000)")
+    parser.add_argument("--db", help="SQLite file to use (kept); default: a temporary file, removed after")
+    parser.add_argument("--profile", action="store_true",
+                        help="run the first plan under cProfile and print the hotspots (slows it down)")
+    args = parser.parse_args(argv)
+
+    tmpdir = None
+    db_path = args.db
+    if db_path is None and not os.environ.get("DATABASE_URL"):
+        tmpdir = tempfile.mkdtemp(prefix="mch-bench-")
+        db_path = os.path.join(tmpdir, "bench.sqlite3")
+    try:
+        where = setup_django(db_path)
+        from django.core.management import call_command
+        from django.db import DatabaseError
+
+        from mch_link.models import Centre
+
+        print(f"database: {where}")
+        started = time.perf_counter()
+        call_command("migrate", verbosity=0, interactive=False)
+        if Centre.objects.exists():
+            sys.exit("refusing to run: the database already holds centres (give an empty --db)")
+        built = build_registry(args.centres, random.Random(1))
+        print(f"registry built in {time.perf_counter() - started:.1f} s: {built['regions']} regions, "
+              f"{built['providers']} providers ({built['doctors']} doctors), {built['centres']} centres "
+              f"({built['graded']} graded), {built['contracts']} signed contracts {built['by_tier']}")
+
+        plan_seconds, report, stats = run_plan(profile=args.profile)
+        counts = saved_counts()
+        try:
+            rerun_seconds, rerun, _ = run_plan()
+            rerun_error = None
+        except DatabaseError as exc:  # reported, not raised: the figures above still stand
+            rerun_error = f"{type(exc).__name__}: {exc}"
+        baseline_seconds = run_baseline(counts)
+
+        print(f"obligations:          {counts['obligations']} (created {report.obligations_created})")
+        print(f"sessions:             {counts['sessions']} (created {report.created}, "
+              f"warnings {len(report.warnings)})")
+        print(f"session-obligations:  {counts['links']}")
+        print(f"plan:                 {plan_seconds:.2f} s{' (under cProfile)' if args.profile else ''}")
+        print(f"baseline:             {baseline_seconds:.2f} s")
+        print(f"ratio plan/baseline:  {plan_seconds / baseline_seconds:.2f} (target <= 2.0)")
+        if rerun_error:
+            print(f"re-run:               FAILED ({rerun_error})")
+        else:
+            print(f"re-run:               {rerun_seconds:.2f} s (kept {rerun.kept}, created {rerun.created}, "
+                  f"moved {len(rerun.moved)}, cancelled {len(rerun.cancelled)}, "
+                  f"obligations created {rerun.obligations_created})")
+        if stats is not None:
+            print_hotspots(stats)
+    finally:
+        if tmpdir:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""The work calendar page: the loaded years, one year's days, and an upload of a holiday-cn
+file. A thin interface over services.workyear_load and the re-plan, as is `load_workdays`."""
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q
+from django.shortcuts import redirect, render
+from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from mch_link.access import ADMINS, role_required
+
+from . import workdays
+from .management.commands.load_workdays import read_holiday_json, workdays_load
+from .models import WorkYear
+
+# Moved sessions listed one by one after an upload; the rest are counted.
+MOVED_SHOWN = 20
+
+
+class HolidayFileForm(forms.Form):
+    file = forms.FileField(
+        label=gettext_lazy("节假日安排文件（JSON）"),
+        help_text=gettext_lazy("holiday-cn 格式，如 2027.json：{\"year\": 2027, \"papers\": [通知网址], \"days\": "
+                               "[{\"name\": \"元旦\", \"date\": \"2027-01-01\", \"isOffDay\": true}, …]}。"
+                               "isOffDay 为 true 是放假日，false 是调休上班日。"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".json,application/json"}),
+    )
+    dry_run = forms.BooleanField(label=gettext_lazy("仅检查：显示将载入的天数，不写入、不重新排期"), required=False)
+
+    def clean_file(self):
+        """The file's JSON (a dict), checked in full by workdays.parse_holiday_cn."""
+        upload = self.cleaned_data["file"]
+        limit = settings.MAX_UPLOAD_BYTES
+        if upload.size > limit:
+            raise ValidationError(_("文件大小为 %(size)s，超过上限 %(limit)s"), code="too_big",
+                                  params={"size": filesizeformat(upload.size), "limit": filesizeformat(limit)})
+        try:
+            data = read_holiday_json(upload.read())
+            workdays.parse_holiday_cn(data)
+        except ValueError as exc:
+            raise ValidationError(str(exc), code="invalid") from None
+        return data
+
+
+def _selected_year(request, years):
+    """?year= when it is a number, else this year when it is loaded, else None."""
+    raw = request.GET.get("year", "")
+    if raw.isdigit():
+        return int(raw)
+    today = timezone.localdate()
+    return today.year if today.year in years else None
+
+
+def _replan_messages(request, report):
+    if not hasattr(report, "moved"):  # jobs.replan_year may queue the work instead of doing it
+        messages.info(request, _("已提交重新排期。"))
+        return
+    messages.info(request, _("重新排期：移动 %(moved)d 场，取消 %(cancelled)d 场，新建 %(created)d 场，"
+                             "保留 %(kept)d 场。") % {
+        "moved": len(report.moved), "cancelled": len(report.cancelled), "created": report.created,
+        "kept": report.kept})
+    for session_id, old, new, reason in report.moved[:MOVED_SHOWN]:
+        messages.info(request, _("场次 #%(id)s：%(old)s → %(new)s（%(reason)s）") % {
+            "id": session_id, "old": f"{old:%Y-%m-%d}", "new": f"{new:%Y-%m-%d}", "reason": reason})
+    if len(report.moved) > MOVED_SHOWN:
+        messages.info(request, _("……另有 %(n)d 场已移动。") % {"n": len(report.moved) - MOVED_SHOWN})
+
+
+def _load(request, data, dry_run):
+    parsed = workdays.parse_holiday_cn(data)
+    counts = {"year": parsed.year, "off": len(parsed.days_off), "makeup": len(parsed.makeup_days)}
+    if dry_run:
+        messages.info(request, _("检查通过，未写入：%(year)d 年放假 %(off)d 天，调休上班 %(makeup)d 天。") % counts)
+        return parsed.year
+    _row, report = workdays_load(data, user=request.user)
+    messages.success(request, _("已载入 %(year)d 年节假日安排：放假 %(off)d 天，调休上班 %(makeup)d 天。") % counts)
+    _replan_messages(request, report)
+    return parsed.year
+
+
+@role_required(*ADMINS)
+def workdays_page(request):
+    form = HolidayFileForm(request.POST, request.FILES) if request.method == "POST" else HolidayFileForm()
+    if form.is_bound:
+        if form.is_valid():
+            year = _load(request, form.cleaned_data["file"], form.cleaned_data["dry_run"])
+            return redirect(f"{reverse('scheduling:workdays')}?year={year}")
+        messages.error(request, _("文件有误，未写入任何数据。"))
+
+    years = list(WorkYear.objects.annotate(
+        days_off=Count("days", filter=Q(days__is_off=True)),
+        makeup_days=Count("days", filter=Q(days__is_off=False)),
+    ))
+    selected = _selected_year(request, {y.year for y in years})
+    row = next((y for y in years if y.year == selected), None)
+    ctx = {
+        "form": form,
+        "years": years,
+        "selected": selected,
+        "row": row,
+        "days": list(row.days.all()) if row else [],
+    }
+    return render(request, "scheduling/workdays.html", ctx)
