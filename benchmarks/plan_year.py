@@ -79,7 +79,15 @@ def build_registry(centres_wanted, rng):
     from django.db import transaction
 
     from mch_link.models import (
-        Centre, CentreGrade, Contract, Grade, Membership, Ownership, Provider, Region, Role,
+        Centre,
+        CentreGrade,
+        Contract,
+        Grade,
+        Membership,
+        Ownership,
+        Provider,
+        Region,
+        Role,
     )
     from mch_link.selectors import registry_as_of
     from mch_link.tiers import required_pairs

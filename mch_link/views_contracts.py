@@ -99,44 +99,37 @@ def contract_detail(request, pk):
     return render(request, "mch_link/contract_detail.html", ctx)
 
 
-@require_POST
-@role_required(*MANAGERS)
-def contract_sign_view(request, pk):
+def _manager_change(request, pk, form, service, done_message, form_slot):
+    """Run `service` on the manager's own contract with the form's data; on success redirect
+    to the contract, else show the page again with the errors (status 400)."""
     contract = _manager_contract(request, pk)
-    form = SignForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            contract_sign(contract=contract, user=request.user, **form.cleaned_data)
+            service(contract=contract, user=request.user, **form.cleaned_data)
         except ValidationError as exc:
             for msg in exc.messages:
                 form.add_error(None, msg)
         else:
-            messages.success(request, _("协议已签约：%(c)s") % {"c": contract.centre})
+            messages.success(request, done_message % {"c": contract.centre})
             return redirect("mch_link:contract_detail", pk=contract.pk)
     contract.refresh_from_db()
-    ctx = {"contract": contract, "may_change": True, "sign_form": form, "terminate_form": None,
-           "events": history(contract)}
+    ctx = {"contract": contract, "may_change": True, "sign_form": None, "terminate_form": None,
+           "events": history(contract), form_slot: form}
     return render(request, "mch_link/contract_detail.html", ctx, status=400)
+
+
+@require_POST
+@role_required(*MANAGERS)
+def contract_sign_view(request, pk):
+    return _manager_change(request, pk, SignForm(request.POST, request.FILES), contract_sign,
+                           _("协议已签约：%(c)s"), "sign_form")
 
 
 @require_POST
 @role_required(*MANAGERS)
 def contract_terminate_view(request, pk):
-    contract = _manager_contract(request, pk)
-    form = TerminateForm(request.POST)
-    if form.is_valid():
-        try:
-            contract_terminate(contract=contract, user=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            for msg in exc.messages:
-                form.add_error(None, msg)
-        else:
-            messages.success(request, _("协议已终止：%(c)s") % {"c": contract.centre})
-            return redirect("mch_link:contract_detail", pk=contract.pk)
-    contract.refresh_from_db()
-    ctx = {"contract": contract, "may_change": True, "sign_form": None, "terminate_form": form,
-           "events": history(contract)}
-    return render(request, "mch_link/contract_detail.html", ctx, status=400)
+    return _manager_change(request, pk, TerminateForm(request.POST), contract_terminate,
+                           _("协议已终止：%(c)s"), "terminate_form")
 
 
 @require_POST

@@ -3,7 +3,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from mch_link.models import Region
+from mch_link.management.options import region_option
 from mch_link.selectors import coverage
 
 
@@ -24,11 +24,7 @@ class Command(BaseCommand):
             day = datetime.date.fromisoformat(opts["date"])
         except ValueError as exc:
             raise CommandError(f"--date {opts['date']!r}: not a date in YYYY-MM-DD form") from exc
-        region = None
-        if opts["region"]:
-            region = Region.objects.filter(code=opts["region"]).first()
-            if region is None:
-                raise CommandError(f"--region {opts['region']!r}: no region has this code")
+        region = region_option(opts["region"])
         report = coverage(day, region)
         data = report.as_json()
         if opts["format"] == "json":

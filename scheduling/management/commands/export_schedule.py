@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from mch_link.models import Region
+from mch_link.management.options import region_option
 from scheduling.exports import RENDERERS, schedule_rows
 
 
@@ -20,11 +20,7 @@ class Command(BaseCommand):
     def handle(self, *args, year, region, fmt, output, **opts):
         if fmt == "xlsx" and not output:
             raise CommandError("--format xlsx is a binary file: give --output PATH")
-        place = None
-        if region:
-            place = Region.objects.filter(code=region).first()
-            if place is None:
-                raise CommandError(f"--region {region!r}: no region has this code")
+        place = region_option(region)
         data = RENDERERS[fmt](schedule_rows(year=year, region=place))
         if output:
             Path(output).write_bytes(data)

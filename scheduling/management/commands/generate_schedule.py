@@ -1,7 +1,7 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from mch_link.models import Region
+from mch_link.management.options import region_option
 from scheduling.services import schedule_generate
 
 
@@ -16,11 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="report what would change, write nothing")
 
     def handle(self, *args, **opts):
-        region = None
-        if opts["region"]:
-            region = Region.objects.filter(code=opts["region"]).first()
-            if region is None:
-                raise CommandError(f"--region {opts['region']!r}: no region has this code")
+        region = region_option(opts["region"])
         report = schedule_generate(year=opts["year"], today=timezone.localdate(), region=region,
                                    dry_run=opts["dry_run"])
         if opts["dry_run"]:
