@@ -300,6 +300,8 @@ def main(argv=None):
         print(f"obligations:          {counts['obligations']} (created {report.obligations_created})")
         print(f"sessions:             {counts['sessions']} (created {report.created}, "
               f"warnings {len(report.warnings)})")
+        for warning in report.warnings[:3]:
+            print(f"  warning: {warning}")
         print(f"session-obligations:  {counts['links']}")
         print(f"plan:                 {plan_seconds:.2f} s{' (under cProfile)' if args.profile else ''}")
         print(f"baseline:             {baseline_seconds:.2f} s")
