@@ -6,4 +6,4 @@ class SchedulingConfig(AppConfig):
     verbose_name = "排期与服务记录"
 
     def ready(self):
-        from . import jobs  # noqa: F401  (connects the re-planning receivers)
+        from . import jobs, scoping  # noqa: F401  (re-planning receivers; scoping functions)

@@ -197,3 +197,114 @@ class Notification(models.Model):
 
     def __str__(self):
         return self.title
+
+
+# --------------------------------------------------------------------------- records
+
+
+def attachment_path(instance, filename):
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"records/{instance.record.session_id}/{uuid.uuid4().hex}.{ext}"
+
+
+class Record(models.Model):
+    """The doctor's log of a held session. A draft can be finished later; once submitted its
+    obligations count as done on `held_on`."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("草稿")
+        SUBMITTED = "submitted", _("已提交")
+
+    session = models.OneToOneField(Session, on_delete=models.CASCADE, related_name="record")
+    doctor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                               related_name="records", verbose_name=_("医生"))
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    held_on = models.DateField(_("实际日期"))
+    start = models.TimeField(_("开始"))
+    end = models.TimeField(_("结束"))
+    topics = models.JSONField(_("主题"), default=list, blank=True)
+    topics_other = models.CharField(_("其他主题"), max_length=200, blank=True)
+    content = models.TextField(_("服务内容"), blank=True)
+    findings = models.JSONField(_("检查发现"), default=dict, blank=True,
+                                help_text=_("卫生保健工作规范十个方面：{方面: 发现}"))
+    advice = models.TextField(_("整改意见"), blank=True)
+    follow_up_on = models.DateField(_("复查日期"), null=True, blank=True)
+    version = models.PositiveIntegerField(default=1, help_text=_("防止并发覆盖的版本号"))
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("服务记录")
+        verbose_name_plural = _("服务记录")
+        constraints = [models.CheckConstraint(condition=Q(start__lt=models.F("end")), name="record_times")]
+
+    def __str__(self):
+        return f"{self.held_on} {self.session.get_kind_display()}"
+
+
+class RecordCentre(models.Model):
+    """One centre's part of a record: its attendance and its confirmation or dispute."""
+
+    class Confirmation(models.TextChoices):
+        UNCONFIRMED = "unconfirmed", _("待确认")
+        CONFIRMED = "confirmed", _("已确认")
+        DISPUTED = "disputed", _("有异议")
+
+    record = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="centres")
+    centre = models.ForeignKey(Centre, on_delete=models.CASCADE, related_name="record_parts")
+    attendance = models.PositiveIntegerField(_("参加人数"), null=True, blank=True)
+    confirmation = models.CharField(_("确认"), max_length=12, choices=Confirmation.choices,
+                                    default=Confirmation.UNCONFIRMED, db_index=True)
+    dispute_reason = models.CharField(_("异议原因"), max_length=300, blank=True)
+    confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        verbose_name = _("服务记录（托育机构）")
+        verbose_name_plural = _("服务记录（托育机构）")
+        constraints = [models.UniqueConstraint(fields=["record", "centre"], name="one_part_per_centre")]
+
+    def __str__(self):
+        return f"{self.record} {self.centre}"
+
+
+class Attachment(models.Model):
+    """A photo or sign-in sheet, stored outside the web root and served by a scoped view."""
+
+    record = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=attachment_path)
+    original_name = models.CharField(max_length=200)
+    size = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("附件")
+        verbose_name_plural = _("附件")
+
+
+class QuarterApproval(models.Model):
+    """A county reviewer's sign-off of a quarter: while approved, nothing of that quarter in
+    that county changes; a reopen (with a reason) unlocks it."""
+
+    class Status(models.TextChoices):
+        APPROVED = "approved", _("已审核")
+        REOPENED = "reopened", _("已重新开放")
+
+    county = models.ForeignKey("mch_link.Region", on_delete=models.CASCADE, related_name="approvals")
+    period = models.CharField(_("季度"), max_length=6)
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    approved_at = models.DateTimeField(null=True)
+    reopened_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    reopened_at = models.DateTimeField(null=True, blank=True)
+    reopen_reason = models.CharField(_("重新开放原因"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("季度审核")
+        verbose_name_plural = _("季度审核")
+        constraints = [models.UniqueConstraint(fields=["county", "period"], name="one_approval_per_quarter")]
