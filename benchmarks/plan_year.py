@@ -38,7 +38,7 @@ COUNTIES = 11
 TOWNSHIPS = 1000
 SUBDISTRICT_SHARE = 0.4  # townships that are 街道 (served by a 社区卫生服务中心)
 CITY_MODEL_SHARE = 0.01  # centres graded 市级示范
-LEVEL_2_UP_SHARE = 0.08  # centres graded 一级 or 二级 (二级 or above, besides 市级示范)
+LEVEL_2_UP_SHARE = 0.08  # centres graded 一级 or 二级 (with 市级示范: "二级 or above")
 LEVEL_3_SHARE = 0.05  # centres graded 三级 (no county contract)
 
 
@@ -252,7 +252,9 @@ def run_baseline(counts):
 
 
 def print_hotspots(stats, limit=25):
-    print("\nProfile of the first schedule_generate (cumulative, top entries):")
+    print("\nProfile of the first schedule_generate: time per step")
+    stats.sort_stats("cumulative").print_callees(r"services.py:\d+\(_schedule_generate\)")
+    print("Cumulative time, top entries:")
     stats.sort_stats("cumulative").print_stats(limit)
     print("Own time (tottime), top entries:")
     stats.sort_stats("tottime").print_stats(limit)
