@@ -17,6 +17,12 @@ def _actions_for(user):
     actions = []
     if role in (Role.CITY_ADMIN, Role.COUNTY_REVIEWER):
         actions.append((_("签约覆盖情况"), reverse("mch_link:coverage")))
+    if role in (Role.DOCTOR, Role.PROVIDER_MANAGER):
+        actions.append((_("我的工作"), reverse("scheduling:agenda")))
+    if role == Role.CENTRE_STAFF:
+        actions.append((_("服务记录确认"), reverse("scheduling:centre_records")))
+    if role == Role.COUNTY_REVIEWER:
+        actions.append((_("季度审核"), reverse("scheduling:quarters")))
     if role is not None:
         actions.append((_("签约协议"), reverse("mch_link:contract_list")))
     actions.append((_("托育机构"), reverse("mch_link:centre_list")))

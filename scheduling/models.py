@@ -160,6 +160,8 @@ class Session(models.Model):
     sequence = models.PositiveIntegerField(_("版本序号"), default=0, help_text=_("日历 SEQUENCE：改期或变更时加一"))
     version = models.PositiveIntegerField(default=1, help_text=_("防止并发覆盖的版本号"))
     change_reason = models.CharField(_("变更原因"), max_length=200, blank=True)
+    allow_early_record = models.BooleanField(
+        _("允许周期前记录"), default=False, help_text=_("管理员允许把服务记录日期填在服务周期开始之前"))
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -308,3 +310,54 @@ class QuarterApproval(models.Model):
         verbose_name = _("季度审核")
         verbose_name_plural = _("季度审核")
         constraints = [models.UniqueConstraint(fields=["county", "period"], name="one_approval_per_quarter")]
+
+
+# --------------------------------------------------------------------------- calendar feeds
+
+
+def new_feed_token():
+    """43 URL-safe characters (256 random bits): the feed URL is its only credential."""
+    import secrets
+
+    return secrets.token_urlsafe(32)
+
+
+class CalendarFeed(models.Model):
+    """A secret, login-free iCalendar subscription URL for one owner: a centre, a doctor or a
+    provider. One active feed per owner; renewing replaces the row, so the old URL 404s."""
+
+    class OwnerType(models.TextChoices):
+        CENTRE = "centre", _("托育机构")
+        DOCTOR = "doctor", _("医生")
+        PROVIDER = "provider", _("医疗卫生机构")
+
+    token = models.CharField(max_length=64, unique=True, default=new_feed_token, editable=False)
+    owner_type = models.CharField(_("订阅对象"), max_length=10, choices=OwnerType.choices)
+    centre = models.OneToOneField(Centre, null=True, blank=True, on_delete=models.CASCADE,
+                                  related_name="calendar_feed")
+    provider = models.OneToOneField(Provider, null=True, blank=True, on_delete=models.CASCADE,
+                                    related_name="calendar_feed")
+    doctor = models.OneToOneField(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+                                  related_name="calendar_feed")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("日历订阅")
+        verbose_name_plural = _("日历订阅")
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(owner_type="centre", centre__isnull=False, provider__isnull=True, doctor__isnull=True)
+                    | Q(owner_type="provider", centre__isnull=True, provider__isnull=False, doctor__isnull=True)
+                    | Q(owner_type="doctor", centre__isnull=True, provider__isnull=True, doctor__isnull=False)
+                ),
+                name="calendar_feed_one_owner",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_owner_type_display()} {self.owner}"
+
+    @property
+    def owner(self):
+        return self.centre or self.provider or self.doctor

@@ -1,0 +1,118 @@
+from django import forms
+from django.core.exceptions import ValidationError
+
+from mch_link.forms import DateInput, validate_upload
+
+from .work import ATTENDANCE_LABEL, CHECKLIST_AREAS, CHECKLIST_KINDS, TOPICS
+
+ATTACHMENT_TYPES = ("jpg", "jpeg", "png", "pdf")
+MAX_ATTACHMENTS = 10
+
+
+class TimeInput(forms.TimeInput):
+    input_type = "time"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%H:%M", **kwargs)
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "image/jpeg,image/png,application/pdf"}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, (list, tuple)) else ([data] if data else [])
+        if len(files) > MAX_ATTACHMENTS:
+            raise ValidationError(f"一次最多上传 {MAX_ATTACHMENTS} 个附件")
+        return [validate_upload(super(MultipleFileField, self).clean(f, initial), ATTACHMENT_TYPES) for f in files]
+
+
+class RecordForm(forms.Form):
+    """The doctor's record of a held session. Fields depend on the kind: attendance per
+    centre for trainings and lectures, the ten-area checklist for guidance and supervision."""
+
+    held_on = forms.DateField(label="实际日期", widget=DateInput())
+    start = forms.TimeField(label="开始时间", widget=TimeInput())
+    end = forms.TimeField(label="结束时间", widget=TimeInput())
+    topics = forms.MultipleChoiceField(label="主题", required=False, widget=forms.CheckboxSelectMultiple)
+    topics_other = forms.CharField(label="其他主题", required=False, max_length=200)
+    content = forms.CharField(label="服务内容", required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    advice = forms.CharField(label="整改意见", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    follow_up_on = forms.DateField(label="复查日期", required=False, widget=DateInput())
+    files = MultipleFileField(label="附件（照片、签到表：JPG、PNG、PDF）", required=False)
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, session, centres, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.session = session
+        self.fields["topics"].choices = [(t, t) for t in TOPICS.get(session.kind, ())]
+        self.centres = centres
+        label = ATTENDANCE_LABEL.get(session.kind)
+        for centre in centres:
+            if label:
+                self.fields[f"attendance_{centre.pk}"] = forms.IntegerField(
+                    label=f"{label}：{centre.name}", min_value=0, max_value=2000, required=False)
+        self.checklist = session.kind in CHECKLIST_KINDS
+        if self.checklist:
+            for i, area in enumerate(CHECKLIST_AREAS):
+                self.fields[f"finding_{i}"] = forms.CharField(
+                    label=area, required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+        else:
+            del self.fields["advice"]
+            del self.fields["follow_up_on"]
+
+    def attendance_fields(self):
+        return [self[f"attendance_{c.pk}"] for c in self.centres if f"attendance_{c.pk}" in self.fields]
+
+    def finding_fields(self):
+        return [self[f"finding_{i}"] for i in range(len(CHECKLIST_AREAS))] if self.checklist else []
+
+    def clean(self):
+        data = super().clean()
+        if self.is_bound and "submit" in self.data:
+            if not data.get("content") and not data.get("topics") and not data.get("topics_other"):
+                self.add_error("content", "提交前请填写服务主题或内容")
+            for field in self.attendance_fields():
+                if data.get(field.name) is None:
+                    self.add_error(field.name, "提交前请填写参加人数")
+            if self.checklist and not any(data.get(f.name) for f in self.finding_fields()):
+                self.add_error(None, "提交前请至少填写一个方面的检查发现")
+        return data
+
+    def record_data(self):
+        d = self.cleaned_data
+        return {
+            "held_on": d["held_on"], "start": d["start"], "end": d["end"],
+            "topics": d.get("topics") or [], "topics_other": d.get("topics_other", ""),
+            "content": d.get("content", ""), "advice": d.get("advice", ""),
+            "follow_up_on": d.get("follow_up_on"),
+            "findings": {area: d[f"finding_{i}"] for i, area in enumerate(CHECKLIST_AREAS)
+                         if self.checklist and d.get(f"finding_{i}")},
+        }
+
+    def attendance(self):
+        return {c.pk: self.cleaned_data.get(f"attendance_{c.pk}") for c in self.centres
+                if f"attendance_{c.pk}" in self.fields and self.cleaned_data.get(f"attendance_{c.pk}") is not None}
+
+
+class MoveForm(forms.Form):
+    date = forms.DateField(label="新日期", widget=DateInput())
+    start = forms.TimeField(label="开始时间", widget=TimeInput())
+    end = forms.TimeField(label="结束时间", widget=TimeInput())
+    reason = forms.CharField(label="改期原因", max_length=200)
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+
+class ConfirmForm(forms.Form):
+    reason = forms.CharField(label="异议原因", max_length=300, required=False,
+                             widget=forms.Textarea(attrs={"rows": 2}))
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label="原因", max_length=200)

@@ -1,0 +1,272 @@
+"""What doctors and centres touch every week: the agenda, a session, its record, its
+confirmation, rescheduling, and the county reviewer's quarter sign-off."""
+
+import datetime
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from mch_link.access import BUREAUS, CENTRE_STAFF, MANAGERS, PROVIDER_STAFF, role_required
+from mch_link.audit import history
+from mch_link.models import AuditEvent, Region, Role
+from mch_link.scoping import get_scoped_or_404, membership_of, scoped
+
+from . import periods
+from .forms import ConfirmForm, MoveForm, ReasonForm, RecordForm
+from .models import Attachment, Obligation, QuarterApproval, Record, RecordCentre, Session
+from .work import (
+    CHECKLIST_AREAS,
+    Conflict,
+    day_load,
+    is_locked,
+    obligation_resolve,
+    quarter_approve,
+    quarter_reopen,
+    record_confirm,
+    record_save,
+    session_move,
+)
+
+SESSION_PREFETCH = Prefetch(
+    "obligations", queryset=Obligation.objects.select_related("contract__centre__township"))
+
+
+def _errors_to_form(form, exc):
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            for e in errors:
+                form.add_error(field if field in form.fields else None, e.messages[0])
+    else:
+        for msg in exc.messages:
+            form.add_error(None, msg)
+
+
+def _own_session(request, pk):
+    """A session of the user's own provider (doctor or manager), for writes; else 404."""
+    m = membership_of(request.user)
+    if m is None or m.role not in PROVIDER_STAFF:
+        raise Http404
+    return get_scoped_or_404(request.user, Session, pk=pk, provider=m.provider_id)
+
+
+def _centres(session):
+    return sorted({o.contract.centre for o in session.obligations.all()}, key=lambda c: c.name)
+
+
+@role_required(*PROVIDER_STAFF)
+def agenda(request):
+    """Today, this week and overdue, for a doctor (own sessions and unassigned ones) or a
+    manager (the whole provider)."""
+    m = membership_of(request.user)
+    today = timezone.localdate()
+    monday = today - datetime.timedelta(days=today.weekday())
+    qs = scoped(request.user, Session).exclude(status=Session.Status.CANCELLED).select_related("doctor") \
+        .prefetch_related(SESSION_PREFETCH).order_by("date", "start")
+    if m is not None and m.role == Role.DOCTOR:
+        qs = qs.filter(doctor__in=[request.user]) | qs.filter(doctor__isnull=True)
+    week = [s for s in qs.filter(date__range=(monday, monday + datetime.timedelta(days=6)))]
+    overdue = list(qs.filter(status=Session.Status.PLANNED, date__lt=today)[:50])
+    drafts = list(qs.filter(record__status=Record.Status.DRAFT)[:50])
+    for s in week + overdue + drafts:
+        s.centre_list = _centres(s)
+    ctx = {"today": today, "today_sessions": [s for s in week if s.date == today],
+           "week": [s for s in week if s.date != today], "overdue": overdue, "drafts": drafts}
+    return render(request, "scheduling/agenda.html", ctx)
+
+
+@login_required
+def session_detail(request, pk):
+    session = get_scoped_or_404(request.user, Session, pk=pk)
+    session = Session.objects.select_related("provider", "doctor").prefetch_related(SESSION_PREFETCH).get(pk=pk)
+    m = membership_of(request.user)
+    centres = _centres(session)
+    record = Record.objects.filter(session=session).select_related("doctor").first()
+    parts = list(scoped(request.user, RecordCentre).filter(record=record).select_related("centre")) if record else []
+    earlier = (
+        scoped(request.user, Record).filter(session__obligations__contract__centre__in=centres,
+                                            status=Record.Status.SUBMITTED)
+        .exclude(session=session).select_related("session").distinct().order_by("-held_on")[:5]
+    )
+    events = list(history(session))
+    if record:
+        events += list(history(record))
+        events += [e for p in parts for e in history(p)]
+    events.sort(key=lambda e: e.at, reverse=True)
+    own = m is not None and m.role in PROVIDER_STAFF and m.provider_id == session.provider_id
+    ctx = {
+        "session": session, "centres": centres, "record": record, "parts": parts, "earlier": earlier,
+        "events": events, "may_log": own, "may_move": own and session.status == Session.Status.PLANNED,
+        "may_resolve": own and m.role == Role.PROVIDER_MANAGER, "locked": is_locked(session),
+        "is_centre": m is not None and m.role == Role.CENTRE_STAFF,
+        "attachments": record.attachments.all() if record else [],
+        "findings": [(a, (record.findings or {}).get(a)) for a in CHECKLIST_AREAS if record and record.findings],
+    }
+    return render(request, "scheduling/session_detail.html", ctx)
+
+
+@role_required(*PROVIDER_STAFF)
+def record_edit(request, pk):
+    session = _own_session(request, pk)
+    session = Session.objects.prefetch_related(SESSION_PREFETCH).get(pk=session.pk)
+    record = Record.objects.filter(session=session).first()
+    centres = _centres(session)
+    if request.method == "POST":
+        form = RecordForm(request.POST, request.FILES, session=session, centres=centres)
+        if form.is_valid():
+            try:
+                record_save(session=session, user=request.user, data=form.record_data(),
+                            submit="submit" in request.POST, version=form.cleaned_data.get("version"),
+                            attendance=form.attendance(), files=form.cleaned_data.get("files") or [])
+            except ValidationError as exc:
+                _errors_to_form(form, exc)
+                if isinstance(exc, Conflict):
+                    record = Record.objects.filter(session=session).first()
+            else:
+                messages.success(request, "服务记录已提交" if "submit" in request.POST else "草稿已保存")
+                return redirect("scheduling:session_detail", pk=session.pk)
+        status = 409 if any(isinstance(e, str) and "已被他人修改" in e for e in form.non_field_errors()) else 400
+    else:
+        initial = {"held_on": session.date, "start": session.start, "end": session.end}
+        if record:
+            initial = {"held_on": record.held_on, "start": record.start, "end": record.end, "topics": record.topics,
+                       "topics_other": record.topics_other, "content": record.content, "advice": record.advice,
+                       "follow_up_on": record.follow_up_on, "version": record.version}
+            for i, area in enumerate(CHECKLIST_AREAS):
+                initial[f"finding_{i}"] = (record.findings or {}).get(area, "")
+            for part in record.centres.all():
+                initial[f"attendance_{part.centre_id}"] = part.attendance
+        form = RecordForm(initial=initial, session=session, centres=centres)
+        status = 200
+    ctx = {"session": session, "form": form, "record": record, "centres": centres}
+    return render(request, "scheduling/record_form.html", ctx, status=status)
+
+
+@role_required(*PROVIDER_STAFF)
+def session_move_view(request, pk):
+    session = _own_session(request, pk)
+    form = MoveForm(request.POST or None, initial={
+        "date": request.GET.get("date") or session.date, "start": session.start, "end": session.end,
+        "version": session.version})
+    load = None
+    day = None
+    if form.is_bound and form.is_valid():
+        day = form.cleaned_data["date"]
+        if "check" not in request.POST:
+            try:
+                session_move(session=session, user=request.user, day=day, start=form.cleaned_data["start"],
+                             end=form.cleaned_data["end"], reason=form.cleaned_data["reason"],
+                             version=form.cleaned_data.get("version"))
+            except ValidationError as exc:
+                _errors_to_form(form, exc)
+            else:
+                messages.success(request, f"已改期至 {day:%Y-%m-%d}")
+                return redirect("scheduling:session_detail", pk=session.pk)
+    elif not form.is_bound:
+        try:
+            day = datetime.date.fromisoformat(request.GET.get("date", ""))
+        except ValueError:
+            day = None
+    if day:
+        count, capacity = day_load(session.provider, day, exclude=session)
+        load = {"day": day, "count": count, "capacity": capacity, "over": count + 1 > capacity}
+    status = 400 if form.is_bound and form.errors else 200
+    return render(request, "scheduling/session_move.html", {"session": session, "form": form, "load": load},
+                  status=status)
+
+
+@require_POST
+@role_required(*MANAGERS)
+def obligation_resolve_view(request, pk):
+    m = membership_of(request.user)
+    obligation = get_scoped_or_404(request.user, Obligation, pk=pk, contract__provider=m.provider_id)
+    form = ReasonForm(request.POST)
+    resolution = request.POST.get("resolution")
+    back = request.POST.get("session")
+    if form.is_valid():
+        try:
+            obligation_resolve(obligation=obligation, user=request.user, resolution=resolution,
+                               reason=form.cleaned_data["reason"])
+            messages.success(request, "已处理：" + str(obligation))
+        except ValidationError as exc:
+            for msg in exc.messages:
+                messages.error(request, msg)
+    else:
+        messages.error(request, "请填写原因")
+    if back and back.isdigit():
+        return redirect("scheduling:session_detail", pk=int(back))
+    return redirect("scheduling:agenda")
+
+
+@role_required(*CENTRE_STAFF)
+def centre_records(request):
+    parts = scoped(request.user, RecordCentre).filter(record__status=Record.Status.SUBMITTED) \
+        .select_related("record__session__provider", "record__doctor", "centre").order_by("-record__held_on")[:200]
+    return render(request, "scheduling/centre_records.html", {"parts": parts})
+
+
+@require_POST
+@role_required(*CENTRE_STAFF)
+def record_confirm_view(request, pk):
+    part = get_scoped_or_404(request.user, RecordCentre, pk=pk)
+    form = ConfirmForm(request.POST)
+    form.is_valid()
+    try:
+        record_confirm(part=part, user=request.user, confirm="confirm" in request.POST,
+                       reason=form.cleaned_data.get("reason", ""), version=form.cleaned_data.get("version"))
+    except ValidationError as exc:
+        for msg in exc.messages:
+            messages.error(request, msg)
+    else:
+        messages.success(request, "已确认" if "confirm" in request.POST else "已提出异议，记录退回医生修改")
+    return redirect("scheduling:session_detail", pk=part.record.session_id)
+
+
+@login_required
+def attachment_download(request, pk):
+    attachment = Attachment.objects.filter(pk=pk, record__in=scoped(request.user, Record).values("pk")).first()
+    if attachment is None:
+        raise Http404
+    return FileResponse(attachment.file.open("rb"), filename=attachment.original_name)
+
+
+@role_required(*BUREAUS)
+def quarters(request):
+    """Quarter sign-off: a county reviewer approves or reopens its county's quarters."""
+    m = membership_of(request.user)
+    counties = list(scoped(request.user, Region).filter(level=Region.Level.COUNTY).order_by("code"))
+    today = timezone.localdate()
+    recent = [periods.quarter_of(today - datetime.timedelta(days=91 * i)) for i in range(1, 9)]
+    approvals = {(a.county_id, a.period): a for a in QuarterApproval.objects.filter(county__in=counties)
+                 .select_related("approved_by", "reopened_by")}
+    rows = [{"county": c, "period": p, "approval": approvals.get((c.pk, p))} for c in counties for p in recent]
+    ctx = {"rows": rows, "may_approve": m is not None and m.role == Role.COUNTY_REVIEWER,
+           "events": AuditEvent.objects.filter(model="quarterapproval",
+                                               object_id__in=[str(a.pk) for a in approvals.values()])[:50]}
+    return render(request, "scheduling/quarters.html", ctx)
+
+
+@require_POST
+@role_required(Role.COUNTY_REVIEWER)
+def quarter_action(request):
+    county = get_scoped_or_404(request.user, Region, code=request.POST.get("county", ""), level=Region.Level.COUNTY)
+    period = request.POST.get("period", "")
+    try:
+        if "reopen" in request.POST:
+            approval = QuarterApproval.objects.filter(county=county, period=period).first()
+            if approval is None:
+                raise Http404
+            quarter_reopen(approval=approval, user=request.user, reason=request.POST.get("reason", ""))
+            messages.success(request, f"{county.name} {period} 已重新开放")
+        else:
+            quarter_approve(county=county, period=period, user=request.user)
+            messages.success(request, f"{county.name} {period} 已审核并锁定")
+    except ValidationError as exc:
+        for msg in exc.messages:
+            messages.error(request, msg)
+    return redirect("scheduling:quarters")
