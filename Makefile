@@ -34,6 +34,7 @@ demo: migrate
 	$(PY) manage.py seed_demo
 	$(PY) manage.py generate_schedule --year $$(date +%Y)
 	$(PY) manage.py generate_schedule --year $$(( $$(date +%Y) + 1 ))
+	$(PY) manage.py seed_demo_records
 
 run: system-deps demo
 	$(PY) manage.py setup_jobs
