@@ -300,3 +300,26 @@ def test_the_attachment_is_served_to_the_centre_and_the_doctor(planned, client):
             client.force_login(getattr(planned, who))
             response = client.get(reverse("scheduling:attachment", args=[attachment.pk]))
             assert response.status_code == 200 and b"".join(response.streaming_content) == PDF
+
+
+@pytest.mark.parametrize("who, url, queries", [("carol", "scheduling:agenda", 9),
+                                               ("fay", "scheduling:centre_records", 8)])
+def test_the_agenda_and_records_pages_keep_their_query_count(planned, client, django_assert_max_num_queries,
+                                                             who, url, queries):
+    """A fixed bound (each list costs its query and one prefetch) with 1 and with 6 centres."""
+    from scheduling.demo import demo_records_build
+    from tests import factories as f
+
+    demo_records_build(today=datetime.date(2026, 2, 15))
+    client.force_login(getattr(planned, who))
+    with at(datetime.date(2026, 3, 2)), django_assert_max_num_queries(queries):
+        assert client.get(reverse(url)).status_code == 200
+    for i in range(5):
+        c = f.centre(f"新托育{i}", planned.tashan)
+        Contract.objects.create(provider=planned.tashan_chc, centre=c, status="signed",
+                                signed_on=datetime.date(2026, 1, 1), valid_from=datetime.date(2026, 1, 1),
+                                valid_to=datetime.date(2026, 12, 31))
+    schedule_generate(year=2026, today=datetime.date(2026, 1, 5))
+    demo_records_build(today=datetime.date(2026, 2, 15))
+    with at(datetime.date(2026, 3, 2)), django_assert_max_num_queries(queries):
+        assert client.get(reverse(url)).status_code == 200
