@@ -278,8 +278,9 @@ def test_another_organisation_gets_404_on_every_url(planned, client, who):
         attachment = Record.objects.get().attachments.get()
         client.force_login(getattr(planned, who))
         pk = planned.guidance.pk
-        for url in [reverse("scheduling:session_detail", args=[pk]), reverse("scheduling:record_edit", args=[pk]),
-                    reverse("scheduling:session_move", args=[pk]), reverse("scheduling:attachment", args=[attachment.pk])]:
+        urls = [reverse("scheduling:session_detail", args=[pk]), reverse("scheduling:record_edit", args=[pk]),
+                reverse("scheduling:session_move", args=[pk]), reverse("scheduling:attachment", args=[attachment.pk])]
+        for url in urls:
             assert client.get(url).status_code == 404, url
         assert client.post(reverse("scheduling:record_confirm", args=[part.pk]), {"confirm": "1"}).status_code == 404
         assert client.post(reverse("scheduling:obligation_resolve", args=[ob.pk]),
