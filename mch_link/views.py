@@ -23,6 +23,8 @@ def _actions_for(user):
         actions.append((_("服务记录确认"), reverse("scheduling:centre_records")))
     if role == Role.COUNTY_REVIEWER:
         actions.append((_("季度审核"), reverse("scheduling:quarters")))
+    if role in (Role.CITY_ADMIN, Role.COUNTY_REVIEWER, Role.PROVIDER_MANAGER):
+        actions.append((_("完成情况报表"), reverse("reports:dashboard")))
     if role is not None:
         actions.append((_("签约协议"), reverse("mch_link:contract_list")))
     actions.append((_("托育机构"), reverse("mch_link:centre_list")))

@@ -1,0 +1,375 @@
+"""Benchmark: the completion report (reports.rows.completion_rows) at province scale.
+
+    .venv/bin/python benchmarks/report.py [--centres 10000] [--runs 5] [--db PATH [--reuse]] [--profile]
+
+Builds, in a throwaway SQLite database (bulk_create, deterministic: random.Random(1)), a
+province: 11 cities, 88 counties, 1,000 townships, one provider per township plus the county
+and city MCH agencies, `--centres` centres with grades, and the signed contracts the tier rules
+require, in force 2025-01-01..2027-12-31. Then three years of obligations (2025..2027) built
+directly with bulk_create (not planned): done_on drawn per obligation (on time, late, not done),
+a few cancelled or waived, the stored status computed with obligation_status as of TODAY; for
+2026, one held session with a submitted record and its centre's confirmation per done guidance
+obligation; for 2027, a planned session per open quarterly obligation of Q2 and Q3.
+
+It then times, in one process, best of `--runs` (warm cache):
+
+1. completion_rows(region=<one city>, period="2026") and (region=None, period="2026"): the
+   city and the province reports of a finished year with records; and the province's running
+   quarter (period="2027Q2", as of TODAY), which reads planned sessions;
+2. the part of each spent in mch_link.selectors (registry_as_of + coverage), which the report
+   reuses for the signed-guidance rate and the required pairs;
+3. the baseline of each: one raw SQL aggregate of the same obligations, a single GROUP BY over
+   obligations by kind and stored status (joined to the centre's township and county for the
+   city), through connection.cursor().
+
+The three are interleaved (report, coverage, baseline, report, ...) and the best of each
+counts. It prints the counts, the seconds, the ratio report / baseline (target: at most 1.5)
+and the same ratio without the coverage part. Nothing is asserted: this is a benchmark, not a
+test. `--db PATH` keeps the database; `--db PATH --reuse` times it again without rebuilding.
+"""
+
+import argparse
+import cProfile
+import datetime
+import os
+import pstats
+import random
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+YEARS = (2025, 2026, 2027)
+TODAY = datetime.date(2027, 5, 20)
+REGISTRY_DAY = datetime.date(2025, 1, 1)
+CITIES = 11
+COUNTIES_PER_CITY = 8
+TOWNSHIPS = 1000
+SUBDISTRICT_SHARE = 0.4
+CITY_MODEL_SHARE = 0.01
+LEVEL_2_UP_SHARE = 0.08
+LEVEL_3_SHARE = 0.05
+DONE_ON_TIME_SHARE = 0.82
+DONE_LATE_SHARE = 0.08  # the rest of the finished periods: missed
+CANCELLED_SHARE = 0.01
+WAIVED_SHARE = 0.01
+CONFIRMED_SHARE = 0.7
+DISPUTED_SHARE = 0.03
+
+
+def setup_django(db_path):
+    """As benchmarks/plan_year.py: point Django at the throwaway database, DEBUG off."""
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mch_link.settings")
+    os.environ.setdefault("DEBUG", "0")
+    os.environ.setdefault("SECRET_KEY", "benchmark-only-not-a-secret")
+    if db_path is not None:
+        os.environ["DATABASE_URL"] = f"sqlite:///{Path(db_path).resolve()}"
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    return f"{connection.vendor} {connection.settings_dict['NAME']}"
+
+
+def uscc(n, county_code, rng):
+    from mch_link.validators import uscc_check_char
+
+    body = f"{rng.choice(['52', '91', '12'])}{county_code}MJ{n:07d}"[:17]
+    return body + uscc_check_char(body)
+
+
+# --------------------------------------------------------------------------- the province
+
+
+def build_registry(centres_wanted, rng):
+    from django.db import transaction
+
+    from mch_link.models import Centre, CentreGrade, Contract, Grade, Provider, Region
+    from mch_link.selectors import registry_as_of
+    from mch_link.tiers import required_pairs
+
+    with transaction.atomic():
+        Region.objects.bulk_create([
+            Region(code=f"33{i + 1:02d}00", name=f"第{i + 1}市", level=Region.Level.CITY) for i in range(CITIES)])
+        cities = list(Region.objects.filter(level=Region.Level.CITY).order_by("code"))
+        Region.objects.bulk_create([
+            Region(code=f"{city.code[:4]}{j + 1:02d}", name=f"{city.name}第{j + 1}区", level=Region.Level.COUNTY,
+                   parent=city)
+            for city in cities for j in range(COUNTIES_PER_CITY)])
+        counties = list(Region.objects.filter(level=Region.Level.COUNTY).order_by("code"))
+        townships = []
+        for i in range(TOWNSHIPS):
+            county = counties[i % len(counties)]
+            suffix = "街道" if rng.random() < SUBDISTRICT_SHARE else rng.choice(["镇", "乡"])
+            townships.append(Region(code=f"{county.code}{i // len(counties) + 1:03d}", name=f"第{i + 1}{suffix}",
+                                    level=Region.Level.TOWNSHIP, parent=county))
+        Region.objects.bulk_create(townships, batch_size=1000)
+        townships = list(Region.objects.filter(level=Region.Level.TOWNSHIP).select_related("parent").order_by("code"))
+
+        providers = [Provider(code=f"P-{c.code}", name=f"{c.name}妇幼保健院", kind=Provider.Kind.CITY_MCH, region=c)
+                     for c in cities]
+        providers += [Provider(code=f"P-{c.code}", name=f"{c.name}妇幼保健院", kind=Provider.Kind.COUNTY_MCH,
+                               region=c) for c in counties]
+        providers += [
+            Provider(code=f"P-{t.code}", name=f"{t.name}{'社区卫生服务中心' if t.is_subdistrict else '卫生院'}",
+                     kind=Provider.Kind.COMMUNITY if t.is_subdistrict else Provider.Kind.TOWNSHIP, region=t)
+            for t in townships]
+        Provider.objects.bulk_create(providers, batch_size=1000)
+
+        centres = []
+        for n in range(1, centres_wanted + 1):
+            township = rng.choice(townships)
+            filed_on = datetime.date(2019, 1, 1) + datetime.timedelta(days=rng.randint(0, 5 * 365))
+            centres.append(Centre(code=uscc(n, township.parent.code, rng), name=f"托育机构{n:05d}", township=township,
+                                  places=rng.randint(20, 150), filed_on=filed_on))
+        Centre.objects.bulk_create(centres, batch_size=1000)
+        grades = {g.rank: g for g in Grade.objects.all()}
+        centre_grades = []
+        for pk, filed_on in Centre.objects.order_by("pk").values_list("pk", "filed_on"):
+            draw = rng.random()
+            if draw < CITY_MODEL_SHARE:
+                rank = 4
+            elif draw < CITY_MODEL_SHARE + LEVEL_2_UP_SHARE:
+                rank = rng.choice([3, 2])
+            elif draw < CITY_MODEL_SHARE + LEVEL_2_UP_SHARE + LEVEL_3_SHARE:
+                rank = 1
+            else:
+                continue
+            centre_grades.append(CentreGrade(centre_id=pk, grade=grades[rank],
+                                             awarded_on=min(filed_on + datetime.timedelta(days=90), REGISTRY_DAY)))
+        CentreGrade.objects.bulk_create(centre_grades, batch_size=1000)
+
+        registry = registry_as_of(REGISTRY_DAY)
+        pairs = sorted(required_pairs(registry.centres, registry.providers))
+        Contract.objects.bulk_create([
+            Contract(provider_id=p.provider_id, centre_id=p.centre_id, status=Contract.Status.SIGNED,
+                     signed_on=datetime.date(2024, 12, 1), valid_from=REGISTRY_DAY,
+                     valid_to=datetime.date(YEARS[-1], 12, 31))
+            for p in pairs], batch_size=1000)
+    return {"cities": len(cities), "counties": len(counties), "townships": len(townships),
+            "providers": len(providers), "centres": centres_wanted, "graded": len(centre_grades),
+            "contracts": len(pairs)}
+
+
+def _done_on(rng, first, last, grace):
+    """A record date drawn for a period: on time, late (within grace) or none."""
+    draw = rng.random()
+    if draw < DONE_ON_TIME_SHARE:
+        return first + datetime.timedelta(days=rng.randint(0, (last - first).days))
+    if draw < DONE_ON_TIME_SHARE + DONE_LATE_SHARE:
+        return last + datetime.timedelta(days=rng.randint(1, grace))
+    return None
+
+
+def build_obligations(rng):
+    """Three years of obligations, with done_on as of TODAY, resolutions and stored statuses;
+    records for 2026's done guidance; planned sessions for 2027's open Q2/Q3 obligations."""
+    from django.conf import settings
+    from django.db import transaction
+
+    from mch_link.models import Contract
+    from scheduling import periods
+    from scheduling.models import Obligation, Record, RecordCentre, Session
+    from scheduling.status import ObligationFacts, obligation_status
+
+    grace = settings.GRACE_DAYS
+    contracts = list(Contract.objects.order_by("pk").values_list("pk", "provider_id", "centre_id"))
+    counts = {"obligations": 0, "sessions": 0, "records": 0, "planned": 0}
+    Through = Session.obligations.through
+    nine, eleven = datetime.time(9), datetime.time(11)
+    for year in YEARS:
+        with transaction.atomic():
+            rows = []
+            for pk, _provider_id, _centre_id in contracts:
+                for kind, code in periods.owed_periods(REGISTRY_DAY, datetime.date(YEARS[-1], 12, 31), year):
+                    first, last = periods.period_bounds(code)
+                    draw = rng.random()
+                    resolution = "cancelled" if draw < CANCELLED_SHARE else (
+                        "waived" if draw < CANCELLED_SHARE + WAIVED_SHARE else "")
+                    done_on = _done_on(rng, first, last, grace)
+                    if done_on is not None and done_on > TODAY:
+                        done_on = None
+                    status = obligation_status(ObligationFacts(first, last, resolution == "cancelled",
+                                                               resolution == "waived", done_on), TODAY, grace)
+                    rows.append(Obligation(contract_id=pk, kind=kind, period=code, start=first, end=last,
+                                           resolution=resolution, done_on=done_on, status=status, status_on=TODAY))
+            Obligation.objects.bulk_create(rows, batch_size=1000)
+            counts["obligations"] += len(rows)
+        provider_of = {pk: provider_id for pk, provider_id, _c in contracts}
+        centre_of = {pk: centre_id for pk, _p, centre_id in contracts}
+        if year == 2026:  # held sessions with submitted records for the done guidance
+            with transaction.atomic():
+                done = list(Obligation.objects.filter(period__startswith="2026", kind="guidance",
+                                                      done_on__isnull=False).values_list("pk", "contract_id",
+                                                                                         "done_on"))
+                sessions = [Session(provider_id=provider_of[c], kind="guidance", date=d, start=nine, end=eleven,
+                                    status=Session.Status.HELD, pinned=True) for _pk, c, d in done]
+                Session.objects.bulk_create(sessions, batch_size=1000)
+                Through.objects.bulk_create([Through(session_id=s.pk, obligation_id=pk)
+                                             for s, (pk, _c, _d) in zip(sessions, done, strict=True)], batch_size=2000)
+                records = [Record(session_id=s.pk, held_on=s.date, start=nine, end=eleven,
+                                  status=Record.Status.SUBMITTED) for s in sessions]
+                Record.objects.bulk_create(records, batch_size=1000)
+                parts = []
+                for r, (_pk, c, _d) in zip(records, done, strict=True):
+                    draw = rng.random()
+                    confirmation = "confirmed" if draw < CONFIRMED_SHARE else (
+                        "disputed" if draw < CONFIRMED_SHARE + DISPUTED_SHARE else "unconfirmed")
+                    parts.append(RecordCentre(record_id=r.pk, centre_id=centre_of[c], confirmation=confirmation))
+                RecordCentre.objects.bulk_create(parts, batch_size=1000)
+                counts["sessions"] += len(sessions)
+                counts["records"] += len(records)
+        if year == 2027:  # planned sessions for the open quarterly obligations of Q2 and Q3
+            with transaction.atomic():
+                open_ = list(Obligation.objects.filter(period__in=["2027Q2", "2027Q3"], done_on__isnull=True,
+                                                       resolution="").values_list("pk", "contract_id", "period"))
+                sessions = []
+                for _pk, c, code in open_:
+                    first, last = periods.period_bounds(code)
+                    day = first + datetime.timedelta(days=rng.randint(0, (last - first).days - 14))
+                    sessions.append(Session(provider_id=provider_of[c], kind="guidance", date=day, start=nine,
+                                            end=eleven))
+                Session.objects.bulk_create(sessions, batch_size=1000)
+                Through.objects.bulk_create([Through(session_id=s.pk, obligation_id=pk)
+                                             for s, (pk, _c, _p) in zip(sessions, open_, strict=True)],
+                                            batch_size=2000)
+                counts["planned"] += len(sessions)
+    return counts
+
+
+# --------------------------------------------------------------------------- the measurements
+
+
+def baseline(region, period_codes):
+    """One raw SQL GROUP BY over the same obligations by kind and stored status. Returns rows."""
+    from django.db import connection
+
+    placeholders = ", ".join(["%s"] * len(period_codes))
+    if region is None:
+        sql = (f"SELECT o.kind, o.status, COUNT(*) FROM scheduling_obligation o "
+               f"WHERE o.period IN ({placeholders}) GROUP BY o.kind, o.status")
+        params = list(period_codes)
+    else:
+        sql = (f"SELECT o.kind, o.status, COUNT(*) FROM scheduling_obligation o "
+               f"JOIN mch_link_contract c ON c.id = o.contract_id "
+               f"JOIN mch_link_centre ce ON ce.id = c.centre_id "
+               f"JOIN mch_link_region t ON t.id = ce.township_id "
+               f"JOIN mch_link_region co ON co.id = t.parent_id "
+               f"WHERE o.period IN ({placeholders}) AND co.parent_id = %s GROUP BY o.kind, o.status")
+        params = [*period_codes, region.pk]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def interleaved(runs, *fns):
+    """Best (minimum) seconds of each of `fns` over `runs` rounds, run in turn within each round
+    so that a busy machine slows them alike. Returns [(seconds, last result)] in order."""
+    best = [None] * len(fns)
+    results = [None] * len(fns)
+    for _ in range(runs):
+        for i, fn in enumerate(fns):
+            started = time.perf_counter()
+            results[i] = fn()
+            seconds = time.perf_counter() - started
+            best[i] = seconds if best[i] is None else min(best[i], seconds)
+    return list(zip(best, results, strict=True))
+
+
+def coverage_part(region, period, as_of):
+    """What the report spends in mch_link.selectors (registry_as_of + coverage), which it reuses."""
+    from mch_link.selectors import coverage, registry_as_of
+    from scheduling import periods
+
+    day = min(periods.period_bounds(period)[1], as_of)
+    return coverage(day, region, registry=registry_as_of(day))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--centres", type=int, default=10000)
+    parser.add_argument("--runs", type=int, default=5, help="timed runs of each measurement; the best counts")
+    parser.add_argument("--db", help="SQLite file to use (kept); default: a temporary file, removed after")
+    parser.add_argument("--reuse", action="store_true",
+                        help="time the database given with --db as it is, built by an earlier run")
+    parser.add_argument("--profile", action="store_true", help="cProfile one province report and print hotspots")
+    args = parser.parse_args(argv)
+
+    tmpdir = None
+    db_path = args.db
+    if db_path is None and not os.environ.get("DATABASE_URL"):
+        tmpdir = tempfile.mkdtemp(prefix="mch-report-bench-")
+        db_path = os.path.join(tmpdir, "bench.sqlite3")
+    try:
+        where = setup_django(db_path)
+        from django.core.management import call_command
+
+        from mch_link.models import Centre, Region
+        from reports.rows import completion_rows, report_periods
+        from scheduling.models import Obligation
+
+        print(f"database: {where}")
+        started = time.perf_counter()
+        call_command("migrate", verbosity=0, interactive=False)
+        if args.reuse:
+            if not Centre.objects.exists():
+                sys.exit("--reuse: the database holds no centres (build it first with --db PATH)")
+        elif Centre.objects.exists():
+            sys.exit("refusing to run: the database already holds centres (give an empty --db, or --reuse)")
+        else:
+            rng = random.Random(1)
+            built = build_registry(args.centres, rng)
+            counts = build_obligations(rng)
+            print(f"built in {time.perf_counter() - started:.1f} s: {built['cities']} cities, {built['counties']} "
+                  f"counties, {built['townships']} townships, {built['providers']} providers, "
+                  f"{built['centres']} centres ({built['graded']} graded), {built['contracts']} contracts; "
+                  f"{counts['obligations']} obligations ({YEARS[0]}–{YEARS[-1]}), {counts['sessions']} held "
+                  f"sessions with {counts['records']} records, "
+                  f"{counts['planned']} planned sessions")
+        print(f"obligations in the database: {Obligation.objects.count()}")
+
+        city = Region.objects.filter(level=Region.Level.CITY).order_by("code").first()
+        cases = [
+            (f"city {city.name} 2026", city, "2026", datetime.date(2026, 12, 31)),
+            ("province 2026", None, "2026", datetime.date(2026, 12, 31)),
+            ("province 2027Q2 (running)", None, "2027Q2", TODAY),
+        ]
+        print(f"\n{'report':28} {'obligations':>11} {'report s':>9} {'coverage s':>10} {'baseline s':>10} "
+              f"{'ratio':>6} {'ratio w/o coverage':>18}  (best of {args.runs}, interleaved; target ratio <= 1.5)")
+        for label, region, period, as_of in cases:
+            codes = report_periods(period)
+            completion_rows(region=region, period=period, as_of=as_of)  # warm the page cache
+            (report_s, report), (coverage_s, _cov), (base_s, rows) = interleaved(
+                args.runs,
+                lambda r=region, p=period, a=as_of: completion_rows(region=r, period=p, as_of=a),
+                lambda r=region, p=period, a=as_of: coverage_part(r, p, a),
+                lambda r=region, c=codes: baseline(r, c),
+            )
+            n = sum(count for _k, _s, count in rows)
+            total = report.total
+            assert total.owed + total.cancelled + total.waived == n  # the same obligations
+            print(f"{label:28} {n:>11} {report_s:>9.3f} {coverage_s:>10.3f} {base_s:>10.3f} "
+                  f"{report_s / base_s:>6.1f} {(report_s - coverage_s) / base_s:>18.1f}")
+            sg = report.signed_guidance
+            print(f"    figures: signed-guidance {sg['numerator']}/{sg['denominator']} = {sg['rate']}; owed "
+                  f"{total.owed}, on time {total.done_on_time}, late {total.done_late}, missed {total.missed}, "
+                  f"pending {total.pending}, confirmed {total.confirmed}, disputed {total.disputed}; "
+                  f"{len(report.by_region)} sub-regions, {len(report.by_provider)} providers, "
+                  f"{len(report.overdue)} overdue/missed")
+        if args.profile:
+            profiler = cProfile.Profile()
+            profiler.enable()
+            completion_rows(region=None, period="2026", as_of=datetime.date(2026, 12, 31))
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+    finally:
+        if tmpdir:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

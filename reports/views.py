@@ -1,0 +1,156 @@
+"""The completion report pages: the dashboard (with its drill-down) and the downloads.
+
+County reviewers and city admins see their region and below; a provider manager sees its own
+provider's report only (the provider filter is forced). Everyone else gets 404, as does a
+region, provider or centre outside the user's scope.
+"""
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import content_disposition_header
+
+from mch_link.access import BUREAUS, MANAGERS, role_required
+from mch_link.models import Centre, Provider, Region, Role
+from mch_link.scoping import get_scoped_or_404, is_everything, membership_of, scoped
+from scheduling import periods
+
+from . import render as renderers
+from .forms import ReportFilterForm, period_choices
+from .rows import KIND_SHORT_LABELS, centre_obligations, completion_rows, default_as_of, period_label
+
+REPORT_ROLES = (*BUREAUS, *MANAGERS)
+OVERDUE_SHOWN = 200  # rows of the overdue list on the page; the downloads have them all
+
+
+@dataclass
+class Params:
+    form: ReportFilterForm
+    period: str
+    as_of: object  # datetime.date or None (the default day)
+    region: Region | None
+    provider: Provider | None
+    provider_forced: bool
+    centre: Centre | None
+    fmt: str
+
+
+def _default_region(m):
+    """The user's own region: its bureau's, its provider's, or the city when there is one."""
+    if m is not None and m.region_id:
+        return m.region
+    if m is not None and m.provider_id:
+        return m.provider.region
+    cities = list(Region.objects.filter(level=Region.Level.CITY, parent__isnull=True)[:2])
+    return cities[0] if len(cities) == 1 else None
+
+
+def _params(request):
+    """Read and scope the query string. 404 for a region, provider or centre outside the
+    user's scope; invalid values fall back to the defaults (the form shows the errors)."""
+    form = ReportFilterForm(request.GET)
+    form.is_valid()
+    data = form.cleaned_data
+    user = request.user
+    m = membership_of(user)
+    forced = m is not None and m.role == Role.PROVIDER_MANAGER and not is_everything(user)
+    provider_code = data.get("provider") or ""
+    if forced:
+        if provider_code and provider_code != m.provider.code:
+            raise Http404
+        provider = m.provider
+    else:
+        provider = get_scoped_or_404(user, Provider, code=provider_code) if provider_code else None
+    region_code = data.get("region") or ""
+    region = get_scoped_or_404(user, Region, code=region_code) if region_code else _default_region(m)
+    centre_code = data.get("centre") or ""
+    centre = get_scoped_or_404(user, Centre, code=centre_code) if centre_code else None
+    return Params(
+        form=form, period=data.get("period") or periods.quarter_of(timezone.localdate()),
+        as_of=data.get("as_of"), region=region, provider=provider, provider_forced=forced, centre=centre,
+        fmt=data.get("format") or "",
+    )
+
+
+def _query(params, **changes):
+    """The query string of the report with `changes` (None removes a key)."""
+    values = {
+        "period": params.period,
+        "as_of": params.as_of.isoformat() if params.as_of else None,
+        "region": params.region.code if params.region else None,
+        "provider": params.provider.code if params.provider and not params.provider_forced else None,
+    }
+    values.update(changes)
+    return "?" + urlencode({k: v for k, v in values.items() if v})
+
+
+def _crumbs(user, region):
+    chain, r = [], region
+    while r is not None:
+        chain.insert(0, r)
+        r = r.parent
+    visible = set(scoped(user, Region).filter(pk__in=[r.pk for r in chain]).values_list("pk", flat=True))
+    return [r for r in chain if r.pk in visible]
+
+
+@role_required(*REPORT_ROLES)
+def dashboard(request):
+    params = _params(request)
+    today = timezone.localdate()
+    ctx = {
+        "params": params,
+        "form": params.form,
+        "period_label": period_label(params.period),
+        "periods": period_choices(today, params.period),
+        "crumbs": [(r, _query(params, region=r.code))
+                   for r in _crumbs(request.user, params.centre.township if params.centre else params.region)],
+        "as_of": params.as_of or default_as_of(params.period),
+    }
+    if params.centre is not None:
+        rows = centre_obligations(centre=params.centre, period=params.period, provider=params.provider,
+                                  as_of=params.as_of, user=request.user)
+        ctx.update({"centre": params.centre, "centre_rows": rows,
+                    "back": _query(params, region=params.centre.township.code)})
+        return render(request, "reports/centre.html", ctx)
+
+    report = completion_rows(region=params.region, period=params.period, provider=params.provider,
+                             as_of=params.as_of, user=request.user)
+    downloads = [(label, reverse("reports:download") + _query(params, format=fmt))
+                 for fmt, label in (("pdf", "PDF"), ("xlsx", "Excel"), ("csv", "CSV"), ("json", "JSON"))]
+    ctx.update({
+        "report": report,
+        "kind_rows": [(kind, renderers.kind_label(kind), KIND_SHORT_LABELS[kind], report.completion[kind])
+                      for kind in report.kinds],
+        "region_rows": [(g, _query(params, region=g.code)) for g in report.by_region],
+        "centre_rows": [(g, _query(params, centre=g.code)) for g in report.by_centre],
+        "provider_rows": [(g, None if params.provider_forced else _query(params, provider=g.code))
+                          for g in report.by_provider],
+        "clear_provider": None if params.provider_forced or not params.provider else _query(params, provider=None),
+        "overdue_shown": report.overdue[:OVERDUE_SHOWN],
+        "downloads": downloads,
+        "definitions": renderers.definitions(report),
+        "trend_max": max([t.owed for t in report.trend] or [0]),
+    })
+    return render(request, "reports/dashboard.html", ctx)
+
+
+@role_required(*REPORT_ROLES)
+def download(request):
+    params = _params(request)
+    if params.fmt not in renderers.FORMATS:
+        raise Http404
+    report = completion_rows(region=params.region, period=params.period, provider=params.provider,
+                             as_of=params.as_of, user=request.user)
+    try:
+        data = renderers.render(report, params.fmt)
+    except renderers.FontMissingError as exc:
+        return HttpResponse(str(exc), status=500, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(data, content_type=renderers.CONTENT_TYPES[params.fmt])
+    response["Content-Disposition"] = content_disposition_header(
+        True, renderers.filename(report, params.fmt))
+    return response
+
