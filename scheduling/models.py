@@ -126,6 +126,7 @@ class Obligation(models.Model):
             models.UniqueConstraint(fields=["contract", "kind", "period"], name="one_obligation_per_period"),
             models.CheckConstraint(condition=Q(start__lte=models.F("end")), name="obligation_range"),
         ]
+        indexes = [models.Index(fields=["period", "kind"])]  # reports and exports read by period
 
     def __str__(self):
         return f"{self.period} {self.get_kind_display()} {self.contract.centre}"
