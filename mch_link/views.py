@@ -25,6 +25,14 @@ def _actions_for(user):
         actions.append((_("季度审核"), reverse("scheduling:quarters")))
     if role in (Role.CITY_ADMIN, Role.COUNTY_REVIEWER, Role.PROVIDER_MANAGER):
         actions.append((_("完成情况报表"), reverse("reports:dashboard")))
+    if role == Role.CENTRE_STAFF:
+        actions.append((_("服务日历"), reverse("calendar:centre_month")))
+    if role == Role.DOCTOR:
+        actions.append((_("我的本周服务"), reverse("calendar:doctor_week")))
+    if role in (Role.CITY_ADMIN, Role.COUNTY_REVIEWER, Role.PROVIDER_MANAGER, Role.DOCTOR):
+        actions.append((_("机构服务日历"), reverse("calendar:provider_month")))
+    if role in (Role.CITY_ADMIN, Role.COUNTY_REVIEWER, Role.PROVIDER_MANAGER):
+        actions.append((_("托育机构服务日历"), reverse("calendar:centre_month")))
     if role is not None:
         actions.append((_("签约协议"), reverse("mch_link:contract_list")))
     actions.append((_("托育机构"), reverse("mch_link:centre_list")))

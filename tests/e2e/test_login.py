@@ -41,3 +41,11 @@ def test_a_wrong_password_shows_a_chinese_error(world, live_server, phone):
     phone.fill("#id_password", "wrong")
     phone.click("button[type=submit]")
     assert "用户名或密码不正确" in phone.inner_text("main")
+
+
+@pytest.mark.parametrize("username, link", [("fay", "服务日历"), ("dan", "我的本周服务"), ("carol", "机构服务日历")])
+def test_the_calendar_pages_fit_a_phone(world, live_server, phone, username, link):
+    login(phone, live_server, username)
+    phone.click(f"ul.actions a:text-is('{link}')")
+    phone.wait_for_selector("h1")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390

@@ -1,0 +1,281 @@
+"""Benchmark: a provider's calendar feed with a year of sessions, built and served.
+
+    .venv/bin/python benchmarks/feeds.py [--centres 100] [--runs 20] [--requests 500] [--concurrency 4]
+
+Builds a small registry in a throwaway SQLite database (one 社区卫生服务中心 with 6 doctors
+and `--centres` centres in its township, all signed for next year), plans that year with
+schedule_generate, then measures in one run:
+
+1. build: scheduling.feeds.feed_content() for the provider's feed: once cold (the
+   per-process memo of event texts emptied, as after a worker restart), then warm, median
+   (and min) of `--runs` calls, split into the reads (feed_sessions + load_sessions) and
+   the text (build_calendar: the event fields, their memoised icalendar text, the header);
+2. serve: gunicorn (sync workers, one per core) on 127.0.0.1 and a free port, loaded by a
+   Python client (threads, a new connection per request, as gunicorn's sync workers do not
+   keep connections alive) with a fixed number of requests at a fixed concurrency, against
+   - the feed URL (200, the whole body),
+   - the feed URL with If-None-Match (304: the body is still built to compare the ETag),
+   - a static copy of the same feed body served by WhiteNoise wrapping the same WSGI app in
+     the same gunicorn (the cost of sending those bytes and nothing else).
+   Two interleaved rounds; the figures are their medians, and the ratio is feed / static.
+
+It prints the figures and asserts nothing about time: it is a benchmark, not a test.
+The client runs on the same machine as the server: it takes CPU from the workers, which
+understates the static figure more than the feed's (see docs/calendars.md).
+"""
+
+import argparse
+import datetime
+import http.client
+import itertools
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+STATIC_PREFIX = "bench-static/"
+STATIC_NAME = "feed-copy.ics"
+DOCTORS = 6
+
+
+def setup_django(db_path):
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mch_link.settings")
+    os.environ.setdefault("DEBUG", "0")  # no debug cursor, as in production
+    os.environ.setdefault("SECRET_KEY", "benchmark-only-not-a-secret")
+    os.environ["DATABASE_URL"] = f"sqlite:///{Path(db_path).resolve()}"
+    import django
+
+    django.setup()
+
+
+# --------------------------------------------------------------------------- the WSGI app gunicorn runs
+
+
+def bench_app():
+    """gunicorn factory ("benchmarks.feeds:bench_app()"): the project's WSGI application,
+    wrapped by WhiteNoise serving $BENCH_STATIC_DIR at /bench-static/."""
+    from whitenoise import WhiteNoise
+
+    from mch_link.wsgi import application
+
+    return WhiteNoise(application, root=os.environ["BENCH_STATIC_DIR"], prefix=STATIC_PREFIX)
+
+
+# --------------------------------------------------------------------------- the registry
+
+
+def build_registry(centres_wanted, year):
+    """One township, one provider with DOCTORS doctors, `centres_wanted` centres, all signed
+    for `year`; then schedule_generate(year). Returns (provider, sessions)."""
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+
+    from mch_link.models import Centre, Contract, Membership, Provider, Region, Role
+    from mch_link.validators import uscc_check_char
+    from scheduling.models import Session
+    from scheduling.services import schedule_generate
+
+    with transaction.atomic():
+        city = Region.objects.create(code="330600", name="绍兴市", level=Region.Level.CITY)
+        county = Region.objects.create(code="330602", name="越城区", level=Region.Level.COUNTY, parent=city)
+        township = Region.objects.create(code="330602001", name="塔山街道", level=Region.Level.TOWNSHIP,
+                                         parent=county)
+        provider = Provider.objects.create(code="P-TS", name="塔山街道社区卫生服务中心",
+                                           kind=Provider.Kind.COMMUNITY, region=township, doctors=DOCTORS,
+                                           phone="0575-85123456", address="塔山街道解放北路100号")
+        User = get_user_model()
+        for i in range(DOCTORS):
+            user = User.objects.create(username=f"doctor{i + 1}", first_name=f"医生{i + 1}", password="!")
+            Membership.objects.create(user=user, role=Role.DOCTOR, provider=provider)
+        centres = []
+        for n in range(1, centres_wanted + 1):
+            body = f"52330602MJ{n:07d}"
+            centres.append(Centre(code=body + uscc_check_char(body), name=f"托育机构{n:03d}", township=township,
+                                  address=f"塔山街道示范路{n}号", filed_on=datetime.date(2024, 1, 1)))
+        Centre.objects.bulk_create(centres)
+        Contract.objects.bulk_create([
+            Contract(provider=provider, centre=c, status=Contract.Status.SIGNED,
+                     signed_on=datetime.date(year - 1, 12, 1), valid_from=datetime.date(year, 1, 1),
+                     valid_to=datetime.date(year, 12, 31))
+            for c in Centre.objects.all()
+        ])
+    report = schedule_generate(year=year, today=datetime.date(year - 1, 12, 1))
+    return provider, Session.objects.filter(provider=provider).count(), report
+
+
+# --------------------------------------------------------------------------- measurements
+
+
+def time_build(feed, runs):
+    """Seconds per call: (total, reads, serialisation) lists over `runs` calls."""
+    from django.utils import translation
+
+    from scheduling import feeds
+
+    total, reads, serial = [], [], []
+    for _ in range(runs):
+        started = time.perf_counter()
+        feeds.feed_content(feed)
+        total.append(time.perf_counter() - started)
+
+        started = time.perf_counter()
+        viewer, qs = feeds.feed_sessions(feed)
+        first, last = feeds.feed_window(datetime.date.today())
+        sessions = feeds.load_sessions(viewer, qs.filter(date__range=(first, last)))
+        reads.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        with translation.override("zh-hans"):
+            feeds.build_calendar(feeds.calendar_name(feed), sessions)
+        serial.append(time.perf_counter() - started)
+    return total, reads, serial
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fetch(port, path, headers=None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        response = conn.getresponse()
+        body = response.read()
+        return response.status, body, dict(response.getheaders())
+    finally:
+        conn.close()
+
+
+def load(port, path, total, concurrency, headers=None):
+    """`total` GETs over `concurrency` threads. Returns (requests per second, statuses)."""
+    counter = itertools.count()
+    statuses = Counter()
+    lock = threading.Lock()
+
+    def worker():
+        while next(counter) < total:
+            status, _body, _headers = fetch(port, path, headers)
+            with lock:
+                statuses[status] += 1
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return total / (time.perf_counter() - started), statuses
+
+
+def start_gunicorn(port, workers, static_dir, db_path):
+    env = dict(os.environ, BENCH_STATIC_DIR=str(static_dir), DATABASE_URL=f"sqlite:///{Path(db_path).resolve()}",
+               ALLOWED_HOSTS="127.0.0.1", LOG_LEVEL="WARNING", PYTHONPATH=str(ROOT))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+         "--chdir", str(ROOT), "--log-level", "warning", "--timeout", "120", "benchmarks.feeds:bench_app()"],
+        env=env,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            fetch(port, "/" + STATIC_PREFIX + STATIC_NAME)
+            return process
+        except OSError:
+            time.sleep(0.2)
+    process.terminate()
+    raise RuntimeError("gunicorn did not start")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--centres", type=int, default=100, help="centres served by the provider (default 100)")
+    parser.add_argument("--runs", type=int, default=20, help="feed builds to time (default 20)")
+    parser.add_argument("--requests", type=int, default=500, help="requests per load round (default 500)")
+    parser.add_argument("--concurrency", type=int, default=4, help="client threads (default 4)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2,
+                        help="gunicorn sync workers (default: one per core)")
+    args = parser.parse_args(argv)
+
+    tmpdir = Path(tempfile.mkdtemp(prefix="mch-feed-bench-"))
+    db_path = tmpdir / "bench.sqlite3"
+    process = None
+    try:
+        setup_django(db_path)
+        from django.core.management import call_command
+
+        from scheduling import feeds
+
+        call_command("migrate", verbosity=0, interactive=False)
+        year = datetime.date.today().year + 1
+        started = time.perf_counter()
+        provider, sessions, report = build_registry(args.centres, year)
+        feed = feeds.feed_for(provider=provider)
+        content = feeds.feed_content(feed)
+        print(f"registry and plan built in {time.perf_counter() - started:.1f} s: 1 provider ({DOCTORS} doctors), "
+              f"{args.centres} centres, {sessions} sessions in {year}"
+              f"{' (estimated year)' if report.estimated else ''}; warnings {len(report.warnings)}")
+        print(f"feed: {content.events} events, {len(content.body):,} bytes")
+
+        cold = []
+        for _ in range(3):
+            feeds.event_ical.cache_clear()
+            started = time.perf_counter()
+            feeds.feed_content(feed)
+            cold.append(time.perf_counter() - started)
+        print(f"cold build (event memo emptied, as after a worker restart), 3 runs: "
+              f"median {statistics.median(cold) * 1000:.1f} ms")
+        total, reads, serial = time_build(feed, args.runs)
+        ms = lambda xs: f"median {statistics.median(xs) * 1000:.1f} ms, min {min(xs) * 1000:.1f} ms"  # noqa: E731
+        print(f"build (feed_content), {args.runs} runs: {ms(total)}")
+        print(f"  reads (4 queries):        {ms(reads)}")
+        print(f"  events and calendar text: {ms(serial)}")
+        print(f"  per event:                {statistics.median(total) / max(content.events, 1) * 1e6:.0f} µs")
+
+        static_dir = tmpdir / "static"
+        static_dir.mkdir()
+        (static_dir / STATIC_NAME).write_bytes(content.body)
+        port = free_port()
+        process = start_gunicorn(port, args.workers, static_dir, db_path)
+        feed_path = feeds.feed_path(feed)
+        static_path = "/" + STATIC_PREFIX + STATIC_NAME
+        status, body, headers = fetch(port, feed_path)
+        assert status == 200 and body == content.body, (status, len(body))
+        status, static_body, _ = fetch(port, static_path)
+        assert status == 200 and static_body == content.body
+        etag = headers["ETag"]
+        for path in (feed_path, static_path):  # warm up every worker
+            load(port, path, 4 * args.workers, args.concurrency)
+
+        cases = [("static copy (WhiteNoise)", static_path, None), ("feed 200", feed_path, None),
+                 ("feed 304 (If-None-Match)", feed_path, {"If-None-Match": etag})]
+        results = {name: [] for name, _p, _h in cases}
+        print(f"gunicorn: {args.workers} sync workers on 127.0.0.1:{port}; client: {args.requests} requests, "
+              f"concurrency {args.concurrency}, 2 rounds")
+        for round_ in (1, 2):
+            for name, path, extra in cases:
+                rps, statuses = load(port, path, args.requests, args.concurrency, extra)
+                results[name].append(rps)
+                print(f"  round {round_}: {name:26} {rps:8.1f} req/s  {dict(statuses)}")
+        median = {name: statistics.median(values) for name, values in results.items()}
+        static = median["static copy (WhiteNoise)"]
+        for name, value in median.items():
+            print(f"{name:28} {value:8.1f} req/s  ratio to static {value / static:.3f}")
+    finally:
+        if process is not None:
+            process.terminate()
+            process.wait(timeout=30)
+        shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,346 @@
+"""Calendar feeds: RFC 5545 text that a strict parser accepts, holding exactly what the owner
+may see, stable across requests, with conditional GET, at secret URLs that can be renewed."""
+
+import datetime
+from io import StringIO
+from zoneinfo import ZoneInfo
+
+import icalendar
+import pytest
+import time_machine
+from django.core.management import CommandError, call_command
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.http import http_date
+from ical.calendar_stream import IcsCalendarStream
+
+from mch_link.models import Contract
+from scheduling import feeds
+from scheduling.models import CalendarFeed, Session
+from scheduling.services import schedule_generate
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+NOW = datetime.datetime(2026, 6, 1, 9, 0, tzinfo=SHANGHAI)
+
+
+@pytest.fixture(autouse=True)
+def _in_june_2026():
+    """2026's sessions all fall inside the feed window (a year back, two years ahead)."""
+    with time_machine.travel(NOW, tick=True):
+        yield
+
+
+def sign(provider, centre):
+    return Contract.objects.create(provider=provider, centre=centre, status="signed",
+                                   signed_on=datetime.date(2026, 1, 1), valid_from=datetime.date(2026, 1, 1),
+                                   valid_to=datetime.date(2026, 12, 31))
+
+
+@pytest.fixture
+def planned(world):
+    """塔山's health centre serves 阳光 and 小星星 (a joint training), 越城区's MCH serves
+    阳光 too, 柯桥街道's centre serves 竹韵. dan is 塔山's only named doctor of two, so its
+    sessions are half his, half unassigned."""
+    world.sunny.address = "塔山街道府山路1号"
+    world.sunny.save()
+    world.tashan_chc.phone = "0575-85123456"
+    world.tashan_chc.save()
+    for provider, centre in [(world.tashan_chc, world.sunny), (world.tashan_chc, world.little),
+                             (world.yc_mch, world.sunny), (world.keqiao_chc, world.bamboo)]:
+        sign(provider, centre)
+    schedule_generate(year=2026, today=datetime.date(2026, 1, 5))
+    return world
+
+
+def get_feed(client, feed, **headers):
+    return client.get(reverse("calendar:feed", kwargs={"token": feed.token}), **headers)
+
+
+def unfolded(response):
+    """The body as text with RFC 5545 line folding undone (long lines are split at 75 octets)."""
+    return response.content.decode().replace("\r\n ", "")
+
+
+def parse_strict(text):
+    return IcsCalendarStream.calendar_from_ics(text)
+
+
+def uids(response):
+    calendar = parse_strict(response.content.decode())
+    return {event.uid for event in calendar.events}
+
+
+def expected(sessions):
+    return {f"{s.uid}@mch-link" for s in sessions}
+
+
+def centre_sessions(centre):
+    return Session.objects.filter(obligations__contract__centre=centre).distinct()
+
+
+def owner_cases(w):
+    return {
+        "centre 阳光": (feeds.feed_for(centre=w.sunny), centre_sessions(w.sunny)),
+        "centre 竹韵": (feeds.feed_for(centre=w.bamboo), centre_sessions(w.bamboo)),
+        "doctor dan": (feeds.feed_for(doctor=w.dan), Session.objects.filter(
+            Q(doctor=w.dan) | Q(doctor__isnull=True, provider=w.tashan_chc))),
+        "doctor erin": (feeds.feed_for(doctor=w.erin), Session.objects.filter(
+            Q(doctor=w.erin) | Q(doctor__isnull=True, provider=w.keqiao_chc))),
+        "provider 塔山": (feeds.feed_for(provider=w.tashan_chc), Session.objects.filter(provider=w.tashan_chc)),
+        "provider 越城区妇幼": (feeds.feed_for(provider=w.yc_mch), Session.objects.filter(provider=w.yc_mch)),
+    }
+
+
+@pytest.mark.parametrize("owner", ["centre 阳光", "centre 竹韵", "doctor dan", "doctor erin", "provider 塔山",
+                                   "provider 越城区妇幼"])
+def test_every_feed_parses_strictly_and_holds_exactly_what_its_owner_may_see(planned, client, owner):
+    feed, sessions = owner_cases(planned)[owner]
+    response = get_feed(client, feed)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/calendar; charset=utf-8"
+    assert sessions.exists()
+    assert uids(response) == expected(sessions)
+
+
+def test_owners_see_nothing_of_each_other(planned, client):
+    sunny = uids(get_feed(client, feeds.feed_for(centre=planned.sunny)))
+    bamboo = uids(get_feed(client, feeds.feed_for(centre=planned.bamboo)))
+    dan = uids(get_feed(client, feeds.feed_for(doctor=planned.dan)))
+    assert not sunny & bamboo and not dan & bamboo
+    assert expected(Session.objects.filter(provider=planned.yc_mch)) <= sunny  # both its providers
+    assert not expected(Session.objects.filter(provider=planned.yc_mch)) & dan
+    assert expected(Session.objects.filter(provider=planned.tashan_chc, doctor__isnull=True)) <= dan
+
+
+def test_the_calendar_and_its_events_carry_what_phones_need(planned, client):
+    feed = feeds.feed_for(centre=planned.sunny)
+    text = unfolded(get_feed(client, feed))
+    for line in ["VERSION:2.0", "PRODID:-//mch-link//", "X-WR-CALNAME:阳光托育园 医育结合服务",
+                 "X-WR-TIMEZONE:Asia/Shanghai", "REFRESH-INTERVAL;VALUE=DURATION:PT6H", "X-PUBLISHED-TTL:PT6H",
+                 "BEGIN:VTIMEZONE", "TZID:Asia/Shanghai", "DTSTART;TZID=Asia/Shanghai:", "STATUS:CONFIRMED",
+                 "BEGIN:VALARM", "ACTION:DISPLAY", "TRIGGER:-PT1440M"]:
+        assert line in text, line
+    raw = get_feed(client, feed).content
+    assert b"\n" not in raw.replace(b"\r\n", b"")  # CRLF line ends only
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 75  # folded at 75 octets
+    session = Session.objects.filter(provider=planned.tashan_chc, kind="guidance",
+                                     obligations__contract__centre=planned.sunny).first()
+    event = next(e for e in icalendar.Calendar.from_ical(text).events if e["UID"] == f"{session.uid}@mch-link")
+    assert event.start == datetime.datetime.combine(session.date, session.start, tzinfo=SHANGHAI)
+    assert event.end == datetime.datetime.combine(session.date, session.end, tzinfo=SHANGHAI)
+    assert f"DTSTART;TZID=Asia/Shanghai:{session.date:%Y%m%d}T{session.start:%H%M%S}" in text
+    assert event.DTSTAMP == session.updated_at.astimezone(datetime.UTC).replace(microsecond=0)
+    assert event.sequence == session.sequence
+    assert str(event["SUMMARY"]) == "卫生保健业务指导：阳光托育园"
+    assert str(event["LOCATION"]) == "塔山街道府山路1号"
+    description = str(event["DESCRIPTION"])
+    for part in ["卫生保健业务指导", "阳光托育园", "塔山街道府山路1号", "塔山街道社区卫生服务中心", "0575 8512 3456"]:
+        assert part in description, part
+    assert ("医生：dan" in description) == (session.doctor_id == planned.dan.pk)
+
+
+def test_the_assembled_text_is_what_icalendar_writes_for_the_whole_calendar(planned, settings):
+    feed = feeds.feed_for(provider=planned.tashan_chc)
+    viewer, qs = feeds.feed_sessions(feed)
+    sessions = feeds.load_sessions(viewer, qs)
+    whole = feeds.calendar_component("名称", [feeds.session_event(e) for e in feeds.calendar_events(sessions)])
+    assert feeds.build_calendar("名称", sessions) == whole.to_ical()
+    settings.FEED_ALARM_MINUTES = 0  # no alarms: still the same text, not a stale memoised one
+    assert b"VALARM" not in feeds.build_calendar("名称", sessions)
+
+
+def test_the_reminder_follows_the_setting(planned, client, settings):
+    settings.FEED_ALARM_MINUTES = 90
+    assert "TRIGGER:-PT90M" in get_feed(client, feeds.feed_for(provider=planned.tashan_chc)).content.decode()
+
+
+def test_estimated_sessions_say_so(world, client):
+    sign(world.tashan_chc, world.sunny)
+    schedule_generate(year=2026, today=datetime.date(2026, 1, 5))
+    Session.objects.filter(provider=world.tashan_chc).update(estimated=True)
+    text = get_feed(client, feeds.feed_for(centre=world.sunny)).content.decode()
+    assert "（日期为估计）" in text
+
+
+def test_moving_a_session_raises_its_sequence_and_keeps_its_uid(planned, client):
+    feed = feeds.feed_for(centre=planned.sunny)
+    session = centre_sessions(planned.sunny).order_by("date").first()
+    before = icalendar.Calendar.from_ical(get_feed(client, feed).content)
+    old = next(e for e in before.events if e["UID"] == f"{session.uid}@mch-link")
+    with time_machine.travel(NOW + datetime.timedelta(hours=1)):
+        session.date += datetime.timedelta(days=1)
+        session.sequence += 1
+        session.save()
+    after = icalendar.Calendar.from_ical(get_feed(client, feed).content)
+    new = [e for e in after.events if e["UID"] == f"{session.uid}@mch-link"]
+    assert len(new) == 1
+    assert new[0].sequence == old.sequence + 1
+    assert new[0].start.date() == old.start.date() + datetime.timedelta(days=1)
+    assert new[0].DTSTAMP > old.DTSTAMP
+
+
+def test_a_cancelled_session_stays_in_the_feed_as_cancelled(planned, client):
+    feed = feeds.feed_for(doctor=planned.dan)
+    session = Session.objects.filter(doctor=planned.dan).first()
+    session.status = Session.Status.CANCELLED
+    session.sequence += 1
+    session.save()
+    text = get_feed(client, feed).content.decode()
+    event = next(e for e in parse_strict(text).events if e.uid == f"{session.uid}@mch-link")
+    assert event.status == "CANCELLED"
+    assert event.sequence == session.sequence
+    assert "【已取消】" in event.summary
+    assert text.count("STATUS:CANCELLED") == 1
+
+
+def test_renewing_the_token_makes_the_old_url_404(planned, client):
+    old = feeds.feed_for(centre=planned.sunny)
+    assert get_feed(client, old).status_code == 200
+    client.force_login(planned.fay)
+    response = client.post(reverse("calendar:feed_renew"), {"owner_type": "centre", "owner": planned.sunny.code})
+    assert response.status_code == 302
+    client.logout()
+    new = CalendarFeed.objects.get(centre=planned.sunny)
+    assert new.token != old.token and len(new.token) >= 32
+    assert get_feed(client, old).status_code == 404
+    assert get_feed(client, new).status_code == 200
+
+
+def test_an_unknown_token_is_404(planned, client):
+    feeds.feed_for(centre=planned.sunny)
+    assert client.get(reverse("calendar:feed", kwargs={"token": "x" * 43})).status_code == 404
+    assert client.get("/calendar/feed/.ics").status_code == 404
+
+
+def test_a_doctor_who_left_loses_the_feed(planned, client):
+    feed = feeds.feed_for(doctor=planned.dan)
+    planned.dan.membership.delete()
+    assert get_feed(client, feed).status_code == 404
+
+
+def test_if_none_match_gives_304_until_something_changes(planned, client):
+    feed = feeds.feed_for(provider=planned.tashan_chc)
+    first = get_feed(client, feed)
+    etag = first["ETag"]
+    assert etag.startswith('"') and first["Last-Modified"]
+    again = get_feed(client, feed, HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 304 and again.content == b"" and again["ETag"] == etag
+    session = Session.objects.filter(provider=planned.tashan_chc).first()
+    session.start, session.sequence = datetime.time(8, 30), session.sequence + 1
+    session.save()
+    changed = get_feed(client, feed, HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200 and changed["ETag"] != etag
+
+
+def test_if_modified_since_gives_304_until_something_changes(planned, client):
+    feed = feeds.feed_for(centre=planned.sunny)
+    first = get_feed(client, feed)
+    newest = centre_sessions(planned.sunny).order_by("-updated_at").first().updated_at
+    assert first["Last-Modified"] == http_date(newest.timestamp())
+    assert get_feed(client, feed, HTTP_IF_MODIFIED_SINCE=first["Last-Modified"]).status_code == 304
+    with time_machine.travel(NOW + datetime.timedelta(hours=1)):
+        session = centre_sessions(planned.sunny).first()
+        session.sequence += 1
+        session.save()
+    later = get_feed(client, feed, HTTP_IF_MODIFIED_SINCE=first["Last-Modified"])
+    assert later.status_code == 200 and later["Last-Modified"] != first["Last-Modified"]
+
+
+def test_a_feed_without_sessions_is_dated_by_its_creation(world, client):
+    feed = feeds.feed_for(centre=world.rice)
+    response = get_feed(client, feed)
+    assert response["Last-Modified"] == http_date(feed.created_at.timestamp())
+    assert parse_strict(response.content.decode()).events == []
+
+
+def test_the_body_is_byte_identical_on_two_requests(planned, client):
+    feed = feeds.feed_for(doctor=planned.dan)
+    first, second = get_feed(client, feed), get_feed(client, feed)
+    assert first.content == second.content and first["ETag"] == second["ETag"]
+
+
+def test_the_feed_text_does_not_depend_on_the_clients_language(planned, client):
+    feed = feeds.feed_for(centre=planned.sunny)
+    assert get_feed(client, feed).content == get_feed(client, feed, HTTP_ACCEPT_LANGUAGE="en").content
+
+
+def test_the_query_count_does_not_grow_with_the_events(world, client, django_assert_num_queries):
+    sign(world.tashan_chc, world.sunny)
+    schedule_generate(year=2026, today=datetime.date(2026, 1, 5))
+    feed = feeds.feed_for(provider=world.tashan_chc)
+    keep = Session.objects.filter(provider=world.tashan_chc).order_by("date").first()
+    Session.objects.filter(provider=world.tashan_chc).exclude(pk=keep.pk).delete()
+    Session.objects.filter(pk=keep.pk).update(doctor=world.dan)  # an empty doctor lookup would save a query
+    with django_assert_num_queries(5) as one:  # feed + owner, sessions, providers, doctors, centres
+        assert len(parse_strict(get_feed(client, feed).content.decode()).events) == 1
+    for i in range(8):
+        sign(world.tashan_chc, f.centre(f"新托育{i}", world.tashan))
+    schedule_generate(year=2026, today=datetime.date(2026, 1, 5))
+    for owner in [feed, feeds.feed_for(centre=world.sunny), feeds.feed_for(doctor=world.dan)]:
+        with django_assert_num_queries(len(one.captured_queries)):
+            response = get_feed(client, owner)
+        assert len(parse_strict(response.content.decode()).events) > 1
+
+
+def test_only_sessions_from_a_year_back_to_two_years_ahead(world, client):
+    sign(world.tashan_chc, world.sunny)
+    schedule_generate(year=2026, today=datetime.date(2026, 1, 5))
+    a, b, c, d = Session.objects.filter(provider=world.tashan_chc).order_by("pk")[:4]
+    Session.objects.filter(pk=a.pk).update(date=datetime.date(2025, 5, 31))  # 1 year and a day back
+    Session.objects.filter(pk=b.pk).update(date=datetime.date(2025, 6, 1))
+    Session.objects.filter(pk=c.pk).update(date=datetime.date(2028, 6, 1))
+    Session.objects.filter(pk=d.pk).update(date=datetime.date(2028, 6, 2))
+    found = uids(get_feed(client, feeds.feed_for(provider=world.tashan_chc)))
+    assert expected([b, c]) <= found and not expected([a, d]) & found
+
+
+def test_a_joint_training_names_only_the_centres_own_name_in_its_feed(planned, client):
+    joint = Session.objects.filter(provider=planned.tashan_chc, kind="staff_training",
+                                   obligations__contract__centre=planned.little) \
+        .filter(obligations__contract__centre=planned.sunny).first()
+    assert joint is not None
+    response = get_feed(client, feeds.feed_for(centre=planned.sunny))
+    event = next(e for e in parse_strict(response.content.decode()).events if e.uid == f"{joint.uid}@mch-link")
+    assert event.summary == "托育机构从业人员婴幼儿健康知识培训：阳光托育园等1家托育机构"
+    assert "小星星" not in unfolded(response)
+    response = get_feed(client, feeds.feed_for(provider=planned.tashan_chc))
+    event = next(e for e in parse_strict(response.content.decode()).events if e.uid == f"{joint.uid}@mch-link")
+    assert event.summary == "托育机构从业人员婴幼儿健康知识培训：小星星托育、阳光托育园"
+
+
+# --------------------------------------------------------------------------- feed_url
+
+
+def run_feed_url(*args):
+    out = StringIO()
+    call_command("feed_url", *args, stdout=out)
+    return out.getvalue().strip()
+
+
+def test_feed_url_prints_a_url_that_serves_the_feed(planned, client, settings):
+    settings.SITE_URL = "https://mch.example.cn"
+    for args in (["--centre", planned.sunny.code], ["--provider", "P-TS"], ["--doctor", "dan"]):
+        url = run_feed_url(*args)
+        assert url.startswith("https://mch.example.cn/calendar/feed/") and url.endswith(".ics")
+        assert run_feed_url(*args) == url  # created once, then reused
+        response = client.get(url.removeprefix(settings.SITE_URL))
+        assert response.status_code == 200 and parse_strict(response.content.decode()).events
+    assert CalendarFeed.objects.count() == 3
+
+
+@pytest.mark.parametrize("args", [["--centre", "91330000XXXXXXXXXX"], ["--provider", "P-NONE"], ["--doctor", "nobody"],
+                                  ["--doctor", "carol"]])
+def test_feed_url_refuses_an_unknown_owner(world, args):
+    with pytest.raises(CommandError):
+        run_feed_url(*args)
+    assert not CalendarFeed.objects.exists()
+
+
+def test_feed_url_wants_exactly_one_owner(world):
+    with pytest.raises(CommandError):
+        run_feed_url()
+    with pytest.raises(CommandError):
+        run_feed_url("--provider", "P-TS", "--doctor", "dan")
