@@ -41,20 +41,14 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))  # as a script or imported by gunicorn
+from common import setup_django  # noqa: E402
+
 STATIC_PREFIX = "bench-static/"
 STATIC_NAME = "feed-copy.ics"
 DOCTORS = 6
 
 
-def setup_django(db_path):
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mch_link.settings")
-    os.environ.setdefault("DEBUG", "0")  # no debug cursor, as in production
-    os.environ.setdefault("SECRET_KEY", "benchmark-only-not-a-secret")
-    os.environ["DATABASE_URL"] = f"sqlite:///{Path(db_path).resolve()}"
-    import django
-
-    django.setup()
 
 
 # --------------------------------------------------------------------------- the WSGI app gunicorn runs

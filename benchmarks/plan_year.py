@@ -29,6 +29,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))  # as a script or imported by gunicorn
+from common import setup_django, uscc  # noqa: E402
+
 YEAR = 2027
 TODAY = datetime.date(2026, 12, 1)
 REGISTRY_DAY = datetime.date(YEAR, 1, 1)
@@ -42,34 +45,11 @@ LEVEL_2_UP_SHARE = 0.08  # centres graded 一级 or 二级 (with 市级示范: "
 LEVEL_3_SHARE = 0.05  # centres graded 三级 (no county contract)
 
 
-def setup_django(db_path):
-    """Point Django at the benchmark database (unless DATABASE_URL is already set) and set
-    it up. Returns the database description printed in the header."""
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mch_link.settings")
-    # Measure as in production: no debug cursor (it formats every bulk insert for the log).
-    os.environ.setdefault("DEBUG", "0")
-    os.environ.setdefault("SECRET_KEY", "benchmark-only-not-a-secret")
-    if db_path is not None:
-        os.environ["DATABASE_URL"] = f"sqlite:///{Path(db_path).resolve()}"
-    import django
-
-    django.setup()
-    from django.db import connection
-
-    return f"{connection.vendor} {connection.settings_dict['NAME']}"
 
 
 # --------------------------------------------------------------------------- the registry
 
 
-def uscc(n, county_code, rng):
-    """A valid 18-character unified social credit code (GB 32100 check character)."""
-    from mch_link.validators import uscc_check_char
-
-    prefix = rng.choice(["52", "91", "12"])  # 民办非企业单位 / 企业 / 事业单位
-    body = f"{prefix}{county_code}MJ{n:07d}"[:17]
-    return body + uscc_check_char(body)
 
 
 def build_registry(centres_wanted, rng):

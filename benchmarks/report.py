@@ -41,6 +41,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))  # as a script or imported by gunicorn
+from common import setup_django, uscc  # noqa: E402
+
 YEARS = (2025, 2026, 2027)
 TODAY = datetime.date(2027, 5, 20)
 REGISTRY_DAY = datetime.date(2025, 1, 1)
@@ -59,27 +62,8 @@ CONFIRMED_SHARE = 0.7
 DISPUTED_SHARE = 0.03
 
 
-def setup_django(db_path):
-    """As benchmarks/plan_year.py: point Django at the throwaway database, DEBUG off."""
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mch_link.settings")
-    os.environ.setdefault("DEBUG", "0")
-    os.environ.setdefault("SECRET_KEY", "benchmark-only-not-a-secret")
-    if db_path is not None:
-        os.environ["DATABASE_URL"] = f"sqlite:///{Path(db_path).resolve()}"
-    import django
-
-    django.setup()
-    from django.db import connection
-
-    return f"{connection.vendor} {connection.settings_dict['NAME']}"
 
 
-def uscc(n, county_code, rng):
-    from mch_link.validators import uscc_check_char
-
-    body = f"{rng.choice(['52', '91', '12'])}{county_code}MJ{n:07d}"[:17]
-    return body + uscc_check_char(body)
 
 
 # --------------------------------------------------------------------------- the province
