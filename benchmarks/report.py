@@ -7,7 +7,8 @@ province: 11 cities, 88 counties, 1,000 townships, one provider per township plu
 and city MCH agencies, `--centres` centres with grades, and the signed contracts the tier rules
 require, in force 2025-01-01..2027-12-31. Then three years of obligations (2025..2027) built
 directly with bulk_create (not planned): done_on drawn per obligation (on time, late, not done),
-a few cancelled or waived, the stored status computed with obligation_status as of TODAY; for
+a few cancelled or waived, the stored status computed with obligation_status as of TODAY (then
+refreshed with statuses_refresh(TODAY) once the planned sessions exist, as the nightly job does); for
 2026, one held session with a submitted record and its centre's confirmation per done guidance
 obligation; for 2027, a planned session per open quarterly obligation of Q2 and Q3.
 
@@ -222,6 +223,10 @@ def build_obligations(rng):
                                              for s, (pk, _c, _p) in zip(sessions, open_, strict=True)],
                                             batch_size=2000)
                 counts["planned"] += len(sessions)
+    # The stored statuses as the nightly job leaves them: with the planned sessions, as of TODAY.
+    from scheduling.services import statuses_refresh
+
+    statuses_refresh(TODAY)
     return counts
 
 
@@ -270,7 +275,7 @@ def coverage_part(region, period, as_of):
     from scheduling import periods
 
     day = min(periods.period_bounds(period)[1], as_of)
-    return coverage(day, region, registry=registry_as_of(day))
+    return coverage(day, region, registry=registry_as_of(day, region))
 
 
 def main(argv=None):
@@ -320,6 +325,8 @@ def main(argv=None):
         cases = [
             (f"city {city.name} 2026", city, "2026", datetime.date(2026, 12, 31)),
             ("province 2026", None, "2026", datetime.date(2026, 12, 31)),
+            (f"city {city.name} 2026 @TODAY", city, "2026", TODAY),
+            ("province 2026 @TODAY", None, "2026", TODAY),
             ("province 2027Q2 (running)", None, "2027Q2", TODAY),
         ]
         print(f"\n{'report':28} {'obligations':>11} {'report s':>9} {'coverage s':>10} {'baseline s':>10} "
@@ -338,12 +345,22 @@ def main(argv=None):
             assert total.owed + total.cancelled + total.waived == n  # the same obligations
             print(f"{label:28} {n:>11} {report_s:>9.3f} {coverage_s:>10.3f} {base_s:>10.3f} "
                   f"{report_s / base_s:>6.1f} {(report_s - coverage_s) / base_s:>18.1f}")
+            if report.used_stored_statuses:  # the same figures as computed statuses (not timed)
+                from reports import rows as rows_module
+
+                fast_path, rows_module._count_stored = rows_module._count_stored, lambda *a, **k: False
+                try:
+                    slow = completion_rows(region=region, period=period, as_of=as_of)
+                finally:
+                    rows_module._count_stored = fast_path
+                assert slow.as_json() == report.as_json(), "stored statuses differ from computed ones"
             sg = report.signed_guidance
             print(f"    figures: signed-guidance {sg['numerator']}/{sg['denominator']} = {sg['rate']}; owed "
                   f"{total.owed}, on time {total.done_on_time}, late {total.done_late}, missed {total.missed}, "
                   f"pending {total.pending}, confirmed {total.confirmed}, disputed {total.disputed}; "
                   f"{len(report.by_region)} sub-regions, {len(report.by_provider)} providers, "
-                  f"{len(report.overdue)} overdue/missed")
+                  f"{len(report.overdue)} overdue/missed; "
+                  f"{'stored statuses (SQL)' if report.used_stored_statuses else 'statuses computed'}")
         if args.profile:
             profiler = cProfile.Profile()
             profiler.enable()

@@ -74,27 +74,44 @@ class Registry:
     tree: RegionTree
     centres: list  # CentreFacts of centres open on the day
     providers: list  # ProviderFacts
+    region_id: int | None = None  # the region (resolved on the day) the centres were limited to; None: all
 
 
-def registry_as_of(day):
-    """The registry as it stood on `day`: 4 queries (regions, centres, grades, providers and
-    the townships they also cover)."""
+def townships_within(tree, region_id):
+    """The ids of the townships (any stored row, replaced ones too) that resolve into region
+    `region_id` on the tree's day: a township that moved county counts in its new county."""
+    return [pk for pk, r in tree.rows.items()
+            if r.level == Region.Level.TOWNSHIP and region_id in tree.ancestors(pk)]
+
+
+def registry_as_of(day, region=None):
+    """The registry as it stood on `day`: 5 queries (regions, grades, centres, providers and
+    the townships they also cover). With `region`, only the centres (and their grades) whose
+    township lies within the region on `day`; the region tree and the providers stay whole."""
     tree = RegionTree.load(day)
-    ranks = grade_ranks_on(day)
+    region_id = tree.resolve(region.pk) if region is not None else None
+    centre_qs = Centre.objects.open_on(day)
+    grade_qs = CentreGrade.objects.held_on(day)
+    if region_id is not None:
+        inside = townships_within(tree, region_id)
+        centre_qs = centre_qs.filter(township__in=inside)
+        grade_qs = grade_qs.filter(centre__township__in=inside)
+    ranks = grade_ranks_on(day, grade_qs)
     centres = []
-    for pk, code, name, township_id in Centre.objects.open_on(day).values_list("pk", "code", "name", "township_id"):
+    for pk, code, name, township_id in centre_qs.values_list("pk", "code", "name", "township_id"):
         t, county, city = tree.ancestors(township_id)
         centres.append(CentreFacts(pk, code, name, t, county, city, ranks.get(pk)))
     covers = {}
-    for provider_id, region_id in Provider.also_covers.through.objects.values_list("provider_id", "region_id"):
-        covers.setdefault(provider_id, set()).add(tree.resolve(region_id))
+    for provider_id, region_id_ in Provider.also_covers.through.objects.values_list("provider_id", "region_id"):
+        covers.setdefault(provider_id, set()).add(tree.resolve(region_id_))
     providers = []
-    for pk, code, name, kind, region_id in Provider.objects.values_list("pk", "code", "name", "kind", "region_id"):
-        region_id = tree.resolve(region_id)
-        townships = frozenset(covers.get(pk, set()) | {region_id}) if Provider.TIER_BY_KIND[kind] == Tier.GRASSROOTS \
-            else frozenset()
-        providers.append(ProviderFacts(pk, code, name, kind, region_id, townships))
-    return Registry(day=day, tree=tree, centres=centres, providers=providers)
+    for pk, code, name, kind, provider_region in Provider.objects.values_list("pk", "code", "name", "kind",
+                                                                              "region_id"):
+        provider_region = tree.resolve(provider_region)
+        townships = frozenset(covers.get(pk, set()) | {provider_region}) \
+            if Provider.TIER_BY_KIND[kind] == Tier.GRASSROOTS else frozenset()
+        providers.append(ProviderFacts(pk, code, name, kind, provider_region, townships))
+    return Registry(day=day, tree=tree, centres=centres, providers=providers, region_id=region_id)
 
 
 @dataclass
@@ -154,10 +171,13 @@ class Coverage:
 def coverage(day, region=None, provider=None, registry=None):
     """Signed-guidance rate and required-pair coverage on `day` for the centres in `region`
     (None: everywhere), optionally only the pairs of one `provider`. A fixed number of
-    queries: registry_as_of() plus one for the contracts in force."""
-    registry = registry or registry_as_of(day)
+    queries: registry_as_of() plus one for the contracts in force. A `registry` passed in must
+    hold the region's centres: the whole installation's, or registry_as_of(day, region)'s."""
+    registry = registry or registry_as_of(day, region)
     tree = registry.tree
     region_id = tree.resolve(region.pk) if region else None
+    if registry.region_id is not None and registry.region_id != region_id:
+        raise ValueError("coverage(): the registry is limited to another region")
     centres = [
         c for c in registry.centres
         if region_id is None or region_id in (c.township_id, c.county_id, c.city_id)
@@ -169,7 +189,10 @@ def coverage(day, region=None, provider=None, registry=None):
         required = {rp for rp in required if rp.provider_id == provider.pk}
 
     in_force = {}
-    for contract in Contract.objects.in_force(day).filter(centre__in=Centre.objects.open_on(day)).values(
+    contracts = Contract.objects.in_force(day).filter(centre__in=Centre.objects.open_on(day))
+    if region_id is not None:
+        contracts = contracts.filter(centre__township__in=townships_within(tree, region_id))
+    for contract in contracts.values(
         "pk", "provider_id", "centre_id", "valid_from", "valid_to"
     ):
         if contract["centre_id"] not in centre_ids:
@@ -253,10 +276,12 @@ def missing_pairs_for_provider(provider, day):
     return sorted(rp for rp in required if rp.centre_id not in covered)
 
 
-def grade_ranks_on(day):
-    """{centre id: rank of the grade held on `day`}; the latest award wins. One query."""
+def grade_ranks_on(day, grades=None):
+    """{centre id: rank of the grade held on `day`}; the latest award wins. One query.
+    `grades`: CentreGrade.objects.held_on(day), narrowed (default: all of them)."""
     ranks = {}
-    for centre_id, rank in CentreGrade.objects.held_on(day).order_by("awarded_on", "pk").values_list(
+    grades = grades if grades is not None else CentreGrade.objects.held_on(day)
+    for centre_id, rank in grades.order_by("awarded_on", "pk").values_list(
         "centre_id", "grade__rank"
     ):
         ranks[centre_id] = rank

@@ -8,7 +8,9 @@ Definitions (docs/reports.md has the full text):
 
 - Statuses are computed as of `as_of` with scheduling.status.obligation_status, the one status
   function, from the stored facts (period, resolution, done_on, earliest planned session), never
-  read from the stored Obligation.status: a report for a past day is right.
+  read from the stored Obligation.status: a report for a past day is right. Except when every
+  stored status was computed as of `as_of` (status_on, statuses_refresh with that function):
+  then they are counted in SQL, with the same figures (Report.used_stored_statuses).
 - `owed` counts the obligations of the period whose resolution is neither cancelled nor waived:
   owed = done_on_time + done_late + missed + pending.
 - `confirmed` / `disputed`: done obligations whose centre's part of the submitted record is
@@ -32,7 +34,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connections
-from django.db.models import CharField, Min, Q
+from django.db.models import Case, CharField, Count, F, IntegerField, Min, Q, Value, When
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -40,7 +42,7 @@ from django.utils.translation import gettext_lazy as _
 
 from mch_link.models import Centre, Contract, Provider, Region
 from mch_link.scoping import region_q, scoped
-from mch_link.selectors import Coverage, coverage, registry_as_of
+from mch_link.selectors import Coverage, coverage, registry_as_of, townships_within
 from scheduling import periods
 from scheduling.models import Obligation, Record, RecordCentre, Session
 from scheduling.status import (
@@ -259,6 +261,7 @@ class Report:
     settings_used: dict
     generated_at: datetime.datetime
     regions_on_day: dict = field(default_factory=dict, repr=False)  # id -> Region, for crumbs
+    used_stored_statuses: bool = False  # the statuses were the stored ones, aggregated in SQL
 
     @property
     def region_name(self):
@@ -456,26 +459,62 @@ def _planned_dates(obligations):
     )
 
 
-def _confirmations(obligations, as_of, centre_of_contract):
+def _confirmations(obligations, as_of, centre_of_contract, facts=None):
     """{obligation id: confirmed | disputed} from the centre's part of a submitted record of one
     of the obligation's sessions; confirmed wins over disputed. A confirmation stamped after
     `as_of` (local date) was not known yet. `centre_of_contract`: contract id -> its centre id.
-    One query, joined from the obligations (see _planned_dates)."""
+    One query, joined from the obligations (see _planned_dates). `facts`: a dict, filled with
+    {obligation id: (kind, period, stored status, contract id)} of the obligations found."""
     found = {}
-    for obligation_id, contract_id, centre_id, confirmation, confirmed_at in obligations.filter(
+    rows = obligations.filter(
         sessions__record__status=Record.Status.SUBMITTED,
         sessions__record__centres__confirmation__in=(CONFIRMED, DISPUTED),
     ).order_by().values_list(
         "pk", "contract_id", "sessions__record__centres__centre_id", "sessions__record__centres__confirmation",
-        "sessions__record__centres__confirmed_at",
-    ):
+        "sessions__record__centres__confirmed_at", "kind", "period", "status",
+    )
+    for obligation_id, contract_id, centre_id, confirmation, confirmed_at, kind, ob_period, status in rows:
         if confirmation == UNCONFIRMED or centre_of_contract(contract_id) != centre_id:
             continue  # another centre's part of a grouped session
         if confirmed_at is not None and timezone.localdate(confirmed_at) > as_of:
             continue
         if found.get(obligation_id) != CONFIRMED:
             found[obligation_id] = confirmation
+            if facts is not None:
+                facts[obligation_id] = (kind, ob_period, status, contract_id)
     return found
+
+
+def _count_stored(obligations, as_of, tree, region_id, sub_index, township_level, group_index, counted, trend,
+                  counts, trend_counts):
+    """Count `obligations` by their stored status with one GROUP BY: by kind, period, status,
+    provider and sub-region (a CASE over the township ids; the centre in a township report).
+    Fills `counts` ((kind, group index, status, unconfirmed) -> n) and `trend_counts` and returns
+    True; or returns False, filling nothing, if a status was not computed as of `as_of`."""
+    if township_level:
+        where = F("contract__centre_id")
+    else:
+        townships = townships_within(tree, region_id) if region_id is not None else [
+            pk for pk, r in tree.rows.items() if r.level == Region.Level.TOWNSHIP]
+        by_place = {}
+        for township_id in townships:
+            sub = tree.ancestors(township_id)[sub_index]
+            if sub is not None:
+                by_place.setdefault(sub, []).append(township_id)
+        where = Case(*(When(contract__centre__township__in=ids, then=Value(sub))
+                       for sub, ids in sorted(by_place.items())), default=Value(None), output_field=IntegerField())
+    fields = ("kind", "period", "status", "status_on", "contract__provider_id", "where")
+    rows = list(obligations.annotate(where=where).values(*fields).annotate(n=Count("pk")).values_list(*fields, "n"))
+    if any(status_on != as_of for _k, _p, _s, status_on, _pr, _w, _n in rows):
+        return False
+    for kind, ob_period, status, _on, provider_id, sub, n in rows:
+        group = (None, provider_id, sub) if township_level else (sub, provider_id, None)
+        gi = group_index.setdefault(group, len(group_index))
+        if ob_period in counted:
+            counts[(kind, gi, status, UNCONFIRMED)] += n
+        if ob_period in trend:
+            trend_counts[(ob_period, status)] += n
+    return True
 
 
 def completion_rows(*, region, period, provider=None, as_of=None, user=None):
@@ -489,7 +528,7 @@ def completion_rows(*, region, period, provider=None, as_of=None, user=None):
     first, last = periods.period_bounds(period)
     as_of = as_of or default_as_of(period)
     day = min(last, as_of)  # nothing after as_of is known: a running period is shown as of as_of
-    registry = registry_as_of(day)
+    registry = registry_as_of(day, region)  # the region's centres only
     cov = coverage(day, region, provider=provider, registry=registry)
     tree = registry.tree
     region_id = tree.resolve(region.pk) if region is not None else None
@@ -511,14 +550,7 @@ def completion_rows(*, region, period, provider=None, as_of=None, user=None):
     if region_id is not None or provider is not None:
         base = base.filter(contract__in=contracts.values("pk"))
     counted_qs = base.filter(period__in=counted)
-    rows = _fetch(base.filter(period__in=sorted(set(counted) | set(trend_periods))).order_by().annotate(
-        done_text=Cast("done_on", CharField())).values_list("pk", "kind", "period", "resolution", "done_text",
-                                                            "contract_id"))
-    # planned_on decides a status only while nothing is done by as_of; confirmations count only
-    # for what is done by then: each query reads just those obligations.
-    planned = _planned_dates(counted_qs.filter(resolution="").filter(Q(done_on__isnull=True) | Q(done_on__gt=as_of)))
-    confirmed = _confirmations(counted_qs.filter(done_on__lte=as_of), as_of,
-                               lambda contract_id: parties.get(contract_id, (None, None))[1])
+    all_qs = base.filter(period__in=sorted(set(counted) | set(trend_periods))).order_by()
     providers = {p.id: p for p in registry.providers}
 
     # Each centre's sub-region (county of a city, township of a county, city of everything;
@@ -542,36 +574,77 @@ def completion_rows(*, region, period, provider=None, as_of=None, user=None):
             continue  # its township resolves outside the region on the day
         group = (place[centre_id], provider_id, centre_id if township_level else None)
         contract_info[contract_id] = (group_index.setdefault(group, len(group_index)), provider_id, centre_id)
-    groups = list(group_index)
 
-    status_of = _StatusOf(as_of)
-    memo = status_of.memo
-    counted_set = frozenset(counted)
-    trend_set = frozenset(trend_periods)
+    def centre_of(contract_id):
+        return parties.get(contract_id, (None, None))[1]
+
     counts = Counter()  # (kind, group index, status, confirmation) -> n
     trend_counts = Counter()  # (period, status) -> n
     overdue = []
-    for pk, kind, ob_period, resolution, done_raw, contract_id in rows:
-        info = contract_info.get(contract_id)
-        if info is None:
-            continue
-        planned_on = planned.get(pk)
-        key = (ob_period, resolution, done_raw, planned_on)
-        status = memo.get(key)
-        if status is None:
-            status = status_of(*key)
-        if ob_period in counted_set:
-            confirmation = confirmed.get(pk, UNCONFIRMED)
-            counts[(kind, info[0], status, confirmation)] += 1
-            if status == OVERDUE or status == MISSED:
-                p = providers[info[1]]
-                code, name = centres[info[2]]
-                done_on = datetime.date.fromisoformat(done_raw) if isinstance(done_raw, str) else done_raw
-                overdue.append(ObligationRow(pk, ob_period, kind, p.code, p.name, code, name, planned_on, done_on,
-                                             status, confirmation))
-        if ob_period in trend_set:
-            trend_counts[(ob_period, status)] += 1
-
+    counted_set = frozenset(counted)
+    trend_set = frozenset(trend_periods)
+    # The fast path: when the stored statuses were computed as of `as_of` (statuses_refresh, with
+    # the one status function), they are counted with one GROUP BY. Only when the region's
+    # obligations are exactly the ones read (an IN list of townships, see _region_prefilter).
+    exact = region_id is None or len(townships_within(tree, region_id)) <= MAX_TOWNSHIP_IDS
+    used_stored = False
+    if exact and all_qs.filter(status_on=as_of).exists():
+        used_stored = _count_stored(all_qs, as_of, tree, region_id, sub_index, township_level, group_index,
+                                    counted_set, trend_set, counts, trend_counts)
+    if used_stored:
+        facts = {}
+        confirmed = _confirmations(counted_qs.filter(done_on__lte=as_of), as_of, centre_of, facts)
+        for pk, confirmation in confirmed.items():
+            kind, _period, status, contract_id = facts[pk]
+            gi = contract_info[contract_id][0]
+            counts[(kind, gi, status, UNCONFIRMED)] -= 1
+            counts[(kind, gi, status, confirmation)] += 1
+        counts = +counts  # drop the emptied keys
+        for pk, kind, ob_period, done_on, contract_id, status, planned_on in counted_qs.filter(
+            status__in=(OVERDUE, MISSED)
+        ).order_by().annotate(
+            planned_on=Min("sessions__date", filter=Q(sessions__status=Session.Status.PLANNED))
+        ).values_list("pk", "kind", "period", "done_on", "contract_id", "status", "planned_on"):
+            if done_on is not None and done_on <= as_of:
+                planned_on = None  # not a fact of the status then (see _planned_dates' caller)
+            _gi, provider_id, centre_id = contract_info[contract_id]
+            p = providers[provider_id]
+            code, name = centres[centre_id]
+            overdue.append(ObligationRow(pk, ob_period, kind, p.code, p.name, code, name, planned_on, done_on,
+                                         status, confirmed.get(pk, UNCONFIRMED)))
+    else:
+        # The obligations are read without joins, straight from the cursor, done_on as text
+        # (see _fetch), and their statuses computed as of `as_of`.
+        rows = _fetch(all_qs.annotate(done_text=Cast("done_on", CharField())).values_list(
+            "pk", "kind", "period", "resolution", "done_text", "contract_id"))
+        # planned_on decides a status only while nothing is done by as_of; confirmations count
+        # only for what is done by then: each query reads just those obligations.
+        planned = _planned_dates(
+            counted_qs.filter(resolution="").filter(Q(done_on__isnull=True) | Q(done_on__gt=as_of)))
+        confirmed = _confirmations(counted_qs.filter(done_on__lte=as_of), as_of, centre_of)
+        status_of = _StatusOf(as_of)
+        memo = status_of.memo
+        for pk, kind, ob_period, resolution, done_raw, contract_id in rows:
+            info = contract_info.get(contract_id)
+            if info is None:
+                continue
+            planned_on = planned.get(pk)
+            key = (ob_period, resolution, done_raw, planned_on)
+            status = memo.get(key)
+            if status is None:
+                status = status_of(*key)
+            if ob_period in counted_set:
+                confirmation = confirmed.get(pk, UNCONFIRMED)
+                counts[(kind, info[0], status, confirmation)] += 1
+                if status == OVERDUE or status == MISSED:
+                    p = providers[info[1]]
+                    code, name = centres[info[2]]
+                    done_on = datetime.date.fromisoformat(done_raw) if isinstance(done_raw, str) else done_raw
+                    overdue.append(ObligationRow(pk, ob_period, kind, p.code, p.name, code, name, planned_on,
+                                                 done_on, status, confirmation))
+            if ob_period in trend_set:
+                trend_counts[(ob_period, status)] += 1
+    groups = list(group_index)
     completion = {kind: Completion() for kind in kinds}
     subs, by_provider, by_centre = {}, {}, {}
     for (kind, gi, status, confirmation), n in counts.items():
@@ -618,7 +691,7 @@ def completion_rows(*, region, period, provider=None, as_of=None, user=None):
         region=region_row, period=period, as_of=as_of, coverage_day=day, provider=provider, kinds=kinds,
         coverage=cov, completion=completion, by_region=by_region, by_provider=provider_rows,
         by_centre=centre_rows, trend=trend, overdue=overdue, settings_used=settings_used(),
-        generated_at=timezone.localtime(), regions_on_day=tree.rows,
+        generated_at=timezone.localtime(), regions_on_day=tree.rows, used_stored_statuses=used_stored,
     )
 
 
