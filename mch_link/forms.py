@@ -27,6 +27,30 @@ def validate_upload(upload, allowed=("pdf", "png", "jpg", "jpeg")):
     return upload
 
 
+class MultipleFileInput(forms.FileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one input; cleans to a list of UploadedFile (empty when optional and
+    none given). `accept` hints the browser's picker; `max_files` caps the count."""
+
+    def __init__(self, *args, accept="", max_files=None, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": accept} if accept else {}))
+        self.max_files = max_files
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, (list, tuple)) else [data] if data else []
+        if not files:
+            if self.required:
+                raise ValidationError(self.error_messages["required"], code="required")
+            return []
+        if self.max_files and len(files) > self.max_files:
+            raise ValidationError(_("一次最多上传 %(n)d 个文件") % {"n": self.max_files})
+        return [super(MultipleFileField, self).clean(f, initial) for f in files]
+
+
 class DateInput(forms.DateInput):
     input_type = "date"
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from .access import ADMINS, role_required
+from .forms import MultipleFileField
 from .importer import (
     COLUMNS,
     TABLE_LABELS,
@@ -24,26 +25,9 @@ from .importer import (
 from .scoping import is_everything, membership_of
 
 
-class MultipleFileInput(forms.FileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    """A file field taking several files at once; cleans to a list of UploadedFile."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ".xlsx,.csv"}))
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data, initial=None):
-        files = data if isinstance(data, (list, tuple)) else [data] if data else []
-        if not files:
-            raise ValidationError(self.error_messages["required"], code="required")
-        return [super(MultipleFileField, self).clean(f, initial) for f in files]
-
-
 class ImportForm(forms.Form):
     files = MultipleFileField(
+        accept=".xlsx,.csv",
         label=gettext_lazy("文件"),
         help_text=gettext_lazy("一个 .xlsx 工作簿，或若干 .csv 文件（regions.csv、providers.csv、"
                                "centres.csv、contracts.csv，可只选其中几个）。"),

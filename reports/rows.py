@@ -53,7 +53,7 @@ from scheduling.status import (
     OVERDUE,
     STATUS_LABELS,
     WAIVED,
-    ObligationFacts,
+    facts_of,
     obligation_status,
 )
 
@@ -385,13 +385,7 @@ class _StatusOf:
         if status is None:
             if isinstance(done_on, str):
                 done_on = datetime.date.fromisoformat(done_on)
-            first, last = periods.period_bounds(period)
-            facts = ObligationFacts(
-                period_start=first, period_end=last,
-                cancelled=resolution == Obligation.Resolution.CANCELLED,
-                waived=resolution == Obligation.Resolution.WAIVED,
-                done_on=done_on, planned_on=planned_on,
-            )
+            facts = facts_of(period, resolution, done_on, planned_on)
             status = self.memo[key] = obligation_status(facts, self.as_of, self.grace)
         return status
 

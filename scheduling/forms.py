@@ -1,7 +1,6 @@
 from django import forms
-from django.core.exceptions import ValidationError
 
-from mch_link.forms import DateInput, validate_upload
+from mch_link.forms import DateInput, MultipleFileField, validate_upload
 
 from .work import ATTENDANCE_LABEL, CHECKLIST_AREAS, CHECKLIST_KINDS, TOPICS
 
@@ -16,22 +15,6 @@ class TimeInput(forms.TimeInput):
         super().__init__(format="%H:%M", **kwargs)
 
 
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "image/jpeg,image/png,application/pdf"}))
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data, initial=None):
-        files = data if isinstance(data, (list, tuple)) else ([data] if data else [])
-        if len(files) > MAX_ATTACHMENTS:
-            raise ValidationError(f"一次最多上传 {MAX_ATTACHMENTS} 个附件")
-        return [validate_upload(super(MultipleFileField, self).clean(f, initial), ATTACHMENT_TYPES) for f in files]
-
-
 class RecordForm(forms.Form):
     """The doctor's record of a held session. Fields depend on the kind: attendance per
     centre for trainings and lectures, the ten-area checklist for guidance and supervision."""
@@ -44,7 +27,8 @@ class RecordForm(forms.Form):
     content = forms.CharField(label="服务内容", required=False, widget=forms.Textarea(attrs={"rows": 4}))
     advice = forms.CharField(label="整改意见", required=False, widget=forms.Textarea(attrs={"rows": 3}))
     follow_up_on = forms.DateField(label="复查日期", required=False, widget=DateInput())
-    files = MultipleFileField(label="附件（照片、签到表：JPG、PNG、PDF）", required=False)
+    files = MultipleFileField(label="附件（照片、签到表：JPG、PNG、PDF）", required=False, max_files=MAX_ATTACHMENTS,
+                              accept="image/jpeg,image/png,application/pdf")
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, session, centres, **kwargs):
@@ -71,6 +55,9 @@ class RecordForm(forms.Form):
 
     def finding_fields(self):
         return [self[f"finding_{i}"] for i in range(len(CHECKLIST_AREAS))] if self.checklist else []
+
+    def clean_files(self):
+        return [validate_upload(f, ATTACHMENT_TYPES) for f in self.cleaned_data.get("files") or []]
 
     def clean(self):
         data = super().clean()

@@ -17,7 +17,7 @@ from mch_link.scoping import region_q
 
 from . import periods, planner, workdays
 from .models import CentreClosure, DoctorLeave, Obligation, Session, WorkDay, WorkYear
-from .status import ObligationFacts, obligation_status
+from .status import facts_of, obligation_status
 
 SIGNED = (Contract.Status.SIGNED, Contract.Status.TERMINATED)
 
@@ -147,14 +147,7 @@ def statuses_refresh(today, obligations=None):
     for pk, period, resolution, done_on, status, status_on, planned_on in qs.values_list(
         "pk", "period", "resolution", "done_on", "status", "status_on", "planned_on"
     ):
-        first, last = periods.period_bounds(period)
-        facts = ObligationFacts(
-            period_start=first, period_end=last,
-            cancelled=resolution == Obligation.Resolution.CANCELLED,
-            waived=resolution == Obligation.Resolution.WAIVED,
-            done_on=done_on, planned_on=planned_on,
-        )
-        new = obligation_status(facts, today, settings.GRACE_DAYS)
+        new = obligation_status(facts_of(period, resolution, done_on, planned_on), today, settings.GRACE_DAYS)
         if new != status or status_on != today:
             changed.setdefault(new, []).append(pk)
     for new, pks in changed.items():

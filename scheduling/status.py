@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from .periods import period_bounds
+
 CANCELLED = "cancelled"
 WAIVED = "waived"
 DONE_ON_TIME = "done_on_time"
@@ -49,6 +51,14 @@ class ObligationFacts:
     waived: bool = False
     done_on: date | None = None
     planned_on: date | None = None
+
+
+def facts_of(period: str, resolution: str, done_on: date | None, planned_on: date | None) -> ObligationFacts:
+    """ObligationFacts from an obligation's stored fields: its period code, its resolution
+    ("", "cancelled" or "waived"), its record date and its earliest planned session date."""
+    first, last = period_bounds(period)
+    return ObligationFacts(period_start=first, period_end=last, cancelled=resolution == CANCELLED,
+                           waived=resolution == WAIVED, done_on=done_on, planned_on=planned_on)
 
 
 def obligation_status(ob: ObligationFacts, today: date, grace_days: int) -> str:

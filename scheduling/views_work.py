@@ -18,6 +18,7 @@ from mch_link.models import AuditEvent, Region, Role
 from mch_link.scoping import get_scoped_or_404, membership_of, scoped
 
 from . import periods
+from .feeds import doctor_sessions_q
 from .forms import ConfirmForm, MoveForm, ReasonForm, RecordForm
 from .models import Attachment, Obligation, QuarterApproval, Record, RecordCentre, Session
 from .work import (
@@ -69,7 +70,7 @@ def agenda(request):
     qs = scoped(request.user, Session).exclude(status=Session.Status.CANCELLED).select_related("doctor") \
         .prefetch_related(SESSION_PREFETCH).order_by("date", "start")
     if m is not None and m.role == Role.DOCTOR:
-        qs = qs.filter(doctor__in=[request.user]) | qs.filter(doctor__isnull=True)
+        qs = qs.filter(doctor_sessions_q(request.user, m.provider_id))
     week = [s for s in qs.filter(date__range=(monday, monday + datetime.timedelta(days=6)))]
     overdue = list(qs.filter(status=Session.Status.PLANNED, date__lt=today)[:50])
     drafts = list(qs.filter(record__status=Record.Status.DRAFT)[:50])

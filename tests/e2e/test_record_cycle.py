@@ -9,17 +9,11 @@ from django.utils import timezone
 from mch_link.models import Contract
 from scheduling.models import RecordCentre, Session
 from scheduling.services import schedule_generate
-from tests.factories import PASSWORD
+from tests.e2e.pages import login
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def login(page, live_server, username):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("ul.actions")
 
 
 def logout(page):

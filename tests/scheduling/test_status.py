@@ -100,3 +100,12 @@ def test_every_status_has_a_chinese_label():
 )
 def test_done_and_pending(status, done, pending):
     assert (is_done(status), is_pending(status)) == (done, pending)
+
+
+def test_facts_of_reads_the_stored_fields_of_an_obligation():
+    from scheduling.status import facts_of
+
+    facts = facts_of("2026Q3", "waived", None, date(2026, 8, 3))
+    assert (facts.period_start, facts.period_end) == (date(2026, 7, 1), date(2026, 9, 30))
+    assert facts.waived and not facts.cancelled and facts.planned_on == date(2026, 8, 3)
+    assert facts_of("2026", "", date(2026, 5, 1), None).period_end == date(2026, 12, 31)
