@@ -15,7 +15,7 @@ from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 
-from mch_link.models import Contract, Membership, Role
+from mch_link.models import Contract, Membership, Provider, Role
 from mch_link.signals import contract_changed
 
 from .models import Notification, Obligation, Session
@@ -82,12 +82,17 @@ def replan_year(year, today=None):
 
 
 def replan_for_contracts(contract_ids, today=None):
-    """Re-plan the years the given contracts touch (after they are signed or terminated)."""
+    """Re-plan, for each provider of the given contracts (after they are signed or terminated),
+    the years those contracts touch from this year on. Only those providers: one contract
+    signed must not re-plan a whole province."""
     today = today or timezone.localdate()
-    years = set()
-    for start, end in Contract.objects.filter(pk__in=contract_ids).values_list("valid_from", "valid_to"):
-        years.update(range(max(start.year, today.year), end.year + 1))
-    return [schedule_generate(year=y, today=today) for y in sorted(years)]
+    years = {}
+    for provider, start, end in Contract.objects.filter(pk__in=contract_ids) \
+            .values_list("provider", "valid_from", "valid_to"):
+        years.setdefault(provider, set()).update(range(max(start.year, today.year), end.year + 1))
+    providers = {p.pk: p for p in Provider.objects.filter(pk__in=years)}
+    return [schedule_generate(year=y, today=today, provider=providers[pid])
+            for pid in sorted(years) for y in sorted(years[pid])]
 
 
 def plan_next_year(today=None):

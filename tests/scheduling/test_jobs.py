@@ -101,3 +101,17 @@ def test_plan_next_year_on_1_december_plans_an_estimated_year(world):
         report = jobs.plan_next_year()
     assert report.year == 2027 and report.estimated
     assert Session.objects.filter(date__year=2027, estimated=True).count() == report.created > 0
+
+
+def test_signing_a_contract_replans_only_its_own_provider(world, django_capture_on_commit_callbacks):
+    # another provider's signed contract that nobody has planned yet stays unplanned
+    Contract.objects.create(provider=world.yc_mch, centre=world.sunny, status="signed",
+                            signed_on=datetime.date(2026, 1, 1), valid_from=datetime.date(2026, 1, 1),
+                            valid_to=datetime.date(2026, 12, 31))
+    draft = Contract.objects.create(provider=world.tashan_chc, centre=world.little,
+                                    valid_from=datetime.date(2026, 1, 1), valid_to=datetime.date(2026, 12, 31))
+    with time_machine.travel(datetime.datetime(2026, 1, 2, 9, 0, tzinfo=datetime.UTC)), \
+            django_capture_on_commit_callbacks(execute=True):
+        contract_sign(contract=draft, signed_on=datetime.date(2026, 1, 2), user=world.carol)
+    assert Session.objects.filter(provider=world.tashan_chc).exists()
+    assert not Session.objects.filter(provider=world.yc_mch).exists()
