@@ -168,6 +168,11 @@ class Provider(models.Model):
     def tier(self):
         return self.TIER_BY_KIND[self.kind]
 
+    @property
+    def daily_capacity(self):
+        """Sessions the provider can hold a day: doctors × SESSIONS_PER_DOCTOR_PER_DAY."""
+        return self.doctors * settings.SESSIONS_PER_DOCTOR_PER_DAY
+
     def clean(self):
         expected = self.REGION_LEVEL_BY_KIND.get(self.kind)
         if expected and self.region_id and self.region.level != expected:

@@ -40,7 +40,7 @@ def _plan_context(request, quarter, report=None):
         Session.objects.filter(provider=provider, date__range=(first, last)).exclude(status=Session.Status.CANCELLED)
         .select_related("doctor").prefetch_related("obligations__contract__centre").order_by("date", "start")
     )
-    capacity = provider.doctors * _per_doctor()
+    capacity = provider.daily_capacity
     days = {}
     for s in sessions:
         s.centre_names = "、".join(sorted({o.contract.centre.name for o in s.obligations.all()}))
@@ -60,12 +60,6 @@ def _plan_context(request, quarter, report=None):
         "doctors": sorted(doctors.items()), "report": report,
         "previous": _shift_quarter(quarter, -1), "next": _shift_quarter(quarter, 1),
     }
-
-
-def _per_doctor():
-    from django.conf import settings
-
-    return settings.SESSIONS_PER_DOCTOR_PER_DAY
 
 
 @role_required(*MANAGERS)

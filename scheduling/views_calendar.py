@@ -9,7 +9,6 @@ import datetime
 from urllib.parse import urlencode
 
 import segno
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
@@ -338,7 +337,7 @@ def provider_month(request):
     # The load counts every kind, whatever the filter shows: it is the provider's capacity use.
     sessions = _decorate(feeds.load_sessions(request.user, scoped(request.user, Session).filter(
         provider=provider, date__range=(first, _month_last(first)))))
-    capacity = provider.doctors * settings.SESSIONS_PER_DOCTOR_PER_DAY
+    capacity = provider.daily_capacity
     weeks = _month_weeks(first, _by_day(sessions), capacity=capacity)
     if kind:
         for week in weeks:

@@ -205,7 +205,7 @@ def day_load(provider, day, exclude=None):
     qs = Session.objects.filter(provider=provider, date=day).exclude(status=Session.Status.CANCELLED)
     if exclude is not None:
         qs = qs.exclude(pk=exclude.pk)
-    return qs.count(), provider.doctors * settings.SESSIONS_PER_DOCTOR_PER_DAY
+    return qs.count(), provider.daily_capacity
 
 
 @transaction.atomic
