@@ -3,6 +3,7 @@
 import datetime
 import decimal
 
+from django.db.models import Q
 from django.db.models.fields.files import FieldFile
 
 from .models import AuditEvent
@@ -45,5 +46,9 @@ def audit_change(obj, *, user, action, before=None, reason=""):
     )
 
 
-def history(obj):
-    return AuditEvent.objects.filter(model=obj._meta.model_name, object_id=str(obj.pk)).select_related("user")
+def history(*objs):
+    """The audit events of `objs` (of any models), newest first. One query."""
+    q = Q(pk__in=[])
+    for obj in objs:
+        q |= Q(model=obj._meta.model_name, object_id=str(obj.pk))
+    return AuditEvent.objects.filter(q).select_related("user")

@@ -94,11 +94,7 @@ def session_detail(request, pk):
                                             status=Record.Status.SUBMITTED)
         .exclude(session=session).select_related("session").distinct().order_by("-held_on")[:5]
     )
-    events = list(history(session))
-    if record:
-        events += list(history(record))
-        events += [e for p in parts for e in history(p)]
-    events.sort(key=lambda e: e.at, reverse=True)
+    events = history(session, *([record] if record else []), *parts)
     own = m is not None and m.role in PROVIDER_STAFF and m.provider_id == session.provider_id
     ctx = {
         "session": session, "centres": centres, "record": record, "parts": parts, "earlier": earlier,

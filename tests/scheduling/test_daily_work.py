@@ -324,3 +324,30 @@ def test_the_agenda_and_records_pages_keep_their_query_count(planned, client, dj
     demo_records_build(today=datetime.date(2026, 2, 15))
     with at(datetime.date(2026, 3, 2)), django_assert_max_num_queries(queries):
         assert client.get(reverse(url)).status_code == 200
+
+
+def test_the_session_page_keeps_its_query_count_for_a_group_training(planned, client, django_assert_max_num_queries):
+    """One centre or five in a grouped training, each with its confirmation: the same bound."""
+    from tests import factories as f
+
+    training = planned.training
+    with at(training.date + datetime.timedelta(days=1)):
+        client.force_login(planned.dan)
+        url = reverse("scheduling:record_edit", args=[training.pk])
+        client.post(url, {"held_on": training.date.isoformat(), "start": "09:00", "end": "11:00",
+                          "topics": ["意外伤害急救"], f"attendance_{planned.sunny.pk}": "9", "submit": "1"})
+        with django_assert_max_num_queries(22) as one:
+            assert client.get(reverse("scheduling:session_detail", args=[training.pk])).status_code == 200
+    for i in range(4):
+        c = f.centre(f"组训托育{i}", planned.tashan)
+        contract = Contract.objects.create(provider=planned.tashan_chc, centre=c, status="signed",
+                                           signed_on=datetime.date(2026, 1, 1), valid_from=datetime.date(2026, 1, 1),
+                                           valid_to=datetime.date(2026, 12, 31))
+        ob = Obligation.objects.create(contract=contract, kind="staff_training", period=training.obligations.first()
+                                       .period, start=datetime.date(2026, 1, 1), end=datetime.date(2026, 3, 31))
+        training.obligations.add(ob)
+        RecordCentre.objects.create(record=Record.objects.get(session=training), centre=c, attendance=5)
+    with at(training.date + datetime.timedelta(days=1)), \
+            django_assert_max_num_queries(len(one.captured_queries)):
+        html = client.get(reverse("scheduling:session_detail", args=[training.pk])).content.decode()
+    assert "组训托育3" in html
