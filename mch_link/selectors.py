@@ -4,19 +4,28 @@ Each function runs a fixed number of queries whatever the number of rows (tests 
 """
 
 import datetime
+from collections import Counter
 from dataclasses import dataclass, field
 
+from django.db.models import CharField
+from django.db.models.functions import Cast
+
 from .models import Centre, CentreGrade, Contract, Provider, Region, Tier
-from .tiers import CentreFacts, ProviderFacts, RequiredPair, required_pairs
+from .tiers import CentreFacts, ProviderFacts, RequiredPair, required_pairs, required_tiers
 
 
 @dataclass
 class RegionTree:
-    """All regions, resolved as of one day through boundary changes (successors)."""
+    """All regions, resolved as of one day through boundary changes (successors).
+
+    ancestors() and children() are memoised (a province asks them for every centre): the tree
+    is read, never changed, once loaded."""
 
     day: datetime.date
     rows: dict  # id -> Region
     predecessors: dict = field(default_factory=dict)  # successor id -> [region ids]
+    _ancestors: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # township id -> ids
+    _children: dict | None = field(default=None, init=False, repr=False, compare=False)  # parent id -> [Region]
 
     @classmethod
     def load(cls, day):
@@ -44,11 +53,14 @@ class RegionTree:
         return current
 
     def ancestors(self, township_id):
-        """(township, county, city) ids of a township as of `day`."""
-        t = self.resolve(township_id)
-        county = self.rows[t].parent_id
-        city = self.rows[county].parent_id if county else None
-        return t, county, city
+        """(township, county, city) ids of a township as of `day`. Memoised per township."""
+        found = self._ancestors.get(township_id)
+        if found is None:
+            t = self.resolve(township_id)
+            county = self.rows[t].parent_id
+            city = self.rows[county].parent_id if county else None
+            found = self._ancestors[township_id] = (t, county, city)
+        return found
 
     def get(self, region_id):
         return self.rows[region_id]
@@ -57,10 +69,14 @@ class RegionTree:
         return region.pk in self.ancestors(township_id)
 
     def children(self, region_id):
-        return sorted(
-            (r for r in self.rows.values() if r.parent_id == region_id and self._valid(r)),
-            key=lambda r: r.code,
-        )
+        """The regions valid on `day` whose parent is `region_id`, by code (a new list). The
+        first call indexes the whole tree by parent."""
+        if self._children is None:
+            self._children = {}
+            for r in sorted(self.rows.values(), key=lambda r: r.code):
+                if self._valid(r):
+                    self._children.setdefault(r.parent_id, []).append(r)
+        return list(self._children.get(region_id, ()))
 
     def _valid(self, r):
         return (r.valid_from is None or r.valid_from <= self.day) and (r.valid_to is None or r.valid_to >= self.day)
@@ -97,10 +113,11 @@ def registry_as_of(day, region=None):
         centre_qs = centre_qs.filter(township__in=inside)
         grade_qs = grade_qs.filter(centre__township__in=inside)
     ranks = grade_ranks_on(day, grade_qs)
-    centres = []
-    for pk, code, name, township_id in centre_qs.values_list("pk", "code", "name", "township_id"):
-        t, county, city = tree.ancestors(township_id)
-        centres.append(CentreFacts(pk, code, name, t, county, city, ranks.get(pk)))
+    ancestors = tree.ancestors  # (township, county, city), memoised per township
+    centres = [
+        CentreFacts(pk, code, name, *ancestors(township_id), ranks.get(pk))
+        for pk, code, name, township_id in centre_qs.values_list("pk", "code", "name", "township_id")
+    ]
     covers = {}
     for provider_id, region_id_ in Provider.also_covers.through.objects.values_list("provider_id", "region_id"):
         covers.setdefault(provider_id, set()).add(tree.resolve(region_id_))
@@ -172,8 +189,14 @@ def coverage(day, region=None, provider=None, registry=None):
     """Signed-guidance rate and required-pair coverage on `day` for the centres in `region`
     (None: everywhere), optionally only the pairs of one `provider`. A fixed number of
     queries: registry_as_of() plus one for the contracts in force. A `registry` passed in must
-    hold the region's centres: the whole installation's, or registry_as_of(day, region)'s."""
+    be of `day` and hold the region's centres: the whole installation's, or
+    registry_as_of(day, region)'s.
+
+    Pairs are (provider id, centre id) tuples throughout, each counted once, so that a
+    province (tens of thousands of pairs) costs a few dict passes."""
     registry = registry or registry_as_of(day, region)
+    if registry.day != day:
+        raise ValueError("coverage(): the registry is of another day")
     tree = registry.tree
     region_id = tree.resolve(region.pk) if region else None
     if registry.region_id is not None and registry.region_id != region_id:
@@ -184,23 +207,26 @@ def coverage(day, region=None, provider=None, registry=None):
     ]
     centre_ids = {c.id for c in centres}
     providers = {p.id: p for p in registry.providers}
-    required = {rp for rp in required_pairs(centres, registry.providers) if rp.centre_id in centre_ids}
+    required = required_tiers(centres, registry.providers)  # (provider id, centre id) -> tier
     if provider is not None:
-        required = {rp for rp in required if rp.provider_id == provider.pk}
+        required = {pair: tier for pair, tier in required.items() if pair[0] == provider.pk}
 
+    # The contracts in force on the centres: (provider id, centre id) -> (valid_from, valid_to)
+    # as ISO text (Cast to CharField: "2026-12-31" on SQLite and PostgreSQL), parsed only for
+    # the few extra contracts. The earliest of a pair wins (there is only one: signed contracts
+    # of a pair may not overlap). Centres not open on `day` are not in `centre_ids` (the registry is
+    # of `day`), so their contracts are left out here rather than by a subquery.
     in_force = {}
-    contracts = Contract.objects.in_force(day).filter(centre__in=Centre.objects.open_on(day))
+    contracts = Contract.objects.in_force(day).order_by("valid_from")
     if region_id is not None:
         contracts = contracts.filter(centre__township__in=townships_within(tree, region_id))
-    for contract in contracts.values(
-        "pk", "provider_id", "centre_id", "valid_from", "valid_to"
+    for provider_id, centre_id, valid_from, valid_to in contracts.values_list(
+        "provider_id", "centre_id", Cast("valid_from", CharField()), Cast("valid_to", CharField())
     ):
-        if contract["centre_id"] not in centre_ids:
-            continue
-        in_force.setdefault((contract["provider_id"], contract["centre_id"]), contract)
+        if centre_id in centre_ids:
+            in_force.setdefault((provider_id, centre_id), (valid_from, valid_to))
     signed_centre_ids = {centre_id for (_p, centre_id) in in_force}
-    required_keys = {(rp.provider_id, rp.centre_id) for rp in required}
-    covered = {rp for rp in required if (rp.provider_id, rp.centre_id) in in_force}
+    covered = [pair for pair in required if pair in in_force]
     by_id = {c.id: c for c in centres}
 
     def pair_dict(provider_id, centre_id, tier):
@@ -208,33 +234,38 @@ def coverage(day, region=None, provider=None, registry=None):
         return {"provider": p.code, "provider_name": p.name, "centre": c.code, "centre_name": c.name,
                 "tier": tier, "township_id": c.township_id}
 
+    tier_order = {tier: i for i, tier in enumerate(Tier.values)}
     missing = sorted(
-        (pair_dict(rp.provider_id, rp.centre_id, rp.tier) for rp in required - covered),
-        key=lambda m: (list(Tier.values).index(m["tier"]), m["provider"], m["centre"]),
+        (pair_dict(*pair, tier) for pair, tier in required.items() if pair not in in_force),
+        key=lambda m: (tier_order[m["tier"]], m["provider"], m["centre"]),
     )
     extra = sorted(
         (
             {**pair_dict(pid, cid, Provider.TIER_BY_KIND[providers[pid].kind]),
-             "valid_from": con["valid_from"], "valid_to": con["valid_to"]}
-            for (pid, cid), con in in_force.items()
-            if (pid, cid) not in required_keys and (provider is None or pid == provider.pk)
+             "valid_from": _date(valid_from), "valid_to": _date(valid_to)}
+            for (pid, cid), (valid_from, valid_to) in in_force.items()
+            if (pid, cid) not in required and (provider is None or pid == provider.pk)
         ),
         key=lambda e: (e["provider"], e["centre"]),
     )
+    required_by_tier = Counter(required.values())
+    covered_by_tier = Counter(required[pair] for pair in covered)
     by_tier = {}
     for tier in Tier.values:
-        req = sum(1 for rp in required if rp.tier == tier)
-        cov = sum(1 for rp in covered if rp.tier == tier)
+        req, cov = required_by_tier[tier], covered_by_tier[tier]
         by_tier[tier] = {"label": Tier(tier).label, "required": req, "covered": cov, "missing": req - cov}
 
+    # Per centre, counted once; a row adds up its members'.
+    required_at = Counter(centre_id for (_p, centre_id) in required)
+    covered_at = Counter(centre_id for (_p, centre_id) in covered)
+
     def row_for(r, members):
-        member_ids = {c.id for c in members}
         return CoverageRow(
             code=r.code if r else "", name=r.name if r else "全部", level=r.level if r else "",
             centres=len(members),
-            signed_centres=len(member_ids & signed_centre_ids),
-            required_pairs=sum(1 for rp in required if rp.centre_id in member_ids),
-            covered_pairs=sum(1 for rp in covered if rp.centre_id in member_ids),
+            signed_centres=sum(1 for c in members if c.id in signed_centre_ids),
+            required_pairs=sum(required_at[c.id] for c in members),
+            covered_pairs=sum(covered_at[c.id] for c in members),
         )
 
     totals = row_for(tree.get(region_id) if region_id else None, centres)
@@ -266,6 +297,11 @@ def coverage(day, region=None, provider=None, registry=None):
         missing_pairs=missing, uncovered_centres=uncovered, extra_contracts=extra, by_tier=by_tier,
         children=children, centre_rows=centre_rows,
     )
+
+
+def _date(value):
+    """A date read as text (Cast to CharField, ISO), or already a date."""
+    return datetime.date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def missing_pairs_for_provider(provider, day):

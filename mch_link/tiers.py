@@ -1,4 +1,5 @@
-"""The tier rules of the plan (section 三(三)3), as one pure function.
+"""The tier rules of the plan (section 三(三)3), as one pure function, required_tiers()
+(required_pairs() gives its pairs as RequiredPair).
 
 Who must sign with whom, given the registry as it stood on a day:
 
@@ -12,13 +13,14 @@ taken as of the day) and callers compare the result with the contracts in force.
 """
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .models import RANK_CITY_MODEL, RANK_LEVEL_2, Provider, Tier
 
 
-@dataclass(frozen=True)
-class CentreFacts:
-    """A centre open on the day, with its township, county and city as of that day."""
+class CentreFacts(NamedTuple):
+    """A centre open on the day, with its township, county and city as of that day. A named
+    tuple: a province has 10,000s, built for every report."""
 
     id: int
     code: str
@@ -46,27 +48,33 @@ class RequiredPair:
     tier: str
 
 
+def required_tiers(centres, providers):
+    """{(provider id, centre id): tier} of the pairs that the rules demand among `centres` (open
+    on the day) and `providers`: the pairs of required_pairs(), keyed by plain tuples, which are
+    cheap to hash and look up at province scale (coverage() compares them with the contracts in
+    force). A provider has one tier, so a pair has one. Pure: same facts in, same dict out."""
+    # The centre ids each provider may owe: 市级示范 ones by city, 二级 or up by county, all by township.
+    model_by_city, level_2_by_county, by_township = {}, {}, {}
+    for c in centres:
+        by_township.setdefault(c.township_id, []).append(c.id)
+        if c.grade_rank is not None and c.grade_rank >= RANK_LEVEL_2:
+            level_2_by_county.setdefault(c.county_id, []).append(c.id)
+            if c.grade_rank >= RANK_CITY_MODEL:
+                model_by_city.setdefault(c.city_id, []).append(c.id)
+    tiers = {}
+    for p in providers:
+        if p.kind == Provider.Kind.CITY_MCH:
+            tiers.update(((p.id, centre_id), Tier.CITY) for centre_id in model_by_city.get(p.region_id, ()))
+        elif p.kind == Provider.Kind.COUNTY_MCH:
+            tiers.update(((p.id, centre_id), Tier.COUNTY) for centre_id in level_2_by_county.get(p.region_id, ()))
+        else:
+            for township_id in sorted(p.township_ids):
+                tiers.update(((p.id, centre_id), Tier.GRASSROOTS) for centre_id in by_township.get(township_id, ()))
+    return tiers
+
+
 def required_pairs(centres, providers):
     """The set of RequiredPair that the rules demand among `centres` (open on the day) and
     `providers`. Pure: same facts in, same set out."""
-    by_city, by_county, by_township = {}, {}, {}
-    for c in centres:
-        by_city.setdefault(c.city_id, []).append(c)
-        by_county.setdefault(c.county_id, []).append(c)
-        by_township.setdefault(c.township_id, []).append(c)
-    pairs = set()
-    for p in providers:
-        if p.kind == Provider.Kind.CITY_MCH:
-            pairs.update(
-                RequiredPair(p.id, c.id, Tier.CITY) for c in by_city.get(p.region_id, ())
-                if c.grade_rank is not None and c.grade_rank >= RANK_CITY_MODEL
-            )
-        elif p.kind == Provider.Kind.COUNTY_MCH:
-            pairs.update(
-                RequiredPair(p.id, c.id, Tier.COUNTY) for c in by_county.get(p.region_id, ())
-                if c.grade_rank is not None and c.grade_rank >= RANK_LEVEL_2
-            )
-        else:
-            for township_id in sorted(p.township_ids):
-                pairs.update(RequiredPair(p.id, c.id, Tier.GRASSROOTS) for c in by_township.get(township_id, ()))
-    return pairs
+    return {RequiredPair(provider_id, centre_id, tier)
+            for (provider_id, centre_id), tier in required_tiers(centres, providers).items()}

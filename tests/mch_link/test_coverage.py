@@ -121,3 +121,25 @@ def test_a_county_reviewer_sees_only_its_county(contracts, client):
 def test_providers_and_centres_do_not_get_the_coverage_page(contracts, client, who):
     client.force_login(getattr(contracts, who))
     assert client.get(reverse("mch_link:coverage")).status_code == 404
+
+
+def test_an_extra_contract_carries_its_dates(contracts):
+    (extra,) = coverage(DAY, contracts.city).extra_contracts
+    assert (extra["provider"], extra["centre"]) == ("P-KQJD", contracts.little.code)
+    assert (extra["valid_from"], extra["valid_to"]) == (datetime.date(2026, 1, 1), datetime.date(2026, 12, 31))
+
+
+def test_the_contracts_of_a_closed_centre_count_nowhere(contracts):
+    contracts.sunny.closed_on = DAY
+    contracts.sunny.save()
+    report = coverage(DAY, contracts.city)
+    data = report.as_json()
+    assert (data["centres"], data["signed_centres"], data["required_pairs"], data["covered_pairs"]) == (3, 2, 5, 2)
+    assert contracts.sunny.code not in {m["centre"] for m in report.missing_pairs + report.extra_contracts}
+
+
+def test_a_registry_of_another_day_is_refused(contracts):
+    from mch_link.selectors import registry_as_of
+
+    with pytest.raises(ValueError, match="another day"):
+        coverage(DAY, contracts.city, registry=registry_as_of(DAY - datetime.timedelta(days=1)))
