@@ -25,7 +25,7 @@ def period_choices(today, selected=None):
 class ReportFilterForm(forms.Form):
     period = forms.CharField(label=_("周期"), required=False, help_text=_("季度如 2027Q1，年度如 2027"))
     as_of = forms.DateField(label=_("统计截至"), required=False,
-                            help_text=_("默认：周期最后一天；周期未结束时为今天"))
+                            help_text=_("默认：今天（已结束的周期含宽限期内的延期完成）"))
     region = forms.CharField(label=_("区划代码"), required=False)
     provider = forms.CharField(label=_("医疗卫生机构编码"), required=False)
     centre = forms.CharField(label=_("托育机构"), required=False)

@@ -31,20 +31,22 @@ from __future__ import annotations
 import datetime
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connections
-from django.db.models import Case, CharField, Count, F, IntegerField, Min, Q, Value, When
-from django.db.models.functions import Cast
+from django.db.models import Aggregate, Case, CharField, Count, Min, OuterRef, Q, Subquery, TextField, Value, When
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from mch_link.models import Centre, Contract, Provider, Region
+from mch_link.models import Centre, Provider, Region
 from mch_link.scoping import region_q, scoped
-from mch_link.selectors import Coverage, coverage, registry_as_of, townships_within
+from mch_link.selectors import Coverage, coverage, registry_as_of
 from scheduling import periods
-from scheduling.models import Obligation, Record, RecordCentre, Session
+from scheduling.models import Obligation, RecordCentre, Session
+from scheduling.services import confirmations_of
 from scheduling.status import (
     CANCELLED,
     DONE_LATE,
@@ -201,9 +203,9 @@ class TrendRow:
         return _rate(self.done, self.owed)
 
 
-@dataclass
-class ObligationRow:
-    """One obligation with its status as of the report's day (the overdue list, a centre's list)."""
+class ObligationRow(NamedTuple):
+    """One obligation with its status as of the report's day (the overdue list, a centre's list).
+    A named tuple: a province's overdue list has 10,000s of them."""
 
     pk: int
     period: str
@@ -347,9 +349,11 @@ class Report:
 
 
 def default_as_of(period, today=None):
-    """The period's last day, or today if earlier."""
-    today = today or timezone.localdate()
-    return min(periods.period_bounds(period)[1], today)
+    """Today: a finished period is reported with what is known now (records within its grace
+    days, confirmations since), a running one as it stands. The signed-guidance rate is still
+    taken on the period's last day when that is earlier (coverage_day)."""
+    periods.period_bounds(period)  # a bad period code raises ValueError here too
+    return today or timezone.localdate()
 
 
 def report_periods(period):
@@ -440,6 +444,18 @@ def _fetch(values_list_qs):
         return cursor.fetchall()
 
 
+class _DayOf(dict):
+    """A date from its ISO text (or a date, or None), parsed once per distinct text."""
+
+    def __call__(self, value):
+        if value is None or isinstance(value, datetime.date):
+            return value
+        day = self.get(value)
+        if day is None:
+            day = self[value] = datetime.date.fromisoformat(value)
+        return day
+
+
 def _planned_dates(obligations):
     """{obligation id: earliest planned session date}: the `planned_on` fact, as statuses_refresh
     reads it (planned sessions only). One query.
@@ -453,68 +469,157 @@ def _planned_dates(obligations):
     )
 
 
-def _confirmations(obligations, as_of, centre_of_contract, facts=None):
-    """{obligation id: confirmed | disputed} from the centre's part of a submitted record of one
-    of the obligation's sessions; confirmed wins over disputed. A confirmation stamped after
-    `as_of` (local date) was not known yet. `centre_of_contract`: contract id -> its centre id.
-    One query, joined from the obligations (see _planned_dates). `facts`: a dict, filled with
-    {obligation id: (kind, period, stored status, contract id)} of the obligations found."""
-    found = {}
-    rows = obligations.filter(
-        sessions__record__status=Record.Status.SUBMITTED,
-        sessions__record__centres__confirmation__in=(CONFIRMED, DISPUTED),
-    ).order_by().values_list(
-        "pk", "contract_id", "sessions__record__centres__centre_id", "sessions__record__centres__confirmation",
-        "sessions__record__centres__confirmed_at", "kind", "period", "status",
-    )
-    for obligation_id, contract_id, centre_id, confirmation, confirmed_at, kind, ob_period, status in rows:
-        if confirmation == UNCONFIRMED or centre_of_contract(contract_id) != centre_id:
-            continue  # another centre's part of a grouped session
-        if confirmed_at is not None and timezone.localdate(confirmed_at) > as_of:
-            continue
-        if found.get(obligation_id) != CONFIRMED:
-            found[obligation_id] = confirmation
-            if facts is not None:
-                facts[obligation_id] = (kind, ob_period, status, contract_id)
-    return found
+class _Places:
+    """Where an obligation is counted: its group (sub-region, provider, centre or None) as a
+    small integer, and the obligation field the queries read to place it (`field`).
+
+    The sub-region is the county of a city, the township of a county, the city of everything;
+    a township report groups by centre instead. Places are taken as of the tree's day: when no
+    township was replaced or moved (the tree as stored is the tree of the day), the queries read
+    the sub-region itself (the centre's township's parent, ...), as a plain GROUP BY would;
+    otherwise they read the township, resolved here (memoised), and obligations whose township
+    resolves outside the region are left out (group None)."""
+
+    SUB_INDEX = {None: 2, Region.Level.CITY: 1, Region.Level.COUNTY: 0}
+    SUB_FIELD = {None: "contract__centre__township__parent__parent_id",
+                 Region.Level.CITY: "contract__centre__township__parent_id",
+                 Region.Level.COUNTY: "contract__centre__township_id"}
+
+    def __init__(self, tree, region_id, level, centre_township=None):
+        self.tree, self.region_id = tree, region_id
+        self.sub_index = self.SUB_INDEX.get(level)
+        self.centre_township = centre_township  # township reports: centre id -> township id
+        self.subs = {}  # township id -> sub-region id (None: none) or False (outside)
+        self.index = {}  # group -> small integer
+        rows = tree.rows
+        self.as_stored = all(
+            tree.ancestors(pk) == (pk, r.parent_id, rows[r.parent_id].parent_id if r.parent_id else None)
+            for pk, r in rows.items() if r.level == Region.Level.TOWNSHIP)
+        if centre_township is not None:
+            self.field = "contract__centre_id"
+        elif self.as_stored:
+            self.field = self.SUB_FIELD[level]
+        else:
+            self.field = "contract__centre__township_id"
+
+    def sub(self, township_id):
+        sub = self.subs.get(township_id)
+        if sub is None and township_id not in self.subs:
+            where = self.tree.ancestors(township_id)
+            if self.region_id is not None and self.region_id not in where:
+                sub = False
+            else:
+                sub = where[self.sub_index] if self.sub_index is not None else None
+            self.subs[township_id] = sub
+        return sub
+
+    def group(self, place_id, provider_id):
+        """The group of an obligation from its `field` value and its provider; None: outside."""
+        if self.centre_township is not None:
+            township_id = self.centre_township.get(place_id)
+            if township_id is None or self.sub(township_id) is False:
+                return None
+            key = (None, provider_id, place_id)
+        elif self.as_stored:  # place_id is the sub-region; the region's filter was exact
+            key = (place_id, provider_id, None)
+        else:
+            sub = self.sub(place_id)
+            if sub is False:
+                return None
+            key = (sub, provider_id, None)
+        return self.index.setdefault(key, len(self.index))
 
 
-def _count_stored(obligations, as_of, tree, region_id, sub_index, township_level, group_index, counted, trend,
-                  counts, trend_counts):
-    """Count `obligations` by their stored status with one GROUP BY: by kind, period, status,
-    provider and sub-region (a CASE over the township ids; the centre in a township report).
-    Fills `counts` ((kind, group index, status, unconfirmed) -> n) and `trend_counts` and returns
-    True; or returns False, filling nothing, if a status was not computed as of `as_of`."""
-    if township_level:
-        where = F("contract__centre_id")
-    else:
-        townships = townships_within(tree, region_id) if region_id is not None else [
-            pk for pk, r in tree.rows.items() if r.level == Region.Level.TOWNSHIP]
-        by_place = {}
-        for township_id in townships:
-            sub = tree.ancestors(township_id)[sub_index]
-            if sub is not None:
-                by_place.setdefault(sub, []).append(township_id)
-        where = Case(*(When(contract__centre__township__in=ids, then=Value(sub))
-                       for sub, ids in sorted(by_place.items())), default=Value(None), output_field=IntegerField())
-    fields = ("kind", "period", "status", "status_on", "contract__provider_id", "where")
-    rows = list(obligations.annotate(where=where).values(*fields).annotate(n=Count("pk")).values_list(*fields, "n"))
-    if any(status_on != as_of for _k, _p, _s, status_on, _pr, _w, _n in rows):
+class _Joined(Aggregate):
+    """The texts of a group joined with a separator: GROUP_CONCAT on SQLite, STRING_AGG on
+    PostgreSQL. Rows whose text is NULL are left out."""
+
+    function = "STRING_AGG"
+    output_field = TextField()
+
+    def __init__(self, expression, separator, **extra):
+        super().__init__(expression, Value(separator), **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return super().as_sql(compiler, connection, function="GROUP_CONCAT", **extra)
+
+
+FIELD_SEP, RECORD_SEP = "\x1f", "\x1e"  # ASCII unit and record separators: never in a code or name
+
+
+def _late_text():
+    """Per overdue or missed obligation, its facts as one text for _Joined: id, period, done_on,
+    earliest planned session, confirmation, centre code and name, separated by FIELD_SEP."""
+    planned = Session.objects.filter(obligations=OuterRef("pk"), status=Session.Status.PLANNED).order_by() \
+        .values("obligations").annotate(day=Min("date")).values("day")
+    sep = Value(FIELD_SEP)
+    return Concat(Cast("pk", CharField()), sep, "period", sep, Cast("done_on", CharField()), sep,
+                  Cast(Subquery(planned), CharField()), sep, "confirmation", sep, "contract__centre__code", sep,
+                  "contract__centre__name", output_field=TextField())
+
+
+def _count_stored(obligations, as_of, places, counted, trend, counts, trend_counts, late):
+    """Count `obligations` by their stored status and confirmation with one GROUP BY (kind,
+    status, provider and place, see _Places; the periods as conditional counts), read straight
+    from the cursor. Fills `counts` ((kind, group index, status, confirmation) -> n, over the
+    `counted` periods), `trend_counts` ((period, status) -> n, over the `trend` periods) and
+    `late` (the overdue and missed obligations of the counted periods, from the same scan:
+    (kind, status, provider id, id, period, done_on, planned_on, confirmation, centre code, centre
+    name), the ids and dates as text) and returns True; or returns False, filling nothing, if a status was
+    not computed as of `as_of` (status_on)."""
+    fields = ("kind", "status", "contract__provider_id", places.field)
+    trend_codes = sorted(trend)
+    read_all = set(trend) <= set(counted)  # a year report: every row read is counted
+    per_period = {f"t{i}": Count("pk", filter=Q(period=code)) for i, code in enumerate(trend_codes)}
+    in_counted = Q() if read_all else Q(period__in=sorted(counted))
+    rows = _fetch(obligations.values(*fields).annotate(
+        n=Count("pk", filter=in_counted) if not read_all else Count("pk"),
+        fresh=Count("pk", filter=Q(status_on=as_of)),
+        confirmed=Count("pk", filter=in_counted & Q(confirmation=CONFIRMED)),
+        disputed=Count("pk", filter=in_counted & Q(confirmation=DISPUTED)), **per_period,
+        late=_Joined(Case(When(in_counted & Q(status__in=(OVERDUE, MISSED)), then=_late_text()),
+                          output_field=TextField()), RECORD_SEP),
+    ).values_list(*fields, "n", "fresh", "confirmed", "disputed", *per_period, "late"))
+    # every row read is in the counted periods or in the trend's earlier quarters
+    earlier = [i for i, code in enumerate(trend_codes) if code not in counted]
+    if any(row[4] + sum(row[8 + i] for i in earlier) != row[5] for row in rows):
         return False
-    for kind, ob_period, status, _on, provider_id, sub, n in rows:
-        group = (None, provider_id, sub) if township_level else (sub, provider_id, None)
-        gi = group_index.setdefault(group, len(group_index))
-        if ob_period in counted:
-            counts[(kind, gi, status, UNCONFIRMED)] += n
-        if ob_period in trend:
-            trend_counts[(ob_period, status)] += n
+    group = places.group
+    by_status = {}  # status -> [n of each trend period]
+    for kind, status, provider_id, place_id, n, _fresh, confirmed, disputed, *per_trend, joined in rows:
+        gi = group(place_id, provider_id)
+        if gi is None:
+            continue  # its township resolves outside the region on the day
+        if joined:
+            late.extend((kind, status, provider_id, *text.split(FIELD_SEP)) for text in joined.split(RECORD_SEP))
+        if n:
+            # a confirmation counts for what is done (Completion.add); a stored one was known on as_of
+            counts[(kind, gi, status, UNCONFIRMED)] += n - confirmed - disputed
+            if confirmed:
+                counts[(kind, gi, status, CONFIRMED)] += confirmed
+            if disputed:
+                counts[(kind, gi, status, DISPUTED)] += disputed
+        if per_trend:
+            sums = by_status.get(status)
+            by_status[status] = per_trend if sums is None else [a + b for a, b in zip(sums, per_trend, strict=True)]
+    for status, sums in by_status.items():
+        for code, m in zip(trend_codes, sums, strict=True):
+            if m:
+                trend_counts[(code, status)] += m
     return True
+
+
+def _centres(tree, region_id):
+    """{centre id: (code, name, township id)} of the region's centres (a superset, see
+    _region_prefilter), closed ones too. One query."""
+    return {pk: (code, name, township_id) for pk, code, name, township_id in Centre.objects.filter(
+        _region_prefilter(tree, region_id, "township")).order_by().values_list("pk", "code", "name", "township_id")}
 
 
 def completion_rows(*, region, period, provider=None, as_of=None, user=None):
     """The report of `region` (a Region, or None for the whole installation) for `period`
-    ("2027Q1" or "2027"), optionally one `provider`, as of `as_of` (default: the period's last
-    day, or today if earlier), seeing only what `user` may see (None: everything).
+    ("2027Q1" or "2027"), optionally one `provider`, as of `as_of` (default: today),
+    seeing only what `user` may see (None: everything).
 
     Raises ValueError for a bad period code. A fixed number of queries (see the module
     docstring); statuses are computed, never written.
@@ -532,95 +637,61 @@ def completion_rows(*, region, period, provider=None, as_of=None, user=None):
     counted = report_periods(period)
     trend_periods = periods.quarters_of_year(year)[: quarter or 4]
     kinds = report_kinds(period)
-
-    # The contracts of the region (and provider): who owes, and to which centre. The obligations
-    # are then read without joins, straight from the cursor, done_on as text (see _fetch).
-    contracts = Contract.objects.filter(_region_prefilter(tree, region_id, "centre__township"))
-    if provider is not None:
-        contracts = contracts.filter(provider=provider)
-    parties = {pk: (provider_id, centre_id) for pk, provider_id, centre_id in
-               contracts.order_by().values_list("pk", "provider_id", "centre_id")}
-    base = obligations_in_scope(user=user)
-    if region_id is not None or provider is not None:
-        base = base.filter(contract__in=contracts.values("pk"))
-    counted_qs = base.filter(period__in=counted)
-    all_qs = base.filter(period__in=sorted(set(counted) | set(trend_periods))).order_by()
     providers = {p.id: p for p in registry.providers}
 
-    # Each centre's sub-region (county of a city, township of a county, city of everything;
-    # None for a township report), its township resolved as of the coverage day. Centres whose
-    # township resolves outside the region are left out.
-    sub_index = {None: 2, Region.Level.CITY: 1, Region.Level.COUNTY: 0}.get(level)
-    centres, place = {}, {}
-    for pk, code, name, township_id in Centre.objects.filter(
-            _region_prefilter(tree, region_id, "township")).order_by().values_list("pk", "code", "name", "township_id"):
-        where = tree.ancestors(township_id)
-        if region_id is None or region_id in where:
-            centres[pk] = (code, name)
-            place[pk] = where[sub_index] if sub_index is not None else None
+    # The region's obligations (a superset when the township list is long, see
+    # _region_prefilter): each is then placed by its township as of the day (_Places).
+    base = obligations_in_scope(user=user, provider=provider).filter(
+        _region_prefilter(tree, region_id, "contract__centre__township"))
+    counted_qs = base.filter(period__in=counted)
+    all_qs = base.filter(period__in=sorted(set(counted) | set(trend_periods))).order_by()
 
-    # Each contract inside the region, as (group index, provider id, centre id); a group is
-    # (sub-region, provider, centre or None) and the loop counts small integer keys.
+    # Each obligation's group: (sub-region, provider, None) — the sub-region being the county of
+    # a city, the township of a county, the city of everything — or, in a township report,
+    # (None, provider, centre). The centres' names are read only where they are shown.
     township_level = level == Region.Level.TOWNSHIP
-    group_index, contract_info = {}, {}
-    for contract_id, (provider_id, centre_id) in parties.items():
-        if centre_id not in place:
-            continue  # its township resolves outside the region on the day
-        group = (place[centre_id], provider_id, centre_id if township_level else None)
-        contract_info[contract_id] = (group_index.setdefault(group, len(group_index)), provider_id, centre_id)
-
-    def centre_of(contract_id):
-        return parties.get(contract_id, (None, None))[1]
+    centres = _centres(tree, region_id) if township_level else {}
+    places = _Places(tree, region_id, level, {pk: c[2] for pk, c in centres.items()} if township_level else None)
+    place_field = places.field
 
     counts = Counter()  # (kind, group index, status, confirmation) -> n
     trend_counts = Counter()  # (period, status) -> n
     overdue = []
     counted_set = frozenset(counted)
     trend_set = frozenset(trend_periods)
-    # The fast path: when the stored statuses were computed as of `as_of` (statuses_refresh, with
-    # the one status function), they are counted with one GROUP BY. Only when the region's
-    # obligations are exactly the ones read (an IN list of townships, see _region_prefilter).
-    exact = region_id is None or len(townships_within(tree, region_id)) <= MAX_TOWNSHIP_IDS
-    used_stored = False
-    if exact and all_qs.filter(status_on=as_of).exists():
-        used_stored = _count_stored(all_qs, as_of, tree, region_id, sub_index, township_level, group_index,
-                                    counted_set, trend_set, counts, trend_counts)
+    # The fast path: when the stored statuses (and confirmations) were computed as of `as_of`
+    # (statuses_refresh, with the one status function), they are counted with one GROUP BY.
+    late = []
+    used_stored = all_qs.filter(status_on=as_of).exists() and _count_stored(
+        all_qs, as_of, places, counted_set, trend_set, counts, trend_counts, late)
     if used_stored:
-        facts = {}
-        confirmed = _confirmations(counted_qs.filter(done_on__lte=as_of), as_of, centre_of, facts)
-        for pk, confirmation in confirmed.items():
-            kind, _period, status, contract_id = facts[pk]
-            gi = contract_info[contract_id][0]
-            counts[(kind, gi, status, UNCONFIRMED)] -= 1
-            counts[(kind, gi, status, confirmation)] += 1
-        counts = +counts  # drop the emptied keys
-        for pk, kind, ob_period, done_on, contract_id, status, planned_on in counted_qs.filter(
-            status__in=(OVERDUE, MISSED)
-        ).order_by().annotate(
-            planned_on=Min("sessions__date", filter=Q(sessions__status=Session.Status.PLANNED))
-        ).values_list("pk", "kind", "period", "done_on", "contract_id", "status", "planned_on"):
-            if done_on is not None and done_on <= as_of:
-                planned_on = None  # not a fact of the status then (see _planned_dates' caller)
-            _gi, provider_id, centre_id = contract_info[contract_id]
-            p = providers[provider_id]
-            code, name = centres[centre_id]
-            overdue.append(ObligationRow(pk, ob_period, kind, p.code, p.name, code, name, planned_on, done_on,
-                                         status, confirmed.get(pk, UNCONFIRMED)))
+        day_of = _DayOf()
+        for kind, status, p_id, pk, ob_period, done_on, planned_on, confirmation, c_code, c_name in late:
+            done_on = day_of(done_on or None)
+            # planned_on is not a fact of the status once done (see _planned_dates' caller)
+            planned_on = None if done_on is not None and done_on <= as_of else day_of(planned_on or None)
+            p = providers[p_id]
+            overdue.append(ObligationRow(int(pk), ob_period, kind, p.code, p.name, c_code, c_name, planned_on,
+                                         done_on, status, confirmation))
     else:
-        # The obligations are read without joins, straight from the cursor, done_on as text
-        # (see _fetch), and their statuses computed as of `as_of`.
+        # The obligations are read straight from the cursor, done_on as text (see _fetch), and
+        # their statuses computed as of `as_of`.
         rows = _fetch(all_qs.annotate(done_text=Cast("done_on", CharField())).values_list(
-            "pk", "kind", "period", "resolution", "done_text", "contract_id"))
+            "pk", "kind", "period", "resolution", "done_text", "contract__provider_id", place_field,
+            "contract__centre_id"))
         # planned_on decides a status only while nothing is done by as_of; confirmations count
         # only for what is done by then: each query reads just those obligations.
         planned = _planned_dates(
             counted_qs.filter(resolution="").filter(Q(done_on__isnull=True) | Q(done_on__gt=as_of)))
-        confirmed = _confirmations(counted_qs.filter(done_on__lte=as_of), as_of, centre_of)
+        confirmed = confirmations_of(counted_qs.filter(done_on__lte=as_of), as_of)
         status_of = _StatusOf(as_of)
         memo = status_of.memo
-        for pk, kind, ob_period, resolution, done_raw, contract_id in rows:
-            info = contract_info.get(contract_id)
-            if info is None:
+        late_rows = []
+        day_of = _DayOf()
+        centres = centres or _centres(tree, region_id)
+        for pk, kind, ob_period, resolution, done_raw, provider_id, place_id, centre_id in rows:
+            gi = places.group(place_id, provider_id)
+            if gi is None:
                 continue
             planned_on = planned.get(pk)
             key = (ob_period, resolution, done_raw, planned_on)
@@ -629,32 +700,45 @@ def completion_rows(*, region, period, provider=None, as_of=None, user=None):
                 status = status_of(*key)
             if ob_period in counted_set:
                 confirmation = confirmed.get(pk, UNCONFIRMED)
-                counts[(kind, info[0], status, confirmation)] += 1
+                counts[(kind, gi, status, confirmation)] += 1
                 if status == OVERDUE or status == MISSED:
-                    p = providers[info[1]]
-                    code, name = centres[info[2]]
-                    done_on = datetime.date.fromisoformat(done_raw) if isinstance(done_raw, str) else done_raw
-                    overdue.append(ObligationRow(pk, ob_period, kind, p.code, p.name, code, name, planned_on,
-                                                 done_on, status, confirmation))
+                    late_rows.append((pk, ob_period, kind, provider_id, centre_id, planned_on, done_raw, status,
+                                      confirmation))
             if ob_period in trend_set:
                 trend_counts[(ob_period, status)] += 1
-    groups = list(group_index)
+        for pk, ob_period, kind, provider_id, centre_id, planned_on, done_raw, status, confirmation in late_rows:
+            p = providers[provider_id]
+            code, name, _t = centres[centre_id]
+            done_on = day_of(done_raw)
+            overdue.append(ObligationRow(pk, ob_period, kind, p.code, p.name, code, name, planned_on, done_on,
+                                         status, confirmation))
+    groups = list(places.index)
     completion = {kind: Completion() for kind in kinds}
     subs, by_provider, by_centre = {}, {}, {}
+
+    def bucket(table, key, kind):
+        per_kind = table.get(key)
+        if per_kind is None:
+            per_kind = table[key] = {}
+        c = per_kind.get(kind)
+        if c is None:
+            c = per_kind[kind] = Completion()
+        return c
+
     for (kind, gi, status, confirmation), n in counts.items():
         sub, provider_id, centre_id = groups[gi]
         completion[kind].add(status, confirmation, n)
         if sub is not None:
-            subs.setdefault(sub, {}).setdefault(kind, Completion()).add(status, confirmation, n)
-        by_provider.setdefault(provider_id, {}).setdefault(kind, Completion()).add(status, confirmation, n)
+            bucket(subs, sub, kind).add(status, confirmation, n)
+        bucket(by_provider, provider_id, kind).add(status, confirmation, n)
         if centre_id is not None:
-            by_centre.setdefault(centre_id, {}).setdefault(kind, Completion()).add(status, confirmation, n)
+            bucket(by_centre, centre_id, kind).add(status, confirmation, n)
 
     def full(per_kind):
         return {kind: per_kind.get(kind) or Completion() for kind in kinds}
 
     by_region = []
-    if sub_index is not None:
+    if places.sub_index is not None:
         child_regions = tree.children(region_id) if region_id else [
             r for r in tree.rows.values() if r.level == Region.Level.CITY and tree.resolve(r.pk) == r.pk]
         seen = set()
@@ -670,7 +754,7 @@ def completion_rows(*, region, period, provider=None, as_of=None, user=None):
         key=lambda g: g.code,
     )
     centre_rows = sorted(
-        (GroupRow(*centres.get(cid, ("", "")), cid, full(per_kind)) for cid, per_kind in by_centre.items()),
+        (GroupRow(*centres.get(cid, ("", "", None))[:2], cid, full(per_kind)) for cid, per_kind in by_centre.items()),
         key=lambda g: (g.name, g.code),
     )
     trend = []
@@ -698,7 +782,7 @@ def centre_obligations(*, centre, period, provider=None, as_of=None, user=None):
     rows = list(qs.values_list("pk", "kind", "period", "resolution", "done_on", "contract__provider__code",
                                "contract__provider__name"))
     planned = _planned_dates(qs)
-    confirmed = _confirmations(qs, as_of, lambda _contract_id: centre.pk)
+    confirmed = confirmations_of(qs, as_of)
     status_of = _StatusOf(as_of)
     result = [
         ObligationRow(pk, ob_period, kind, p_code, p_name, centre.code, centre.name, planned.get(pk), done_on,

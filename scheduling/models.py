@@ -94,6 +94,15 @@ class ObligationQuerySet(models.QuerySet):
         return self.filter(period__startswith=str(year))
 
 
+class Confirmation(models.TextChoices):
+    """A centre's answer to its part of a submitted record (RecordCentre), also kept on the
+    obligation it serves (Obligation.confirmation, refreshed with its status)."""
+
+    UNCONFIRMED = "unconfirmed", _("待确认")
+    CONFIRMED = "confirmed", _("已确认")
+    DISPUTED = "disputed", _("有异议")
+
+
 class Obligation(models.Model):
     """What one contract owes in one period: contract × kind × period. Reports count these."""
 
@@ -112,9 +121,12 @@ class Obligation(models.Model):
     done_on = models.DateField(_("完成日期"), null=True, blank=True,
                                help_text=_("服务记录的实际日期（由服务记录写入）"))
     status = models.CharField(_("状态"), max_length=14, choices=list(STATUS_LABELS.items()),
-                              default="unplanned", db_index=True,
+                              default="unplanned",
                               help_text=_("由 obligation_status() 计算，每夜及每次变更时刷新"))
     status_on = models.DateField(_("状态计算日期"), null=True, blank=True)
+    confirmation = models.CharField(
+        _("托育机构确认"), max_length=12, choices=Confirmation.choices, default=Confirmation.UNCONFIRMED,
+        help_text=_("本托育机构对已提交服务记录的确认，与状态一同刷新"))
 
     objects = ObligationQuerySet.as_manager()
 
@@ -126,7 +138,10 @@ class Obligation(models.Model):
             models.UniqueConstraint(fields=["contract", "kind", "period"], name="one_obligation_per_period"),
             models.CheckConstraint(condition=Q(start__lte=models.F("end")), name="obligation_range"),
         ]
-        indexes = [models.Index(fields=["period", "kind"])]  # reports and exports read by period
+        indexes = [
+            models.Index(fields=["period", "kind"]),  # reports and exports read by period
+            models.Index(fields=["status", "period"]),  # overdue lists and digests read by status
+        ]
 
     def __str__(self):
         return f"{self.period} {self.get_kind_display()} {self.contract.centre}"
@@ -249,10 +264,7 @@ class Record(models.Model):
 class RecordCentre(models.Model):
     """One centre's part of a record: its attendance and its confirmation or dispute."""
 
-    class Confirmation(models.TextChoices):
-        UNCONFIRMED = "unconfirmed", _("待确认")
-        CONFIRMED = "confirmed", _("已确认")
-        DISPUTED = "disputed", _("有异议")
+    Confirmation = Confirmation
 
     record = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="centres")
     centre = models.ForeignKey(Centre, on_delete=models.CASCADE, related_name="record_parts")

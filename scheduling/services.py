@@ -9,14 +9,15 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Min, Q
+from django.db.models import F, Min, Q
+from django.utils import timezone
 
 from mch_link.audit import audit_change, snapshot
 from mch_link.models import Contract, Membership, Provider, Role
 from mch_link.scoping import region_q
 
 from . import periods, planner, workdays
-from .models import CentreClosure, DoctorLeave, Obligation, Session, WorkDay, WorkYear
+from .models import CentreClosure, Confirmation, DoctorLeave, Obligation, Record, Session, WorkDay, WorkYear
 from .status import facts_of, obligation_status
 
 SIGNED = (Contract.Status.SIGNED, Contract.Status.TERMINATED)
@@ -137,22 +138,47 @@ def obligations_sync(year, provider_ids=None):
     return report
 
 
+def confirmations_of(obligations, as_of=None):
+    """{obligation id: confirmed | disputed} of `obligations`: the answer of the obligation's own
+    centre (its contract's) to its part (RecordCentre) of a submitted record of one of the
+    obligation's sessions; confirmed wins over disputed; obligations without either are left
+    out. With `as_of`, an answer stamped (confirmed_at, local date) after that day was not
+    known yet. One query, joined from the obligations."""
+    found = {}
+    rows = obligations.filter(
+        sessions__record__status=Record.Status.SUBMITTED,
+        sessions__record__centres__confirmation__in=(Confirmation.CONFIRMED, Confirmation.DISPUTED),
+        sessions__record__centres__centre_id=F("contract__centre_id"),
+    ).order_by().values_list("pk", "sessions__record__centres__confirmation", "sessions__record__centres__confirmed_at")
+    for pk, confirmation, confirmed_at in rows:
+        if as_of is not None and confirmed_at is not None and timezone.localdate(confirmed_at) > as_of:
+            continue
+        if found.get(pk) != Confirmation.CONFIRMED:
+            found[pk] = confirmation
+    return found
+
+
 def statuses_refresh(today, obligations=None):
     """Recompute the stored status of `obligations` (default: all) as of `today` with the one
-    status function. One read, then one UPDATE per status and chunk of changed rows (a
-    bulk_update of 100,000 rows builds huge CASE expressions and is 20 times slower)."""
-    qs = (obligations if obligations is not None else Obligation.objects.all()).annotate(
+    status function, and their stored confirmation (confirmations_of). Two reads, then one
+    UPDATE per (status, confirmation) and chunk of changed rows (a bulk_update of 100,000 rows
+    builds huge CASE expressions and is 20 times slower)."""
+    obligations = obligations if obligations is not None else Obligation.objects.all()
+    confirmed = confirmations_of(obligations, as_of=today)
+    qs = obligations.annotate(
         planned_on=Min("sessions__date", filter=Q(sessions__status=Session.Status.PLANNED)))
     changed = {}
-    for pk, period, resolution, done_on, status, status_on, planned_on in qs.values_list(
-        "pk", "period", "resolution", "done_on", "status", "status_on", "planned_on"
+    for pk, period, resolution, done_on, status, status_on, confirmation, planned_on in qs.values_list(
+        "pk", "period", "resolution", "done_on", "status", "status_on", "confirmation", "planned_on"
     ):
         new = obligation_status(facts_of(period, resolution, done_on, planned_on), today, settings.GRACE_DAYS)
-        if new != status or status_on != today:
-            changed.setdefault(new, []).append(pk)
-    for new, pks in changed.items():
+        new_confirmation = confirmed.get(pk, Confirmation.UNCONFIRMED)
+        if new != status or new_confirmation != confirmation or status_on != today:
+            changed.setdefault((new, new_confirmation), []).append(pk)
+    for (new, new_confirmation), pks in changed.items():
         for i in range(0, len(pks), UPDATE_CHUNK):
-            Obligation.objects.filter(pk__in=pks[i:i + UPDATE_CHUNK]).update(status=new, status_on=today)
+            Obligation.objects.filter(pk__in=pks[i:i + UPDATE_CHUNK]).update(
+                status=new, confirmation=new_confirmation, status_on=today)
     return sum(len(pks) for pks in changed.values())
 
 

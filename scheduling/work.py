@@ -194,6 +194,7 @@ def record_confirm(*, part, user, confirm, reason="", version=None):
     part.save()
     audit_change(part, user=user, action="confirm" if confirm else "dispute", before=before,
                  reason="" if confirm else reason)
+    statuses_refresh(timezone.localdate(), Obligation.objects.filter(sessions=part.record.session))
     return part
 
 

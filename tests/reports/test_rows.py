@@ -184,12 +184,17 @@ def test_the_whole_installation(case):
     assert report.total.owed == 22
 
 
-def test_the_default_day_is_the_periods_last_day_or_today(case, monkeypatch):
+def test_the_default_day_is_today_and_the_coverage_day_the_periods_last_day(case, monkeypatch):
+    """A finished quarter is reported with what is known now: its late records count."""
     from django.utils import timezone
 
     monkeypatch.setattr(timezone, "localdate", lambda *a, **k: D(2026, 5, 1))
-    assert completion_rows(region=case.city, period="2026Q1").as_of == D(2026, 3, 31)
-    assert completion_rows(region=case.city, period="2026Q2").as_of == D(2026, 5, 1)
+    finished = completion_rows(region=case.city, period="2026Q1")
+    assert (finished.as_of, finished.coverage_day) == (D(2026, 5, 1), D(2026, 3, 31))
+    assert finished.as_json() == completion_rows(region=case.city, period="2026Q1", as_of=D(2026, 5, 1)).as_json()
+    assert finished.total.done_late > 0  # known only after the quarter's last day
+    running = completion_rows(region=case.city, period="2026Q2")
+    assert (running.as_of, running.coverage_day) == (D(2026, 5, 1), D(2026, 5, 1))
 
 
 def test_a_bad_period_is_a_value_error(case):
@@ -225,9 +230,11 @@ def test_the_query_count_does_not_grow_with_the_region(case, django_assert_max_n
     assert small <= 12
 
 
+@pytest.mark.parametrize("stored", [False, True])  # statuses computed, or the stored ones counted in SQL
 @pytest.mark.parametrize("max_ids", [2000, 0])  # an IN list of townships, or today's tree plus moved-in
-def test_a_township_that_moved_county_counts_in_its_new_county(case, monkeypatch, max_ids):
+def test_a_township_that_moved_county_counts_in_its_new_county(case, monkeypatch, max_ids, stored):
     from reports import rows
+    from scheduling.services import statuses_refresh
 
     monkeypatch.setattr(rows, "MAX_TOWNSHIP_IDS", max_ids)
     new = f.region("330603100", "沥海街道", parent=case.kq, valid_from=D(2026, 1, 1))
@@ -235,7 +242,10 @@ def test_a_township_that_moved_county_counts_in_its_new_county(case, monkeypatch
     sea = f.centre("海韵托育", old)  # still filed under the old row
     sign(case.keqiao_chc, sea)
     schedule_generate(year=2026, today=D(2026, 1, 5))
+    if stored:
+        statuses_refresh(AS_OF)
     kq = completion_rows(region=case.kq, period="2026Q1", as_of=AS_OF)
+    assert kq.used_stored_statuses == stored
     assert kq.total.owed == 2 + 3
     assert "沥海街道" in [g.name for g in kq.by_region]
     assert kq.signed_guidance == {"numerator": 2, "denominator": 2, "rate": 1.0}  # 竹韵 and 海韵
@@ -243,3 +253,6 @@ def test_a_township_that_moved_county_counts_in_its_new_county(case, monkeypatch
     assert yc.total.owed == 20
     city = completion_rows(region=case.city, period="2026Q1", as_of=AS_OF)
     assert [(g.code, g.total.owed) for g in city.by_region] == [("330602", 20), ("330603", 5)]
+    assert city.used_stored_statuses == stored
+    everything = completion_rows(region=None, period="2026Q1", as_of=AS_OF)
+    assert [(g.code, g.total.owed) for g in everything.by_region] == [("330600", 25)]

@@ -58,3 +58,54 @@ def test_statuses_of_another_day_are_not_used(case):
     Obligation.objects.filter(pk=Obligation.objects.order_by("pk").first().pk).update(status_on=D(2026, 4, 19))
     report = completion_rows(region=None, period="2026", as_of=D(2026, 4, 20))
     assert not report.used_stored_statuses
+
+
+def test_a_confirmation_or_a_dispute_counts_at_once(case, monkeypatch):
+    """The centre's answer is stored on the obligation when it is given (record_confirm), so the
+    day's report, counted from the stored figures, shows it without waiting for the night."""
+    from django.utils import timezone
+
+    from scheduling.models import RecordCentre
+    from scheduling.work import record_confirm
+
+    today = timezone.localdate()
+    statuses_refresh(today)
+    before = completion_rows(region=case.city, period="2026Q1", as_of=today)
+    assert before.used_stored_statuses
+    guidance = before.completion["guidance"]
+    assert (guidance.confirmed, guidance.disputed) == (1, 1)  # 阳光 confirmed, 小星星 disputed
+
+    disputed = RecordCentre.objects.get(centre=case.little, record__session__kind="guidance")
+    record_confirm(part=disputed, user=case.fay, confirm=True)
+    after = completion_rows(region=case.city, period="2026Q1", as_of=today)
+    assert after.used_stored_statuses
+    assert (after.completion["guidance"].confirmed, after.completion["guidance"].disputed) == (2, 0)
+
+    confirmed = RecordCentre.objects.get(centre=case.sunny, record__session__kind="guidance")
+    record_confirm(part=confirmed, user=case.fay, confirm=False, reason="人数不符")
+    after = completion_rows(region=case.city, period="2026Q1", as_of=today)
+    assert after.used_stored_statuses
+    assert (after.completion["guidance"].confirmed, after.completion["guidance"].disputed) == (1, 1)
+    tashan = {g.code: g.completion["guidance"] for g in after.by_provider}[case.tashan_chc.code]
+    assert (tashan.confirmed, tashan.disputed) == (1, 1)  # both records are 塔山's
+    assert Obligation.objects.get(contract=case.c.c2, kind="guidance", period="2026Q1").confirmation == "confirmed"
+    assert Obligation.objects.get(contract=case.c.c1, kind="guidance", period="2026Q1").confirmation == "disputed"
+    fast, slow = both_ways(monkeypatch, region=case.city, period="2026Q1", as_of=today)
+    assert figures(fast) == figures(slow)
+
+
+def test_the_migration_fills_the_stored_confirmations(case):
+    """scheduling 0007 fills Obligation.confirmation for the records already there, with the rule
+    of confirmations_of (the obligation's own centre; confirmed wins)."""
+    import importlib
+
+    from django.apps import apps
+
+    from scheduling.services import confirmations_of
+
+    migration = importlib.import_module("scheduling.migrations.0007_obligation_confirmation")
+    Obligation.objects.update(confirmation="unconfirmed")
+    migration.fill_confirmations(apps, None)
+    stored = dict(Obligation.objects.exclude(confirmation="unconfirmed").values_list("pk", "confirmation"))
+    assert stored == confirmations_of(Obligation.objects.all())
+    assert sorted(stored.values()) == ["confirmed", "confirmed", "disputed"]  # c1 guidance, c1 training; c2

@@ -30,7 +30,7 @@ class Command(BaseCommand):
                                              "there is exactly one, else the whole installation")
         parser.add_argument("--provider", help="provider code: only this provider's obligations and pairs")
         parser.add_argument("--as-of", dest="as_of",
-                            help="YYYY-MM-DD; default: the period's last day, or today if earlier")
+                            help="YYYY-MM-DD; default: today")
         parser.add_argument("--format", choices=FORMATS, required=True)
         parser.add_argument("--output", help="file to write; default: standard output (json and csv only)")
 
