@@ -1,37 +1,43 @@
 """Benchmark: the completion report (reports.rows.completion_rows) at province scale.
 
-    .venv/bin/python benchmarks/report.py [--centres 10000] [--runs 5] [--db PATH [--reuse]] [--profile]
+    .venv/bin/python benchmarks/report.py [--centres 10000] [--runs 7] [--db PATH [--reuse]] [--profile]
 
 Builds, in a throwaway SQLite database (bulk_create, deterministic: random.Random(1)), a
 province: 11 cities, 88 counties, 1,000 townships, one provider per township plus the county
 and city MCH agencies, `--centres` centres with grades, and the signed contracts the tier rules
 require, in force 2025-01-01..2027-12-31. Then three years of obligations (2025..2027) built
 directly with bulk_create (not planned): done_on drawn per obligation (on time, late, not done),
-a few cancelled or waived, the stored status computed with obligation_status as of TODAY (then
-refreshed with statuses_refresh(TODAY) once the planned sessions exist, as the nightly job does); for
-2026, one held session with a submitted record and its centre's confirmation per done guidance
-obligation; for 2027, a planned session per open quarterly obligation of Q2 and Q3.
+a few cancelled or waived; for 2026, one held session with a submitted record and its centre's
+confirmation per done guidance obligation; for 2027, a planned session per open quarterly
+obligation of Q2 and Q3. The stored statuses and confirmations are then refreshed as of TODAY
+(statuses_refresh, as the nightly job leaves them).
 
-It then times, in one process, best of `--runs` (warm cache):
+It times, in one process, best of `--runs` (warm cache), for a city and the province:
 
-1. completion_rows(region=<one city>, period="2026") and (region=None, period="2026"): the
-   city and the province reports of a finished year with records; and the province's running
-   quarter (period="2027Q2", as of TODAY), which reads planned sessions;
+1. completion_rows() as the dashboard gives it, as of TODAY: the finished year 2026 (with its
+   records) and the running quarter 2027Q2; and the year 2026 as of a past day (2026-12-31),
+   whose statuses are computed from the facts rather than read;
 2. the part of each spent in mch_link.selectors (registry_as_of + coverage), which the report
    reuses for the signed-guidance rate and the required pairs;
-3. the baseline of each: one raw SQL aggregate of the same obligations, a single GROUP BY over
-   obligations by kind and stored status (joined to the centre's township and county for the
-   city), through connection.cursor().
+3. the baseline: one raw SQL statement of the same figures (`baseline()`: the completion counts
+   by sub-region, provider, kind and status with the confirmations and the trend quarters; the
+   signed-guidance rate and the centres not covered; the coverage by tier and the missing
+   pairs; the overdue and missed obligations), through connection.cursor(). For the reports
+   as of TODAY it asserts, untimed, that the baseline's rows give exactly the report's figures
+   and lists, and that the stored-status report equals the one computed from the facts;
+4. for reference, the bare GROUP BY kind, status of the same obligations (`bare_aggregate()`).
 
-The three are interleaved (report, coverage, baseline, report, ...) and the best of each
-counts. It prints the counts, the seconds, the ratio report / baseline (target: at most 1.5)
-and the same ratio without the coverage part. Nothing is asserted: this is a benchmark, not a
-test. `--db PATH` keeps the database; `--db PATH --reuse` times it again without rebuilding.
+The measurements are interleaved (report, coverage, baseline, bare, report, ...), each after a
+gc.collect(), and the best of each counts. It prints the seconds, the ratio report / baseline
+(target: at most 1.5), the same without the coverage part, and the ratio to the bare GROUP BY.
+Nothing about time is asserted: this is a benchmark, not a test. `--db PATH` keeps the
+database; `--db PATH --reuse` times it again without rebuilding.
 """
 
 import argparse
 import cProfile
 import datetime
+import gc
 import os
 import pstats
 import random
@@ -233,8 +239,9 @@ def build_obligations(rng):
 # --------------------------------------------------------------------------- the measurements
 
 
-def baseline(region, period_codes):
-    """One raw SQL GROUP BY over the same obligations by kind and stored status. Returns rows."""
+def bare_aggregate(region, period_codes):
+    """The simplest count of the same obligations: one GROUP BY by kind and stored status
+    (joined to the centre's township and county for a city). For reference only."""
     from django.db import connection
 
     placeholders = ", ".join(["%s"] * len(period_codes))
@@ -255,6 +262,161 @@ def baseline(region, period_codes):
         return cursor.fetchall()
 
 
+def baseline(region, counted, trend, day, as_of):
+    """One raw SQL statement of the report's figures, through connection.cursor(), on today's
+    region tree (the benchmark has no boundary changes). Its parts (UNION ALL):
+
+    - the completion counts by sub-region (the counties of a city, the cities of the province),
+      provider, kind and stored status over the `counted` periods, with how many are confirmed
+      and disputed (stored confirmation), and per quarter of the `trend`: the per-kind,
+      per-region, per-provider and per-quarter figures are sums of these;
+    - the signed-guidance numerator and denominator on `day`, and the centres not covered;
+    - the required-pair coverage by tier on `day` (each centre's grade held on `day`, the latest
+      award winning), and the missing pairs;
+    - the overdue and missed obligations of the counted periods, with their planned day (none
+      once a record is dated by `as_of`).
+
+    Rows: (what, key, provider, kind, status, n, m1, m2, x1, x2, *n of each trend quarter): see
+    assert_same_figures for each part's columns."""
+    from django.db import connection
+
+    from mch_link.models import RANK_CITY_MODEL, RANK_LEVEL_2, Provider
+
+    read = sorted(set(counted) | set(trend))
+    marks = ", ".join(["%s"] * len(read))
+    counted_marks = ", ".join(["%s"] * len(counted))
+    in_counted = f"o.period IN ({counted_marks})"
+    sub = "co.parent_id" if region is None else "co.id"
+    inside = "" if region is None else "AND co.parent_id = %s"
+    open_on = "ce.filed_on <= %s AND (ce.closed_on IS NULL OR ce.closed_on > %s)"
+    in_force = ("c.status IN ('signed', 'terminated') AND c.valid_from <= %s AND c.valid_to >= %s "
+                "AND (c.terminated_on IS NULL OR c.terminated_on > %s)")
+    per_trend = "".join(", COUNT(*) FILTER (WHERE o.period = %s)" for _q in trend)
+    padding = ", NULL" * len(trend)
+    obligations = ("FROM scheduling_obligation o JOIN mch_link_contract c ON c.id = o.contract_id "
+                   "JOIN mch_link_centre ce ON ce.id = c.centre_id JOIN mch_link_region t ON t.id = ce.township_id "
+                   "JOIN mch_link_region co ON co.id = t.parent_id")
+    sql = (
+        # the open centres with their township, county, city and grade rank on the day
+        f"WITH oc AS (SELECT ce.id, ce.code, ce.name, ce.township_id AS township, t.parent_id AS county, "
+        f"co.parent_id AS city, "
+        f"(SELECT g.rank FROM mch_link_centregrade cg JOIN mch_link_grade g ON g.id = cg.grade_id "
+        f"WHERE cg.centre_id = ce.id AND cg.awarded_on <= %s AND (cg.valid_until IS NULL OR cg.valid_until >= %s) "
+        f"ORDER BY cg.awarded_on DESC, cg.id DESC LIMIT 1) AS rank "
+        f"FROM mch_link_centre ce JOIN mch_link_region t ON t.id = ce.township_id "
+        f"JOIN mch_link_region co ON co.id = t.parent_id WHERE {open_on} {inside}), "
+        # the pairs the tier rules require, each with whether a contract in force covers it
+        f"rp AS (SELECT tier, provider_id, centre_id, code, EXISTS (SELECT 1 FROM mch_link_contract c "
+        f"WHERE c.provider_id = pairs.provider_id AND c.centre_id = pairs.centre_id AND {in_force}) AS covered "
+        f"FROM (SELECT 'grassroots' AS tier, p.id AS provider_id, oc.id AS centre_id, oc.code FROM oc "
+        f"JOIN mch_link_provider p ON p.region_id = oc.township AND p.kind IN (%s, %s) "
+        f"UNION ALL SELECT 'county', p.id, oc.id, oc.code FROM oc JOIN mch_link_provider p "
+        f"ON p.region_id = oc.county AND p.kind = %s WHERE oc.rank >= %s "
+        f"UNION ALL SELECT 'city', p.id, oc.id, oc.code FROM oc JOIN mch_link_provider p "
+        f"ON p.region_id = oc.city AND p.kind = %s WHERE oc.rank >= %s) AS pairs) "
+        f"SELECT 'completion', {sub}, c.provider_id, o.kind, o.status, "
+        f"COUNT(*) FILTER (WHERE {in_counted}), "
+        f"COUNT(*) FILTER (WHERE {in_counted} AND o.confirmation = 'confirmed'), "
+        f"COUNT(*) FILTER (WHERE {in_counted} AND o.confirmation = 'disputed'), NULL, NULL{per_trend} "
+        f"{obligations} WHERE o.period IN ({marks}) {inside} "
+        f"GROUP BY {sub}, c.provider_id, o.kind, o.status "
+        f"UNION ALL SELECT 'overdue', ce.code, c.provider_id, o.kind, o.status, o.id, o.period, "
+        f"CASE WHEN o.done_on IS NOT NULL AND o.done_on <= %s THEN NULL ELSE (SELECT MIN(s.date) "
+        f"FROM scheduling_session s JOIN scheduling_session_obligations so ON so.session_id = s.id "
+        f"WHERE so.obligation_id = o.id AND s.status = 'planned') END, ce.name, NULL{padding} "
+        f"{obligations} WHERE o.period IN ({counted_marks}) AND o.status IN ('overdue', 'missed') {inside} "
+        f"UNION ALL SELECT 'centres', NULL, NULL, NULL, NULL, COUNT(*), NULL, NULL, NULL, NULL{padding} FROM oc "
+        f"UNION ALL SELECT 'signed', NULL, NULL, NULL, NULL, COUNT(DISTINCT c.centre_id), NULL, NULL, NULL, NULL"
+        f"{padding} FROM mch_link_contract c JOIN oc ON oc.id = c.centre_id WHERE {in_force} "
+        f"UNION ALL SELECT 'uncovered', oc.code, NULL, NULL, NULL, NULL, NULL, NULL, oc.name, NULL{padding} FROM oc "
+        f"WHERE NOT EXISTS (SELECT 1 FROM mch_link_contract c WHERE c.centre_id = oc.id AND {in_force}) "
+        f"UNION ALL SELECT 'tier', tier, NULL, NULL, NULL, COUNT(*), COUNT(*) FILTER (WHERE covered), NULL, NULL, "
+        f"NULL{padding} FROM rp GROUP BY tier "
+        f"UNION ALL SELECT 'missing', tier, provider_id, NULL, NULL, NULL, NULL, NULL, code, NULL{padding} FROM rp "
+        f"WHERE NOT covered"
+    )
+    where = [] if region is None else [region.pk]
+    params = [day, day, day, day, *where, day, day, day,
+              Provider.Kind.COMMUNITY, Provider.Kind.TOWNSHIP, Provider.Kind.COUNTY_MCH, RANK_LEVEL_2,
+              Provider.Kind.CITY_MCH, RANK_CITY_MODEL,
+              *counted, *counted, *counted, *trend, *read, *where,
+              as_of, *counted, *where,
+              day, day, day, day, day, day]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def trend_periods(period):
+    """The quarters of a report's trend: those of its year, up to its own."""
+    from scheduling import periods
+
+    year, quarter = periods.parse_period(period)
+    return periods.quarters_of_year(year)[: quarter or 4]
+
+
+def assert_same_figures(report, rows, region):
+    """The baseline's rows give the report's figures: per kind, per sub-region and per provider
+    (owed, on time, late, missed, pending, confirmed), the trend, the signed-guidance rate,
+    the coverage by tier, and the lists: overdue obligations, uncovered centres, missing pairs."""
+    from mch_link.models import Provider, Region
+    from reports.rows import CONFIRMED, DISPUTED, UNCONFIRMED, Completion
+
+    by_kind, by_sub, by_provider, sg, tiers = {}, {}, {}, {}, {}
+    overdue, uncovered, missing = [], [], []
+    providers = {pk: (code, name) for pk, code, name in Provider.objects.values_list("pk", "code", "name")}
+    trend_codes = trend_periods(report.period)
+    trend = {code: Completion() for code in trend_codes}
+    for what, key, provider_id, kind, status, n, m1, m2, x1, _x2, *per_trend in rows:
+        if what == "completion":
+            for code, m in zip(trend_codes, per_trend, strict=True):
+                trend[code].add(status, n=m)
+            for k, table in ((kind, by_kind), ((key, kind), by_sub), ((provider_id, kind), by_provider)):
+                c = table.setdefault(k, Completion())
+                c.add(status, CONFIRMED, m1)
+                c.add(status, DISPUTED, m2)
+                c.add(status, UNCONFIRMED, n - m1 - m2)
+        elif what == "overdue":
+            planned = m2 if m2 is None or isinstance(m2, str) else m2.isoformat()
+            overdue.append({"period": m1, "kind": kind, "provider": providers[provider_id][0],
+                            "provider_name": providers[provider_id][1], "centre": key, "centre_name": x1,
+                            "planned_on": planned, "status": status})
+        elif what == "uncovered":
+            uncovered.append({"code": key, "name": x1})
+        elif what == "tier":
+            tiers[key] = {"required": n, "covered": m1, "missing": n - m1}
+        elif what == "missing":
+            missing.append((key, providers[provider_id][0], x1))
+        else:
+            sg[what] = n
+    as_json = report.as_json()
+    assert {key: c.as_json() for key, c in by_kind.items()} == as_json["completion"], "completion differs"
+    region_ids = dict(Region.objects.values_list("code", "pk"))
+    for row in report.by_region:
+        for kind, c in row.completion.items():
+            expected = by_sub.get((region_ids[row.code], kind), Completion())
+            assert c.as_json() == expected.as_json(), f"by region {row.code} {kind} differs"
+    got = {(providers[pid][0], kind): c.as_json() for (pid, kind), c in by_provider.items()
+           if c.owed or c.cancelled or c.waived}
+    assert got == {(row.code, kind): c.as_json() for row in report.by_provider for kind, c in row.completion.items()
+                   if c.owed or c.cancelled or c.waived}, "by provider differs"
+    assert [(t.period, t.owed, t.done) for t in report.trend] == [
+        (code, trend[code].owed, trend[code].done) for code in trend_codes], "trend differs"
+    assert {tier: {k: v for k, v in t.items() if k != "label"} for tier, t in report.by_tier.items()
+            if t["required"]} == tiers, "coverage by tier differs"
+    assert (as_json["signed_guidance_rate"]["numerator"], as_json["signed_guidance_rate"]["denominator"]) == (
+        sg["signed"], sg["centres"]), "signed-guidance rate differs"
+
+    def in_order(items, key):
+        return sorted(items, key=key)
+
+    assert in_order(overdue, lambda o: (o["period"], o["kind"], o["provider"], o["centre"])) == in_order(
+        as_json["overdue"], lambda o: (o["period"], o["kind"], o["provider"], o["centre"])), "overdue list differs"
+    assert sorted(uncovered, key=lambda c: c["code"]) == as_json["uncovered_centres"], "uncovered centres differ"
+    assert sorted(missing) == sorted((m["tier"], m["provider"], m["centre"]) for m in as_json["missing_pairs"]), \
+        "missing pairs differ"
+
+
 def interleaved(runs, *fns):
     """Best (minimum) seconds of each of `fns` over `runs` rounds, run in turn within each round
     so that a busy machine slows them alike. Returns [(seconds, last result)] in order."""
@@ -262,6 +424,8 @@ def interleaved(runs, *fns):
     results = [None] * len(fns)
     for _ in range(runs):
         for i, fn in enumerate(fns):
+            results[i] = None  # no garbage of the last run left for this one's collections
+            gc.collect()
             started = time.perf_counter()
             results[i] = fn()
             seconds = time.perf_counter() - started
@@ -275,13 +439,13 @@ def coverage_part(region, period, as_of):
     from scheduling import periods
 
     day = min(periods.period_bounds(period)[1], as_of)
-    return coverage(day, region, registry=registry_as_of(day, region))
+    return coverage(day, region, registry=registry_as_of(day, region), drill_down=False)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--centres", type=int, default=10000)
-    parser.add_argument("--runs", type=int, default=5, help="timed runs of each measurement; the best counts")
+    parser.add_argument("--runs", type=int, default=7, help="timed runs of each measurement; the best counts")
     parser.add_argument("--db", help="SQLite file to use (kept); default: a temporary file, removed after")
     parser.add_argument("--reuse", action="store_true",
                         help="time the database given with --db as it is, built by an earlier run")
@@ -299,6 +463,7 @@ def main(argv=None):
 
         from mch_link.models import Centre, Region
         from reports.rows import completion_rows, report_periods
+        from scheduling import periods
         from scheduling.models import Obligation
 
         print(f"database: {where}")
@@ -322,49 +487,62 @@ def main(argv=None):
         print(f"obligations in the database: {Obligation.objects.count()}")
 
         city = Region.objects.filter(level=Region.Level.CITY).order_by("code").first()
-        cases = [
-            (f"city {city.name} 2026", city, "2026", datetime.date(2026, 12, 31)),
-            ("province 2026", None, "2026", datetime.date(2026, 12, 31)),
-            (f"city {city.name} 2026 @TODAY", city, "2026", TODAY),
-            ("province 2026 @TODAY", None, "2026", TODAY),
-            ("province 2027Q2 (running)", None, "2027Q2", TODAY),
+        past = datetime.date(2026, 12, 31)
+        cases = [  # (label, region, period, as_of): the reports as the dashboard gives them (as of today)
+            (f"city {city.name} 2026", city, "2026", TODAY),
+            ("province 2026", None, "2026", TODAY),
+            (f"city {city.name} 2027Q2", city, "2027Q2", TODAY),
+            ("province 2027Q2", None, "2027Q2", TODAY),
+            # as of a past day: statuses computed from the facts (no stored figures to aggregate)
+            (f"city {city.name} 2026 @{past}", city, "2026", past),
+            (f"province 2026 @{past}", None, "2026", past),
         ]
-        print(f"\n{'report':28} {'obligations':>11} {'report s':>9} {'coverage s':>10} {'baseline s':>10} "
-              f"{'ratio':>6} {'ratio w/o coverage':>18}  (best of {args.runs}, interleaved; target ratio <= 1.5)")
+        print(f"\n{'report':30} {'obligations':>11} {'report s':>9} {'coverage s':>10} {'baseline s':>10} "
+              f"{'ratio':>6} {'w/o coverage':>12} {'bare s':>7} {'/ bare':>6}  "
+              f"(best of {args.runs}, interleaved; target ratio <= 1.5)")
         for label, region, period, as_of in cases:
-            codes = report_periods(period)
+            codes, trend = report_periods(period), trend_periods(period)
+            read = sorted(set(codes) | set(trend))
+            day = min(periods.period_bounds(period)[1], as_of)
             completion_rows(region=region, period=period, as_of=as_of)  # warm the page cache
-            (report_s, report), (coverage_s, _cov), (base_s, rows) = interleaved(
+            (report_s, report), (coverage_s, _cov), (base_s, rows), (bare_s, _bare) = interleaved(
                 args.runs,
                 lambda r=region, p=period, a=as_of: completion_rows(region=r, period=p, as_of=a),
                 lambda r=region, p=period, a=as_of: coverage_part(r, p, a),
-                lambda r=region, c=codes: baseline(r, c),
+                lambda r=region, c=codes, t=trend, d=day, a=as_of: baseline(r, c, t, d, a),
+                lambda r=region, c=read: bare_aggregate(r, c),
             )
-            n = sum(count for _k, _s, count in rows)
+            n = sum(row[5] for row in rows if row[0] == "completion")
             total = report.total
             assert total.owed + total.cancelled + total.waived == n  # the same obligations
-            print(f"{label:28} {n:>11} {report_s:>9.3f} {coverage_s:>10.3f} {base_s:>10.3f} "
-                  f"{report_s / base_s:>6.1f} {(report_s - coverage_s) / base_s:>18.1f}")
+            if report.used_stored_statuses:
+                assert_same_figures(report, rows, region)
+            print(f"{label:30} {n:>11} {report_s:>9.3f} {coverage_s:>10.3f} {base_s:>10.3f} "
+                  f"{report_s / base_s:>6.2f} {(report_s - coverage_s) / base_s:>12.2f} {bare_s:>7.3f} "
+                  f"{report_s / bare_s:>6.1f}")
             if report.used_stored_statuses:  # the same figures as computed statuses (not timed)
                 from reports import rows as rows_module
 
-                fast_path, rows_module._count_stored = rows_module._count_stored, lambda *a, **k: False
+                fresh = rows_module._stored_statuses_fresh
+                rows_module._stored_statuses_fresh = lambda *a, **k: False
                 try:
                     slow = completion_rows(region=region, period=period, as_of=as_of)
                 finally:
-                    rows_module._count_stored = fast_path
+                    rows_module._stored_statuses_fresh = fresh
                 assert slow.as_json() == report.as_json(), "stored statuses differ from computed ones"
             sg = report.signed_guidance
+            how = ("stored statuses (SQL), the same figures as the baseline's" if report.used_stored_statuses
+                   else f"statuses computed as of {as_of}")
             print(f"    figures: signed-guidance {sg['numerator']}/{sg['denominator']} = {sg['rate']}; owed "
                   f"{total.owed}, on time {total.done_on_time}, late {total.done_late}, missed {total.missed}, "
                   f"pending {total.pending}, confirmed {total.confirmed}, disputed {total.disputed}; "
                   f"{len(report.by_region)} sub-regions, {len(report.by_provider)} providers, "
                   f"{len(report.overdue)} overdue/missed; "
-                  f"{'stored statuses (SQL)' if report.used_stored_statuses else 'statuses computed'}")
+                  f"{how}")
         if args.profile:
             profiler = cProfile.Profile()
             profiler.enable()
-            completion_rows(region=None, period="2026", as_of=datetime.date(2026, 12, 31))
+            completion_rows(region=None, period="2026", as_of=TODAY)
             profiler.disable()
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
     finally:

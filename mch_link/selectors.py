@@ -185,12 +185,13 @@ class Coverage:
         }
 
 
-def coverage(day, region=None, provider=None, registry=None):
+def coverage(day, region=None, provider=None, registry=None, drill_down=True):
     """Signed-guidance rate and required-pair coverage on `day` for the centres in `region`
     (None: everywhere), optionally only the pairs of one `provider`. A fixed number of
     queries: registry_as_of() plus one for the contracts in force. A `registry` passed in must
     be of `day` and hold the region's centres: the whole installation's, or
-    registry_as_of(day, region)'s.
+    registry_as_of(day, region)'s. Without `drill_down`, the per-sub-region and per-centre rows
+    (`children`, `centre_rows`) are left empty: the reports count their own.
 
     Pairs are (provider id, centre id) tuples throughout, each counted once, so that a
     province (tens of thousands of pairs) costs a few dict passes."""
@@ -268,11 +269,15 @@ def coverage(day, region=None, provider=None, registry=None):
             covered_pairs=sum(covered_at[c.id] for c in members),
         )
 
-    totals = row_for(tree.get(region_id) if region_id else None, centres)
+    top = tree.get(region_id) if region_id else None
+    totals = CoverageRow(  # every pair and contract counted here is of the region's centres
+        code=top.code if top else "", name=top.name if top else "全部", level=top.level if top else "",
+        centres=len(centres), signed_centres=len(signed_centre_ids), required_pairs=len(required),
+        covered_pairs=len(covered))
     # Sub-regions for the drill-down: counties of a city, townships of a county.
     children = []
-    level = tree.get(region_id).level if region_id else None
-    if level in (Region.Level.CITY, Region.Level.COUNTY) or region_id is None:
+    level = top.level if top else None
+    if drill_down and (level in (Region.Level.CITY, Region.Level.COUNTY) or region_id is None):
         key = "county_id" if level == Region.Level.CITY else "township_id" if level else "city_id"
         groups = {}
         for c in centres:
@@ -286,7 +291,7 @@ def coverage(day, region=None, provider=None, registry=None):
         for rid in sorted(set(groups) - seen):
             children.append(row_for(tree.get(rid), groups[rid]))
     centre_rows = []
-    if level == Region.Level.TOWNSHIP:
+    if drill_down and level == Region.Level.TOWNSHIP:
         for c in sorted(centres, key=lambda c: c.name):
             signed_with = sorted(providers[pid].name for (pid, cid) in in_force if cid == c.id)
             missing_here = [m for m in missing if m["centre"] == c.code]

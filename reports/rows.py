@@ -6,11 +6,12 @@ and a day `as_of`. Renderers (reports.render) and the dashboard only read it.
 
 Definitions (docs/reports.md has the full text):
 
-- Statuses are computed as of `as_of` with scheduling.status.obligation_status, the one status
-  function, from the stored facts (period, resolution, done_on, earliest planned session), never
-  read from the stored Obligation.status: a report for a past day is right. Except when every
-  stored status was computed as of `as_of` (status_on, statuses_refresh with that function):
-  then they are counted in SQL, with the same figures (Report.used_stored_statuses).
+- Statuses are those of scheduling.status.obligation_status, the one status function, as of
+  `as_of` (default: today). When every stored status of the report was computed as of `as_of`
+  (status_on: statuses_refresh, with that function), the stored statuses and confirmations are
+  counted in SQL; otherwise (a past day) each status is computed from the stored facts
+  (period, resolution, done_on, earliest planned session). Both give the same report
+  (Report.used_stored_statuses tells which ran).
 - `owed` counts the obligations of the period whose resolution is neither cancelled nor waived:
   owed = done_on_time + done_late + missed + pending.
 - `confirmed` / `disputed`: done obligations whose centre's part of the submitted record is
@@ -21,21 +22,24 @@ Definitions (docs/reports.md has the full text):
   day (the same resolution through boundary changes as mch_link.selectors.coverage()).
 
 Dates are local calendar dates (Asia/Shanghai). A fixed number of queries whatever the size of
-the region: the registry (registry_as_of) and the contracts in force (coverage), then the
-region's contracts, its obligations, their planned sessions, their record confirmations and
-the centres' names; everything else is Python over those rows.
+the region: the registry (registry_as_of) and the contracts in force (coverage), a freshness
+probe, then one GROUP BY (stored statuses) or the region's obligations, their planned sessions,
+their record confirmations and the centres' names (computed statuses); everything else is
+Python over those rows. docs/reports.md, "Queries", has the details.
 """
 
 from __future__ import annotations
 
 import datetime
+import gc
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connections
-from django.db.models import Aggregate, Case, CharField, Count, Min, OuterRef, Q, Subquery, TextField, Value, When
+from django.db.models import Aggregate, CharField, Count, Min, OuterRef, Q, Subquery, TextField, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -558,15 +562,15 @@ def _late_text():
                   "contract__centre__name", output_field=TextField())
 
 
-def _count_stored(obligations, as_of, places, counted, trend, counts, trend_counts, late):
+def _count_stored(obligations, places, counted, trend, counts, trend_counts, late):
     """Count `obligations` by their stored status and confirmation with one GROUP BY (kind,
     status, provider and place, see _Places; the periods as conditional counts), read straight
     from the cursor. Fills `counts` ((kind, group index, status, confirmation) -> n, over the
     `counted` periods), `trend_counts` ((period, status) -> n, over the `trend` periods) and
     `late` (the overdue and missed obligations of the counted periods, from the same scan:
     (kind, status, provider id, id, period, done_on, planned_on, confirmation, centre code, centre
-    name), the ids and dates as text) and returns True; or returns False, filling nothing, if a status was
-    not computed as of `as_of` (status_on)."""
+    name), the ids and dates as text). The caller has checked that the stored statuses are of
+    its day (_stored_statuses_fresh)."""
     fields = ("kind", "status", "contract__provider_id", places.field)
     trend_codes = sorted(trend)
     read_all = set(trend) <= set(counted)  # a year report: every row read is counted
@@ -574,39 +578,47 @@ def _count_stored(obligations, as_of, places, counted, trend, counts, trend_coun
     in_counted = Q() if read_all else Q(period__in=sorted(counted))
     rows = _fetch(obligations.values(*fields).annotate(
         n=Count("pk", filter=in_counted) if not read_all else Count("pk"),
-        fresh=Count("pk", filter=Q(status_on=as_of)),
         confirmed=Count("pk", filter=in_counted & Q(confirmation=CONFIRMED)),
         disputed=Count("pk", filter=in_counted & Q(confirmation=DISPUTED)), **per_period,
-        late=_Joined(Case(When(in_counted & Q(status__in=(OVERDUE, MISSED)), then=_late_text()),
-                          output_field=TextField()), RECORD_SEP),
-    ).values_list(*fields, "n", "fresh", "confirmed", "disputed", *per_period, "late"))
-    # every row read is in the counted periods or in the trend's earlier quarters
-    earlier = [i for i, code in enumerate(trend_codes) if code not in counted]
-    if any(row[4] + sum(row[8 + i] for i in earlier) != row[5] for row in rows):
-        return False
-    group = places.group
-    by_status = {}  # status -> [n of each trend period]
-    for kind, status, provider_id, place_id, n, _fresh, confirmed, disputed, *per_trend, joined in rows:
+        late=_Joined(_late_text(), RECORD_SEP, filter=in_counted & Q(status__in=(OVERDUE, MISSED))),
+    ).values_list(*fields, "n", "confirmed", "disputed", *per_period, "late"))
+    group, get = places.group, counts.get
+    end = 7 + len(trend_codes)
+    by_status = {}  # status -> the rows' counts per trend period
+    for row in rows:
+        kind, status, provider_id, place_id, n, confirmed, disputed = row[:7]
         gi = group(place_id, provider_id)
         if gi is None:
             continue  # its township resolves outside the region on the day
+        joined = row[end]
         if joined:
             late.extend((kind, status, provider_id, *text.split(FIELD_SEP)) for text in joined.split(RECORD_SEP))
         if n:
             # a confirmation counts for what is done (Completion.add); a stored one was known on as_of
-            counts[(kind, gi, status, UNCONFIRMED)] += n - confirmed - disputed
+            key = (kind, gi, status, UNCONFIRMED)
+            counts[key] = get(key, 0) + n - confirmed - disputed
             if confirmed:
-                counts[(kind, gi, status, CONFIRMED)] += confirmed
+                key = (kind, gi, status, CONFIRMED)
+                counts[key] = get(key, 0) + confirmed
             if disputed:
-                counts[(kind, gi, status, DISPUTED)] += disputed
-        if per_trend:
-            sums = by_status.get(status)
-            by_status[status] = per_trend if sums is None else [a + b for a, b in zip(sums, per_trend, strict=True)]
-    for status, sums in by_status.items():
-        for code, m in zip(trend_codes, sums, strict=True):
+                key = (kind, gi, status, DISPUTED)
+                counts[key] = get(key, 0) + disputed
+        if end > 7:
+            by_status.setdefault(status, []).append(row[7:end])
+    for status, per_trend in by_status.items():
+        for code, m in zip(trend_codes, map(sum, zip(*per_trend, strict=True)), strict=True):
             if m:
                 trend_counts[(code, status)] += m
-    return True
+
+
+def _stored_statuses_fresh(obligations, as_of):
+    """Whether every one of `obligations` has its stored status computed as of `as_of`
+    (status_on): none before, after or never computed. Three index range lookups on
+    (period, status_on), in one query: it reads only the stale rows, and stops at the first."""
+    stale = [obligations.filter(status_on__lt=as_of), obligations.filter(status_on__gt=as_of),
+             obligations.filter(status_on__isnull=True)]
+    first, *rest = (qs.order_by().values_list("pk") for qs in stale)
+    return not first.union(*rest, all=True)[:1]
 
 
 def _centres(tree, region_id):
@@ -624,11 +636,31 @@ def completion_rows(*, region, period, provider=None, as_of=None, user=None):
     Raises ValueError for a bad period code. A fixed number of queries (see the module
     docstring); statuses are computed, never written.
     """
+    with _cyclic_gc_paused():
+        return _completion_rows(region=region, period=period, provider=provider, as_of=as_of, user=user)
+
+
+@contextmanager
+def _cyclic_gc_paused():
+    """Python's cyclic garbage collector paused while a report is built: a province's report
+    allocates some 10^5 short-lived tuples, which reference counting frees on its own, and the
+    collections they would trigger cost 5–10 % of the build (benchmarks/report.py). Whatever
+    cycles there are get collected once it is back on. Process-wide: left off if it was off."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _completion_rows(*, region, period, provider, as_of, user):
     first, last = periods.period_bounds(period)
     as_of = as_of or default_as_of(period)
     day = min(last, as_of)  # nothing after as_of is known: a running period is shown as of as_of
     registry = registry_as_of(day, region)  # the region's centres only
-    cov = coverage(day, region, provider=provider, registry=registry)
+    cov = coverage(day, region, provider=provider, registry=registry, drill_down=False)
     tree = registry.tree
     region_id = tree.resolve(region.pk) if region is not None else None
     region_row = tree.get(region_id) if region_id else None
@@ -662,9 +694,9 @@ def completion_rows(*, region, period, provider=None, as_of=None, user=None):
     # The fast path: when the stored statuses (and confirmations) were computed as of `as_of`
     # (statuses_refresh, with the one status function), they are counted with one GROUP BY.
     late = []
-    used_stored = all_qs.filter(status_on=as_of).exists() and _count_stored(
-        all_qs, as_of, places, counted_set, trend_set, counts, trend_counts, late)
+    used_stored = _stored_statuses_fresh(all_qs, as_of)
     if used_stored:
+        _count_stored(all_qs, places, counted_set, trend_set, counts, trend_counts, late)
         day_of = _DayOf()
         for kind, status, p_id, pk, ob_period, done_on, planned_on, confirmation, c_code, c_name in late:
             done_on = day_of(done_on or None)
@@ -764,7 +796,8 @@ def completion_rows(*, region, period, provider=None, as_of=None, user=None):
             if p == code:
                 c.add(status, n=n)
         trend.append(TrendRow(code, period_label(code), c.owed, c.done))
-    overdue.sort(key=lambda o: (o.period, periods.KINDS.index(o.kind), o.provider_code, o.centre_code))
+    kind_order = {kind: i for i, kind in enumerate(periods.KINDS)}
+    overdue.sort(key=lambda o: (o.period, kind_order[o.kind], o.provider_code, o.centre_code))
     return Report(
         region=region_row, period=period, as_of=as_of, coverage_day=day, provider=provider, kinds=kinds,
         coverage=cov, completion=completion, by_region=by_region, by_provider=provider_rows,

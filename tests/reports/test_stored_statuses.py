@@ -25,7 +25,7 @@ def figures(report):
 def both_ways(monkeypatch, **kw):
     fast = completion_rows(**kw)
     with monkeypatch.context() as m:
-        m.setattr(rows, "_count_stored", lambda *a, **k: False)
+        m.setattr(rows, "_stored_statuses_fresh", lambda *a, **k: False)
         slow = completion_rows(**kw)
     assert not slow.used_stored_statuses
     return fast, slow
