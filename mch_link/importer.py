@@ -31,7 +31,7 @@ from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
 from .audit import audit_change, snapshot
-from .models import Centre, CentreGrade, Contract, Grade, Ownership, Provider, Region
+from .models import Centre, CentreGrade, Contract, Grade, Ownership, Provider, Region, Tier
 from .signals import contract_changed
 from .validators import parse_cn_phone, validate_uscc
 
@@ -89,6 +89,7 @@ COLUMNS = {
         Column("phone", ("电话", "联系电话")),
         Column("doctors", ("儿保医生数", "儿童保健医生数", "医生数")),
         Column("address", ("地址",), required=False),
+        Column("also_covers", ("另负责区划编码", "另负责街道乡镇编码", "另负责的街道/镇/乡"), required=False),
     ),
     "centres": (
         Column("code", ("统一社会信用代码", "编码", "代码")),
@@ -405,6 +406,11 @@ def _by_code(queryset, codes, field_name="code"):
     return found
 
 
+def _codes(text):
+    """Region codes listed in one cell: separated by ; ， 、 , or white space."""
+    return [code for code in re.split(r"[;；,，、\s]+", text or "") if code]
+
+
 class _Row:
     """One data row: reads cells by canonical column name and files problems against it."""
 
@@ -552,6 +558,7 @@ class _Import:
         self.grade_closures = []  # (CentreGrade, valid_until)
         self.grade_awards = []  # new CentreGrade rows
         self.contract_writes = []  # (contract, snapshot before or None)
+        self.cover_writes = []  # (provider, [township regions]): its also_covers, set once it is saved
 
     # ----------------------------------------------------------------- plumbing
 
@@ -760,9 +767,14 @@ class _Import:
         return None
 
     def _check_providers(self, rows):
-        self._load_regions([r.text("region_code") for r in rows])
+        self._load_regions([r.text("region_code") for r in rows]
+                           + [code for r in rows for code in _codes(r.text("also_covers"))])
         existing = _by_code(Provider.objects.select_related("region__parent__parent"),
                             [r.text("code") for r in rows])
+        covered = {}  # provider id -> codes of the townships it also covers now
+        for provider_id, code in Provider.also_covers.through.objects.filter(
+                provider__in=[p.pk for p in existing.values()]).values_list("provider_id", "region__code"):
+            covered.setdefault(provider_id, set()).add(code)
         meta = Provider._meta
         seen = {}
         for row in rows:
@@ -788,10 +800,37 @@ class _Import:
             row.optional_text(values, "address", meta.get_field("address").max_length)
             if region:
                 self._check_scope(row, "region_code", old_region, region)
+            covers = self._also_covers(row, kind, region) if row.present("also_covers") else None
             if row.failed:
                 continue
-            if self._tally("providers", row, new, _assign(provider, values)):
+            covers_changed = covers is not None and {r.code for r in covers} != covered.get(provider.pk, set())
+            if self._tally("providers", row, new, _assign(provider, values) | covers_changed):
                 self.provider_writes.append(provider)
+                if covers_changed:
+                    self.cover_writes.append((provider, covers))
+
+    def _also_covers(self, row, kind, region):
+        """The townships a grassroots provider covers besides its own, from the also_covers
+        column: codes separated by ; 、 , or spaces; empty clears them. Each must be a
+        township within the importer's region; only 社区卫生服务中心 and 乡镇卫生院 have them."""
+        codes = _codes(row.text("also_covers"))
+        if codes and kind and Provider.TIER_BY_KIND.get(kind) != Tier.GRASSROOTS:
+            row.error("also_covers", _("只有社区卫生服务中心、乡镇卫生院可另负责街道/镇/乡"))
+            return []
+        townships = []
+        for code in dict.fromkeys(codes):  # in order, once each
+            township = self.regions.get(code)
+            if township is None:
+                row.error("also_covers", _missing(_("区划编码"), code))
+            elif township.level and township.level != Region.Level.TOWNSHIP:
+                row.error("also_covers", _("“%(name)s”（%(code)s）不是街道/镇/乡") % {
+                    "name": township.name, "code": code})
+            elif region is not None and township.code == region.code:
+                row.error("also_covers", _("“%(name)s”已是本机构的所在区划") % {"name": township.name})
+            else:
+                self._check_scope(row, "also_covers", township)
+                townships.append(township)
+        return townships
 
     def _kind(self, row):
         text = row.required("kind")
@@ -1043,6 +1082,8 @@ class _Import:
             region.save(update_fields=["successor"])
         for obj in (*self.provider_writes, *self.centre_writes):
             obj.save()
+        for provider, townships in self.cover_writes:
+            provider.also_covers.set(townships)
         for held, valid_until in self.grade_closures:
             held.valid_until = valid_until
             held.save(update_fields=["valid_until"])

@@ -673,3 +673,71 @@ def test_anonymous_is_sent_to_the_login_page(client):
     response = client.get(reverse("mch_link:import_registry"))
 
     assert response.status_code == 302 and reverse("login") in response["Location"]
+
+
+# --------------------------------------------------------------------------- also_covers
+
+
+PROVIDERS_COVERING = [*PROVIDERS, "also_covers"]
+
+
+def test_a_grassroots_provider_imports_the_townships_it_also_covers_and_the_tier_rules_use_them(world, folder):
+    """富盛镇卫生院 also covers 塔山街道: its centres become required pairs of 富盛; importing the
+    same file again changes nothing, and an empty cell clears them."""
+    from mch_link.selectors import missing_pairs_for_provider
+
+    day = datetime.date(2026, 6, 1)
+    assert {rp.centre_id for rp in missing_pairs_for_provider(world.fusheng_thc, day)} == {world.rice.pk}
+    row = provider_row("P-FS", "富盛镇卫生院", region="330602017")
+    write_tables(folder, providers=[PROVIDERS, row])
+    run(folder)  # the other fields as in the file: only the townships covered change below
+    write_tables(folder, providers=[PROVIDERS_COVERING, [*row, "330602001"]])
+    assert "医疗卫生机构）：新增 0，更新 1，未变 0" in run(folder)
+    assert [r.code for r in Provider.objects.get(code="P-FS").also_covers.all()] == ["330602001"]
+    tashan_centres = set(Centre.objects.filter(township=world.tashan).values_list("pk", flat=True))
+    required = {rp.centre_id for rp in missing_pairs_for_provider(world.fusheng_thc, day)}
+    assert required == {world.rice.pk} | tashan_centres
+
+    assert "医疗卫生机构）：新增 0，更新 0，未变 1" in run(folder)
+
+    write_tables(folder, providers=[PROVIDERS_COVERING, [*row, ""]])
+    assert "医疗卫生机构）：新增 0，更新 1，未变 0" in run(folder)
+    assert not Provider.objects.get(code="P-FS").also_covers.exists()
+
+
+def test_without_the_column_the_townships_covered_stay_as_they_are(world, folder):
+    world.fusheng_thc.also_covers.set([world.tashan])
+    write_tables(folder, providers=[PROVIDERS, provider_row("P-FS", "富盛镇卫生院", region="330602017")])
+    run(folder)
+    assert list(Provider.objects.get(code="P-FS").also_covers.all()) == [world.tashan]
+
+
+def test_a_township_created_by_the_same_import_can_be_covered(world, folder):
+    write_tables(folder, regions=[REGIONS, ["330602099", "新城街道", "township", "330602"]],
+                 providers=[PROVIDERS_COVERING, [*provider_row("P-FS", "富盛镇卫生院", region="330602017"),
+                                                 "330602099；330602001"]])
+    run(folder)
+    assert sorted(r.code for r in Provider.objects.get(code="P-FS").also_covers.all()) == ["330602001", "330602099"]
+
+
+@pytest.mark.parametrize(("cell", "kind", "message"), [
+    ("330602999", "township_health_centre", "also_covers：区划编码“330602999”不存在（数据库和本次导入中都没有）"),
+    ("330602", "township_health_centre", "also_covers：“越城区”（330602）不是街道/镇/乡"),
+    ("330602017", "township_health_centre", "also_covers：“富盛镇”已是本机构的所在区划"),
+    ("330602001", "county_mch", "also_covers：只有社区卫生服务中心、乡镇卫生院可另负责街道/镇/乡"),
+])
+def test_a_bad_township_covered_is_refused_and_nothing_changes(world, folder, cell, kind, message):
+    region = "330602" if kind == "county_mch" else "330602017"
+    err = refused(folder, providers=[PROVIDERS_COVERING, [*provider_row("P-FS", "富盛镇卫生院", kind, region), cell]])
+    assert f"providers.csv 第2行 {message}" in err
+    assert not Provider.objects.get(code="P-FS").also_covers.exists()
+
+
+def test_a_township_covered_outside_the_importers_city_is_refused(world, folder):
+    other = f.region("330100", "杭州市")
+    f.region("330102001", "清波街道", parent=f.region("330102", "上城区", parent=other))
+    write_tables(folder, providers=[PROVIDERS_COVERING, [*provider_row("P-FS", "富盛镇卫生院", region="330602017"),
+                                                         "330102001"]])
+    result = registry_import(sources=read_folder(folder), within=world.city)
+    assert [str(e) for e in result.errors] == ["providers.csv 第2行 also_covers：不在您管辖的绍兴市范围内"]
+    assert not Provider.objects.get(code="P-FS").also_covers.exists()
