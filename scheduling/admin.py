@@ -2,13 +2,47 @@
 
 Calendar years are better loaded with `load_workdays` or the /schedule/workdays/ page, which
 validate the whole year and re-plan it; edits here do neither (run generate_schedule after).
+
+An obligation's stored status and confirmation are computed (statuses_refresh), never typed:
+they are read-only here, and saving or deleting an obligation or a session refreshes the
+statuses it touches, as the services do, so that the reports never count a stale one.
 """
 
 from django.contrib import admin
 from django.db.models import Count, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .models import CentreClosure, DoctorLeave, Obligation, Session, WorkDay, WorkYear
+from .services import statuses_refresh
+
+
+class RefreshesStatuses:
+    """Admin mixin: after a save (with its many-to-many links) or a delete, refresh the stored
+    statuses of the obligations the object touches (`touched(obj)`: obligation ids)."""
+
+    def touched(self, obj):
+        raise NotImplementedError
+
+    def save_related(self, request, form, formsets, change):
+        before = set(self.touched(form.instance)) if change else set()
+        super().save_related(request, form, formsets, change)
+        self._refresh(before | set(self.touched(form.instance)))
+
+    def delete_model(self, request, obj):
+        ids = set(self.touched(obj))
+        super().delete_model(request, obj)
+        self._refresh(ids)
+
+    def delete_queryset(self, request, queryset):
+        ids = {pk for obj in queryset for pk in self.touched(obj)}
+        super().delete_queryset(request, queryset)
+        self._refresh(ids)
+
+    @staticmethod
+    def _refresh(ids):
+        if ids:
+            statuses_refresh(timezone.localdate(), Obligation.objects.filter(pk__in=ids))
 
 
 class WorkDayInline(admin.TabularInline):
@@ -59,8 +93,9 @@ class DoctorLeaveAdmin(admin.ModelAdmin):
 
 
 @admin.register(Obligation)
-class ObligationAdmin(admin.ModelAdmin):
+class ObligationAdmin(RefreshesStatuses, admin.ModelAdmin):
     list_display = ("period", "kind", "provider", "centre", "status", "resolution", "done_on")
+    readonly_fields = ("status", "status_on", "confirmation")
     list_filter = ("kind", "period", "status", "resolution")
     search_fields = ("contract__centre__name", "contract__centre__code")
     raw_id_fields = ("contract",)
@@ -74,9 +109,12 @@ class ObligationAdmin(admin.ModelAdmin):
     def centre(self, obj):
         return obj.contract.centre
 
+    def touched(self, obj):
+        return [obj.pk] if obj.pk else []
+
 
 @admin.register(Session)
-class SessionAdmin(admin.ModelAdmin):
+class SessionAdmin(RefreshesStatuses, admin.ModelAdmin):
     list_display = ("date", "start", "end", "kind", "provider", "doctor", "status", "estimated", "pinned",
                     "sequence")
     list_filter = ("kind", "status", "estimated")
@@ -85,3 +123,6 @@ class SessionAdmin(admin.ModelAdmin):
     raw_id_fields = ("provider", "doctor", "obligations")
     readonly_fields = ("uid", "sequence", "version", "created_at", "updated_at")
     list_select_related = ("provider", "doctor")
+
+    def touched(self, obj):
+        return list(obj.obligations.values_list("pk", flat=True)) if obj.pk else []

@@ -109,3 +109,39 @@ def test_the_migration_fills_the_stored_confirmations(case):
     stored = dict(Obligation.objects.exclude(confirmation="unconfirmed").values_list("pk", "confirmation"))
     assert stored == confirmations_of(Obligation.objects.all())
     assert sorted(stored.values()) == ["confirmed", "confirmed", "disputed"]  # c1 guidance, c1 training; c2
+
+
+def test_an_obligation_or_session_edited_in_the_admin_has_its_status_refreshed(case, admin_client):
+    """A repair in the admin (a record date typed in, a session deleted) refreshes the stored
+    statuses at once, so the day's report, counted from them, stays right."""
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from scheduling.models import Session
+
+    today = timezone.localdate()
+    statuses_refresh(today)
+    ob = Obligation.objects.get(contract=case.c.c4, kind="guidance", period="2026Q1")
+    assert ob.status == "missed"
+    before = completion_rows(region=case.city, period="2026Q1", as_of=today).completion["guidance"]
+
+    response = admin_client.post(reverse("admin:scheduling_obligation_change", args=[ob.pk]), {
+        "contract": ob.contract_id, "kind": ob.kind, "period": ob.period, "start": ob.start, "end": ob.end,
+        "resolution": "", "resolution_reason": "", "done_on": "2026-03-02",
+    })
+    assert response.status_code == 302, response.content.decode()[:2000]
+    ob.refresh_from_db()
+    assert (ob.done_on, ob.status, ob.status_on) == (D(2026, 3, 2), "done_on_time", today)
+    after = completion_rows(region=case.city, period="2026Q1", as_of=today)
+    assert after.used_stored_statuses
+    assert (after.completion["guidance"].done_on_time, after.completion["guidance"].missed) == (
+        before.done_on_time + 1, before.missed - 1)
+
+    # a planned session deleted: its obligation is no longer planned
+    planned = Session.objects.filter(status="planned", obligations__period="2026Q4").first()
+    obligation_ids = list(planned.obligations.values_list("pk", flat=True))
+    assert set(Obligation.objects.filter(pk__in=obligation_ids).values_list("status", flat=True)) <= {
+        "planned", "overdue", "missed"}
+    response = admin_client.post(reverse("admin:scheduling_session_delete", args=[planned.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert set(Obligation.objects.filter(pk__in=obligation_ids).values_list("status", flat=True)) == {"unplanned"}
