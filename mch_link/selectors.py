@@ -53,12 +53,15 @@ class RegionTree:
         return current
 
     def ancestors(self, township_id):
-        """(township, county, city) ids of a township as of `day`. Memoised per township."""
+        """(township, county, city) ids of a township as of `day`, each resolved (a township
+        under a county merged into another counts in the successor). Memoised per township."""
         found = self._ancestors.get(township_id)
         if found is None:
             t = self.resolve(township_id)
             county = self.rows[t].parent_id
+            county = self.resolve(county) if county else None
             city = self.rows[county].parent_id if county else None
+            city = self.resolve(city) if city else None
             found = self._ancestors[township_id] = (t, county, city)
         return found
 

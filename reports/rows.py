@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import Aggregate, CharField, Count, Min, OuterRef, Q, Subquery, TextField, Value
 from django.db.models.functions import Cast, Concat
@@ -442,7 +443,10 @@ def _fetch(values_list_qs):
     work (iteration, converters) is most of the cost of 150,000 rows. Callers select dates as
     text (Cast to CharField: "2027-03-05" on SQLite and PostgreSQL), which _StatusOf parses
     once per distinct date instead of once per row."""
-    sql, params = values_list_qs.query.sql_with_params()
+    try:
+        sql, params = values_list_qs.query.sql_with_params()
+    except EmptyResultSet:  # e.g. a region without townships: an empty IN list
+        return []
     with connections[values_list_qs.db].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
@@ -618,7 +622,10 @@ def _stored_statuses_fresh(obligations, as_of):
     stale = [obligations.filter(status_on__lt=as_of), obligations.filter(status_on__gt=as_of),
              obligations.filter(status_on__isnull=True)]
     first, *rest = (qs.order_by().values_list("pk") for qs in stale)
-    return not first.union(*rest, all=True)[:1]
+    try:
+        return not first.union(*rest, all=True)[:1]
+    except EmptyResultSet:  # no obligations can match (a region without townships): none is stale
+        return True
 
 
 def _centres(tree, region_id):

@@ -266,3 +266,43 @@ def test_a_township_that_moved_county_counts_in_its_new_county(case, monkeypatch
     assert city.used_stored_statuses == stored
     everything = completion_rows(region=None, period="2026Q1", as_of=AS_OF)
     assert [(g.code, g.total.owed) for g in everything.by_region] == [("330600", 25)]
+
+
+@pytest.mark.parametrize("stored", [False, True])
+def test_a_county_merged_into_another_counts_its_townships_in_the_successor(case, stored):
+    """柯桥区 replaced by a new county 330699 from 2026-01-01 (撤并): its townships, still filed
+    under the old row, count in the new county's report and coverage, and the city's report
+    lists the new county."""
+    from mch_link.models import Region
+    from mch_link.selectors import coverage
+    from scheduling.services import statuses_refresh
+
+    merged = f.region("330699", "新柯桥区", parent=case.city, valid_from=D(2026, 1, 1))
+    Region.objects.filter(pk=case.kq.pk).update(valid_to=D(2025, 12, 31), successor=merged)
+    if stored:
+        statuses_refresh(AS_OF)
+    new = completion_rows(region=merged, period="2026Q1", as_of=AS_OF)
+    assert new.used_stored_statuses == stored
+    old = completion_rows(region=case.kq, period="2026Q1", as_of=AS_OF)
+    assert new.region.code == old.region.code == "330699"  # the old code resolves to its successor
+    assert new.total.owed == 2  # 竹韵 with 柯桥社区: staff training and parent lecture (guidance waived)
+    assert [g.code for g in new.by_region] == ["330603001"]
+    assert new.signed_guidance == {"numerator": 1, "denominator": 1, "rate": 1.0}
+    city = completion_rows(region=case.city, period="2026Q1", as_of=AS_OF)
+    assert [(g.code, g.total.owed) for g in city.by_region] == [("330602", 20), ("330699", 2)]
+    assert [c.code for c in coverage(D(2026, 3, 31), merged).children] == ["330603001"]
+
+
+@pytest.mark.parametrize("stored", [False, True])
+def test_a_county_without_townships_reports_nothing_owed(case, monkeypatch, stored):
+    """A county just created, before its townships are filed: an empty report, not an error,
+    from the stored statuses (vacuously fresh) or computed."""
+    from reports import rows
+
+    empty = f.region("330698", "新设区", parent=case.city)
+    if not stored:
+        monkeypatch.setattr(rows, "_stored_statuses_fresh", lambda *a, **k: False)
+    report = completion_rows(region=empty, period="2026Q1", as_of=AS_OF)
+    assert report.used_stored_statuses == stored
+    assert (report.total.owed, report.by_region, report.overdue) == (0, [], [])
+    assert report.signed_guidance == {"numerator": 0, "denominator": 0, "rate": None}
