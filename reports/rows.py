@@ -596,7 +596,7 @@ def _count_stored(obligations, places, counted, trend, counts, trend_counts, lat
             continue  # its township resolves outside the region on the day
         joined = row[end]
         if joined:
-            late.extend((kind, status, provider_id, *text.split(FIELD_SEP)) for text in joined.split(RECORD_SEP))
+            late.extend((kind, status, provider_id, *text.split(FIELD_SEP, 6)) for text in joined.split(RECORD_SEP))
         if n:
             # a confirmation counts for what is done (Completion.add); a stored one was known on as_of
             key = (kind, gi, status, UNCONFIRMED)
