@@ -19,23 +19,29 @@ from .services import statuses_refresh
 
 class RefreshesStatuses:
     """Admin mixin: after a save (with its many-to-many links) or a delete, refresh the stored
-    statuses of the obligations the object touches (`touched(obj)`: obligation ids)."""
+    statuses of the obligations the objects touch. `touched_path`: the lookup from an
+    Obligation to the admin's model ("pk" for obligations, "sessions" for sessions); the ids
+    are read with one query, whatever the number of objects (a bulk delete too)."""
 
-    def touched(self, obj):
-        raise NotImplementedError
+    touched_path = "pk"
+
+    def touched(self, objects):
+        """The ids of the obligations touching `objects` (a queryset of the admin's model)."""
+        return set(Obligation.objects.filter(**{f"{self.touched_path}__in": objects}).values_list("pk", flat=True))
 
     def save_related(self, request, form, formsets, change):
-        before = set(self.touched(form.instance)) if change else set()
+        this = type(form.instance).objects.filter(pk=form.instance.pk)
+        before = self.touched(this) if change else set()
         super().save_related(request, form, formsets, change)
-        self._refresh(before | set(self.touched(form.instance)))
+        self._refresh(before | self.touched(this))
 
     def delete_model(self, request, obj):
-        ids = set(self.touched(obj))
+        ids = self.touched(type(obj).objects.filter(pk=obj.pk))
         super().delete_model(request, obj)
         self._refresh(ids)
 
     def delete_queryset(self, request, queryset):
-        ids = {pk for obj in queryset for pk in self.touched(obj)}
+        ids = self.touched(queryset)
         super().delete_queryset(request, queryset)
         self._refresh(ids)
 
@@ -109,8 +115,6 @@ class ObligationAdmin(RefreshesStatuses, admin.ModelAdmin):
     def centre(self, obj):
         return obj.contract.centre
 
-    def touched(self, obj):
-        return [obj.pk] if obj.pk else []
 
 
 @admin.register(Session)
@@ -123,6 +127,4 @@ class SessionAdmin(RefreshesStatuses, admin.ModelAdmin):
     raw_id_fields = ("provider", "doctor", "obligations")
     readonly_fields = ("uid", "sequence", "version", "created_at", "updated_at")
     list_select_related = ("provider", "doctor")
-
-    def touched(self, obj):
-        return list(obj.obligations.values_list("pk", flat=True)) if obj.pk else []
+    touched_path = "sessions"

@@ -145,3 +145,22 @@ def test_an_obligation_or_session_edited_in_the_admin_has_its_status_refreshed(c
     response = admin_client.post(reverse("admin:scheduling_session_delete", args=[planned.pk]), {"post": "yes"})
     assert response.status_code == 302
     assert set(Obligation.objects.filter(pk__in=obligation_ids).values_list("status", flat=True)) == {"unplanned"}
+
+
+def test_sessions_deleted_in_bulk_in_the_admin_refresh_their_obligations(case, admin_client):
+    """The admin's "delete selected" action on several sessions: every obligation they served
+    is refreshed (read with one query, not one per session)."""
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from scheduling.models import Session
+
+    statuses_refresh(timezone.localdate())
+    sessions = list(Session.objects.filter(status="planned", obligations__period="2026Q4").distinct()[:3])
+    obligation_ids = set(Obligation.objects.filter(sessions__in=sessions).values_list("pk", flat=True))
+    assert len(sessions) == 3 and obligation_ids
+    response = admin_client.post(reverse("admin:scheduling_session_changelist"), {
+        "action": "delete_selected", "_selected_action": [s.pk for s in sessions], "post": "yes"})
+    assert response.status_code == 302
+    assert not Session.objects.filter(pk__in=[s.pk for s in sessions]).exists()
+    assert set(Obligation.objects.filter(pk__in=obligation_ids).values_list("status", flat=True)) == {"unplanned"}
