@@ -1,7 +1,10 @@
 """What the benchmark scripts share: Django set up on a throwaway database, valid credit codes."""
 
 import os
+import shutil
 import sys
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,6 +26,33 @@ def setup_django(db_path):
     from django.db import connection
 
     return f"{connection.vendor} {connection.settings_dict['NAME']}"
+
+
+@contextmanager
+def benchmark_database(db_path, prefix, reuse=False):
+    """Django on the benchmark's database, migrated: `db_path` (kept), else DATABASE_URL if set,
+    else a temporary SQLite file removed on exit. Refuses (exits) to build over a database
+    that already holds centres, so that it never touches db.sqlite3 by accident; with `reuse`,
+    insists on one that does (built by an earlier run)."""
+    tmpdir = None
+    if db_path is None and not os.environ.get("DATABASE_URL"):
+        tmpdir = tempfile.mkdtemp(prefix=prefix)
+        db_path = os.path.join(tmpdir, "bench.sqlite3")
+    try:
+        print(f"database: {setup_django(db_path)}")
+        from django.core.management import call_command
+
+        from mch_link.models import Centre
+
+        call_command("migrate", verbosity=0, interactive=False)
+        if reuse and not Centre.objects.exists():
+            sys.exit("--reuse: the database holds no centres (build it first with --db PATH)")
+        if not reuse and Centre.objects.exists():
+            sys.exit("refusing to run: the database already holds centres (give an empty --db)")
+        yield
+    finally:
+        if tmpdir:
+            shutil.rmtree(tmpdir, ignore_errors=True)
 
 
 def uscc(n, county_code, rng):

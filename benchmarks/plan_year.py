@@ -19,18 +19,15 @@ SQLite). It asserts nothing about time: it is a benchmark, not a test. See bench
 import argparse
 import cProfile
 import datetime
-import os
 import pstats
 import random
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))  # as a script or imported by gunicorn
-from common import setup_django, uscc  # noqa: E402
+from common import benchmark_database, uscc  # noqa: E402
 
 YEAR = 2027
 TODAY = datetime.date(2026, 12, 1)
@@ -248,23 +245,10 @@ def main(argv=None):
                         help="run the first plan under cProfile and print the hotspots (slows it down)")
     args = parser.parse_args(argv)
 
-    tmpdir = None
-    db_path = args.db
-    if db_path is None and not os.environ.get("DATABASE_URL"):
-        tmpdir = tempfile.mkdtemp(prefix="mch-bench-")
-        db_path = os.path.join(tmpdir, "bench.sqlite3")
-    try:
-        where = setup_django(db_path)
-        from django.core.management import call_command
+    with benchmark_database(args.db, "mch-bench-"):
         from django.db import DatabaseError
 
-        from mch_link.models import Centre
-
-        print(f"database: {where}")
         started = time.perf_counter()
-        call_command("migrate", verbosity=0, interactive=False)
-        if Centre.objects.exists():
-            sys.exit("refusing to run: the database already holds centres (give an empty --db)")
         built = build_registry(args.centres, random.Random(1))
         print(f"registry built in {time.perf_counter() - started:.1f} s: {built['regions']} regions, "
               f"{built['providers']} providers ({built['doctors']} doctors), {built['centres']} centres "
@@ -296,9 +280,6 @@ def main(argv=None):
                   f"obligations created {rerun.obligations_created})")
         if stats is not None:
             print_hotspots(stats)
-    finally:
-        if tmpdir:
-            shutil.rmtree(tmpdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

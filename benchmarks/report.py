@@ -38,18 +38,15 @@ import argparse
 import cProfile
 import datetime
 import gc
-import os
 import pstats
 import random
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))  # as a script or imported by gunicorn
-from common import setup_django, uscc  # noqa: E402
+from common import benchmark_database, uscc  # noqa: E402
 
 YEARS = (2025, 2026, 2027)
 TODAY = datetime.date(2027, 5, 20)
@@ -452,29 +449,14 @@ def main(argv=None):
     parser.add_argument("--profile", action="store_true", help="cProfile one province report and print hotspots")
     args = parser.parse_args(argv)
 
-    tmpdir = None
-    db_path = args.db
-    if db_path is None and not os.environ.get("DATABASE_URL"):
-        tmpdir = tempfile.mkdtemp(prefix="mch-report-bench-")
-        db_path = os.path.join(tmpdir, "bench.sqlite3")
-    try:
-        where = setup_django(db_path)
-        from django.core.management import call_command
-
-        from mch_link.models import Centre, Region
+    with benchmark_database(args.db, "mch-report-bench-", reuse=args.reuse):
+        from mch_link.models import Region
         from reports.rows import completion_rows, report_periods
         from scheduling import periods
         from scheduling.models import Obligation
 
-        print(f"database: {where}")
         started = time.perf_counter()
-        call_command("migrate", verbosity=0, interactive=False)
-        if args.reuse:
-            if not Centre.objects.exists():
-                sys.exit("--reuse: the database holds no centres (build it first with --db PATH)")
-        elif Centre.objects.exists():
-            sys.exit("refusing to run: the database already holds centres (give an empty --db, or --reuse)")
-        else:
+        if not args.reuse:
             rng = random.Random(1)
             built = build_registry(args.centres, rng)
             counts = build_obligations(rng)
@@ -545,9 +527,6 @@ def main(argv=None):
             completion_rows(region=None, period="2026", as_of=TODAY)
             profiler.disable()
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
-    finally:
-        if tmpdir:
-            shutil.rmtree(tmpdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
