@@ -143,6 +143,14 @@ class Completion:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         return self
 
+    @classmethod
+    def sum(cls, completions):
+        """One Completion adding up `completions` (per kind, say)."""
+        total = cls()
+        for c in completions:
+            total.merge(c)
+        return total
+
     @property
     def done(self):
         return self.done_on_time + self.done_late
@@ -184,10 +192,7 @@ class GroupRow:
 
     @property
     def total(self):
-        total = Completion()
-        for c in self.completion.values():
-            total.merge(c)
-        return total
+        return Completion.sum(self.completion.values())
 
     def as_json(self):
         return {"code": self.code, "name": self.name,
@@ -297,10 +302,7 @@ class Report:
 
     @property
     def total(self):
-        total = Completion()
-        for c in self.completion.values():
-            total.merge(c)
-        return total
+        return Completion.sum(self.completion.values())
 
     @property
     def signed_guidance(self):
@@ -392,9 +394,7 @@ class _StatusOf:
         key = (period, resolution, done_on, planned_on)
         status = self.memo.get(key)
         if status is None:
-            if isinstance(done_on, str):
-                done_on = datetime.date.fromisoformat(done_on)
-            facts = facts_of(period, resolution, done_on, planned_on)
+            facts = facts_of(period, resolution, _DayOf.parse(done_on), planned_on)
             status = self.memo[key] = obligation_status(facts, self.as_of, self.grace)
         return status
 
@@ -455,12 +455,16 @@ def _fetch(values_list_qs):
 class _DayOf(dict):
     """A date from its ISO text (or a date, or None), parsed once per distinct text."""
 
+    @staticmethod
+    def parse(value):
+        return datetime.date.fromisoformat(value) if isinstance(value, str) else value
+
     def __call__(self, value):
         if value is None or isinstance(value, datetime.date):
             return value
         day = self.get(value)
         if day is None:
-            day = self[value] = datetime.date.fromisoformat(value)
+            day = self[value] = self.parse(value)
         return day
 
 
