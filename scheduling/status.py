@@ -33,9 +33,6 @@ STATUS_LABELS = {
     UNPLANNED: "未排期",
 }
 
-DONE_STATUSES = frozenset({DONE_ON_TIME, DONE_LATE})
-PENDING_STATUSES = frozenset({PLANNED, OVERDUE, UNPLANNED})
-
 
 @dataclass(frozen=True)
 class ObligationFacts:
@@ -96,11 +93,3 @@ def obligation_status(ob: ObligationFacts, today: date, grace_days: int) -> str:
         return PLANNED if today <= ob.planned_on else OVERDUE
     return UNPLANNED
 
-
-def is_done(status: str) -> bool:
-    return status in DONE_STATUSES
-
-
-def is_pending(status: str) -> bool:
-    """Still to do: planned, overdue or unplanned."""
-    return status in PENDING_STATUSES

@@ -14,8 +14,6 @@ from scheduling.status import (
     UNPLANNED,
     WAIVED,
     ObligationFacts,
-    is_done,
-    is_pending,
     obligation_status,
 )
 
@@ -83,23 +81,6 @@ def test_negative_grace_days_are_refused():
 def test_every_status_has_a_chinese_label():
     assert set(STATUS_LABELS) == set(STATUSES)
     assert STATUS_LABELS[DONE_ON_TIME] == "按时完成"
-
-
-@pytest.mark.parametrize(
-    "status, done, pending",
-    [
-        (CANCELLED, False, False),
-        (WAIVED, False, False),
-        (DONE_ON_TIME, True, False),
-        (DONE_LATE, True, False),
-        (MISSED, False, False),
-        (OVERDUE, False, True),
-        (PLANNED, False, True),
-        (UNPLANNED, False, True),
-    ],
-)
-def test_done_and_pending(status, done, pending):
-    assert (is_done(status), is_pending(status)) == (done, pending)
 
 
 def test_facts_of_reads_the_stored_fields_of_an_obligation():
