@@ -398,6 +398,7 @@ class Record(models.Model):
     def __str__(self):
         return f"{self.held_on} {self.session.get_kind_display()}"
 
+    # What a doctor writes; a confirmation answers these fields.
     CONTENT = ("held_on", "start", "end", "topics", "topics_other", "content", "findings", "advice", "follow_up_on")
 
     def clean_content(self, data):
@@ -446,8 +447,9 @@ class Record(models.Model):
         else:
             claim(self, version)
             action = "amend" if self.status == self.Status.SUBMITTED else "update"
-        for name, value in data.items():
-            setattr(self, name, value)
+        for name in self.CONTENT:  # only the content: status, doctor and version are the protocol's
+            if name in data:
+                setattr(self, name, data[name])
         if created:
             self.save()
         parts = {p.centre_id: p for p in self.centres.all()}
