@@ -19,18 +19,25 @@ def _roll(*parts):
     return hashlib.sha256("|".join(map(str, parts)).encode()).digest()[0] * 100 // 256
 
 
+def _key(session):
+    """What names a planned session whatever the database: its provider, kind, day, time and
+    doctor slot (the planner derives them from the contracts). Not its uid (random) nor its
+    id (depends on what the database created before)."""
+    return (session.provider.code, session.kind, session.date, session.start, session.doctor_slot)
+
+
 @transaction.atomic
 def demo_records_build(*, today):
     """Log and (mostly) confirm about 90% of the sessions dated more than two days before
     `today` that have no record yet. Returns the number of records created."""
     sessions = list(
         Session.objects.filter(status=Session.Status.PLANNED, date__lt=today - datetime.timedelta(days=2),
-                               record__isnull=True).select_related("doctor").order_by("pk"))
-    held = [s for s in sessions if _roll("held", s.uid) < 90]
+                               record__isnull=True).select_related("doctor", "provider").order_by("pk"))
+    held = [s for s in sessions if _roll("held", *_key(s)) < 90]
     records = []
     for s in held:
-        topics = list(TOPICS[s.kind][: 1 + _roll("topics", s.uid) % 3])
-        findings = ({area: FINDINGS[_roll(area, s.uid) % len(FINDINGS)] for area in CHECKLIST_AREAS}
+        topics = list(TOPICS[s.kind][: 1 + _roll("topics", *_key(s)) % 3])
+        findings = ({area: FINDINGS[_roll(area, *_key(s)) % len(FINDINGS)] for area in CHECKLIST_AREAS}
                     if s.kind in CHECKLIST_KINDS else {})
         records.append(Record(
             session=s, doctor=s.doctor, status=Record.Status.SUBMITTED, held_on=s.date, start=s.start, end=s.end,
@@ -40,11 +47,12 @@ def demo_records_build(*, today):
         ))
     Record.objects.bulk_create(records, batch_size=1000)
     by_session = dict(Record.objects.filter(session__in=[s.pk for s in held]).values_list("session_id", "pk"))
+    keys = {s.pk: _key(s) for s in held}
     parts = []
     links = Session.obligations.through.objects.filter(session__in=[s.pk for s in held]).values_list(
-        "session_id", "obligation__contract__centre_id").distinct()
-    for session_id, centre_id in links:
-        roll = _roll("confirm", session_id, centre_id)
+        "session_id", "obligation__contract__centre_id", "obligation__contract__centre__code").distinct()
+    for session_id, centre_id, centre_code in links:
+        roll = _roll("confirm", *keys[session_id], centre_code)
         confirmation = "confirmed" if roll < 80 else "disputed" if roll < 84 else "unconfirmed"
         parts.append(RecordCentre(
             record_id=by_session[session_id], centre_id=centre_id, attendance=8 + roll % 30,

@@ -3,17 +3,45 @@
 Dates are calendar dates in Asia/Shanghai; session times are local wall-clock times.
 """
 
+import datetime
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from mch_link.audit import audit_change, snapshot
+from mch_link.errors import Conflict, Locked
 from mch_link.models import Centre, Contract, Provider
 
-from . import periods
+from . import periods, workdays
 from .status import STATUS_LABELS
+from .work import CHECKLIST_KINDS
+
+
+def claim(obj, shown):
+    """Claim `obj`'s row for a change against the `version` the user was shown: one
+    conditional UPDATE (… SET version = shown + 1 WHERE version = shown) that must change
+    exactly one row, else Conflict and nothing is written. With `shown` None the caller
+    already holds the row (select_for_update, or the planner inside its transaction) and
+    the version is only raised in memory, for the save that follows."""
+    if shown is None:
+        obj.version += 1
+        return
+    shown = int(shown)
+    if type(obj).objects.filter(pk=obj.pk, version=shown).update(version=shown + 1) != 1:
+        raise Conflict()
+    obj.version = shown + 1
+
+
+def refuse_if_locked(counties, quarters):
+    """The quarter lock, defined once: raise Locked when any of `quarters` (codes like
+    2026Q1) is approved, and not reopened, in any of `counties` (region ids). One query."""
+    if QuarterApproval.objects.locking(counties, quarters).exists():
+        raise Locked()
 
 
 class Kind(models.TextChoices):
@@ -148,6 +176,31 @@ class Obligation(models.Model):
     def __str__(self):
         return f"{self.period} {self.get_kind_display()} {self.contract.centre}"
 
+    def resolve(self, resolution, *, by, reason):
+        """A manager cancels or waives the obligation, with the reason: refused once done or
+        in an approved quarter (its own, or one of its sessions'); audited; its planned
+        sessions that serve nothing else are cancelled. The caller refreshes the statuses."""
+        if resolution not in (self.Resolution.CANCELLED, self.Resolution.WAIVED):
+            raise ValidationError("未知的处理方式")
+        if not reason.strip():
+            raise ValidationError({"reason": "请填写原因"})
+        if self.done_on:
+            raise ValidationError("该服务已完成，不能取消或免除")
+        sessions = list(self.sessions.all())
+        for session in sessions:
+            session.refuse_if_locked()
+        if periods.is_quarter(self.period):
+            refuse_if_locked([self.contract.centre.township.parent_id], [self.period])
+        before = snapshot(self)
+        self.resolution, self.resolution_reason = resolution, reason.strip()[:200]
+        self.save(update_fields=["resolution", "resolution_reason"])
+        cancelled = resolution == self.Resolution.CANCELLED
+        audit_change(self, user=by, action="cancel" if cancelled else "waive", before=before, reason=reason)
+        for session in sessions:
+            if session.status == Session.Status.PLANNED and not session.obligations.filter(resolution="").exists():
+                session.cancel(by=by, reason=reason,
+                               change_reason=f"服务义务已{'取消' if cancelled else '免除'}：{reason}")
+
 
 # --------------------------------------------------------------------------- sessions
 
@@ -192,6 +245,89 @@ class Session(models.Model):
 
     def __str__(self):
         return f"{self.date} {self.start:%H:%M} {self.get_kind_display()}"
+
+    # ----------------------------------------------------------------- the quarter lock
+
+    def lock_scope(self, *days):
+        """(county ids, quarter codes) whose approval locks this session: the counties of the
+        centres it serves × the quarter of its date, of `days` (a new date) and of its
+        quarterly obligations. One query."""
+        counties, quarters = set(), {periods.quarter_of(self.date)}
+        quarters.update(periods.quarter_of(d) for d in days)
+        for county, period in self.obligations.values_list("contract__centre__township__parent", "period"):
+            counties.add(county)
+            if periods.is_quarter(period):
+                quarters.add(period)
+        return counties, quarters
+
+    def refuse_if_locked(self, *days):
+        refuse_if_locked(*self.lock_scope(*days))
+
+    def is_locked(self):
+        try:
+            self.refuse_if_locked()
+        except Locked:
+            return True
+        return False
+
+    # ----------------------------------------------------------------- changes
+
+    def change(self, *, by, action, reason="", version=None, **fields):
+        """The one protocol of every change to a session: claim the row against the version
+        shown (see claim), set `fields`, raise the calendar SEQUENCE (subscribers replace
+        the event), save, and audit `action` with `reason` (no row when `action` is None:
+        the caller's own audit row tells the story). Guards and the lock are the caller's."""
+        before = snapshot(self)
+        claim(self, version)
+        for name, value in fields.items():
+            setattr(self, name, value)
+        self.sequence += 1
+        self.save()
+        if action:
+            audit_change(self, user=by, action=action, before=before, reason=reason)
+
+    def reschedule(self, day, start, end, *, by, reason, work_year, version=None):
+        """Move a planned session to another working day of `work_year` (workdays.WorkYear)
+        inside its period (a date after the period is allowed and counted late, up to the
+        grace days). Pins it: the planner keeps it."""
+        if self.status != self.Status.PLANNED:
+            raise ValidationError("只能改期尚未开展的场次")
+        if not reason.strip():
+            raise ValidationError({"reason": "请填写改期原因"})
+        self.refuse_if_locked(day)
+        if not workdays.is_working_day(day, work_year):
+            raise ValidationError({"date": f"{day:%Y-%m-%d} 不是工作日"})
+        windows = list(self.obligations.values_list("start", "end"))
+        first = min(s for s, _e in windows)
+        last = max(e for _s, e in windows) + datetime.timedelta(days=settings.GRACE_DAYS)
+        if not first <= day <= last:
+            raise ValidationError({"date": f"新日期应在服务周期内（{first:%Y-%m-%d} 至 {last:%Y-%m-%d}，含宽限期）"})
+        if start >= end:
+            raise ValidationError({"end": "结束时间应晚于开始时间"})
+        self.change(by=by, action="move", reason=reason, version=version, date=day, start=start, end=end,
+                    pinned=True, change_reason=reason.strip()[:200])
+
+    def cancel(self, *, by, reason, change_reason=None, version=None):
+        """Cancel a planned session (shown to calendar subscribers with `change_reason`,
+        default the reason)."""
+        if self.status != self.Status.PLANNED:
+            raise ValidationError("只能取消尚未开展的场次")
+        self.refuse_if_locked()
+        self.change(by=by, action="cancel", reason=reason, version=version, status=self.Status.CANCELLED,
+                    change_reason=(change_reason or reason)[:200])
+
+    def hold(self, *, by):
+        """The session was held (its record was submitted): pinned, no audit row of its own
+        (the record's "submit" row is the event). The record checked the lock."""
+        self.change(by=by, action=None, status=self.Status.HELD, pinned=True)
+
+    def record_window(self):
+        """(earliest, latest) dates a record of this session may carry, as of today: not
+        before the period of its obligations (unless the manager allowed it) and never in
+        the future."""
+        starts = list(self.obligations.values_list("start", flat=True))
+        earliest = None if self.allow_early_record or not starts else min(starts)
+        return earliest, timezone.localdate()
 
 
 # --------------------------------------------------------------------------- notifications
@@ -262,6 +398,79 @@ class Record(models.Model):
     def __str__(self):
         return f"{self.held_on} {self.session.get_kind_display()}"
 
+    # What a doctor writes; a confirmation answers these fields.
+    CONTENT = ("held_on", "start", "end", "topics", "topics_other", "content", "findings", "advice", "follow_up_on")
+
+    def clean_content(self, data):
+        """Field-keyed errors of `data` (held_on, start, end, follow_up_on, advice) for this
+        record's session, as of now (Asia/Shanghai)."""
+        errors = {}
+        earliest, latest = self.session.record_window()
+        held_on = data["held_on"]
+        if held_on > latest:
+            errors["held_on"] = "实际日期不能晚于今天"
+        elif earliest and held_on < earliest:
+            errors["held_on"] = f"实际日期不能早于服务周期开始（{earliest:%Y-%m-%d}），如确需提前请联系管理员"
+        if data["start"] >= data["end"]:
+            errors["end"] = "结束时间应晚于开始时间"
+        if held_on == latest and data["start"] > timezone.localtime().time():
+            errors["start"] = "开始时间不能晚于现在"
+        follow = data.get("follow_up_on")
+        if follow and follow <= held_on:
+            errors["follow_up_on"] = "复查日期应晚于实际日期"
+        if data.get("advice") and not follow and self.session.kind in CHECKLIST_KINDS:
+            errors["follow_up_on"] = "提出整改意见时请填写复查日期"
+        if errors:
+            raise ValidationError(errors)
+
+    def amend(self, data, *, by, centre_ids, attendance=None, version=None):
+        """Save the content (`data`: the CONTENT fields) of a new record, a draft, or a
+        submitted one; a draft stays a draft. Audited as create, update or amend."""
+        return self._write(data, by=by, centre_ids=centre_ids, attendance=attendance, version=version, submit=False)
+
+    def submit(self, data, *, by, centre_ids, attendance=None, version=None):
+        """Save the content and submit: the session was held, its obligations count as done on
+        held_on, and disputed parts go back to their centre for confirmation. Audited as
+        submit (or amend when it was submitted before)."""
+        return self._write(data, by=by, centre_ids=centre_ids, attendance=attendance, version=version, submit=True)
+
+    def _write(self, data, *, by, centre_ids, attendance, version, submit):
+        """The one protocol of a record's change: lock, rules, version, parts, audit.
+        `centre_ids`: the centres the session serves (a part each); `attendance`: {centre id: n}."""
+        session = self.session
+        session.refuse_if_locked(data["held_on"])
+        self.clean_content(data)
+        created = self.pk is None
+        before = None if created else snapshot(self)
+        if created:
+            action = "create"
+        else:
+            claim(self, version)
+            action = "amend" if self.status == self.Status.SUBMITTED else "update"
+        for name in self.CONTENT:  # only the content: status, doctor and version are the protocol's
+            if name in data:
+                setattr(self, name, data[name])
+        if created:
+            self.save()
+        parts = {p.centre_id: p for p in self.centres.all()}
+        for centre_id in centre_ids:
+            part = parts.get(centre_id) or RecordCentre(record=self, centre_id=centre_id)
+            if attendance is not None and centre_id in attendance:
+                part.attendance = attendance[centre_id]
+            if submit and part.confirmation == Confirmation.DISPUTED:
+                part.confirmation = Confirmation.UNCONFIRMED
+                part.version += 1
+            part.save()
+        if submit:
+            if self.status != self.Status.SUBMITTED:
+                action = "submit"
+            self.status, self.submitted_at = self.Status.SUBMITTED, timezone.now()
+            session.hold(by=by)
+            Obligation.objects.filter(sessions=session, resolution="").update(done_on=self.held_on)
+        self.save()
+        audit_change(self, user=by, action=action, before=before)
+        return action
+
 
 class RecordCentre(models.Model):
     """One centre's part of a record: its attendance and its confirmation or dispute."""
@@ -287,6 +496,28 @@ class RecordCentre(models.Model):
     def __str__(self):
         return f"{self.record} {self.centre}"
 
+    def confirm(self, *, by, version=None):
+        """The centre confirms its part of a submitted record."""
+        self._answer(Confirmation.CONFIRMED, by=by, reason="", version=version)
+
+    def dispute(self, *, by, reason, version=None):
+        """The centre disputes its part, with the reason: the doctor amends and resubmits."""
+        self._answer(Confirmation.DISPUTED, by=by, reason=reason, version=version)
+
+    def _answer(self, confirmation, *, by, reason, version):
+        if self.record.status != Record.Status.SUBMITTED:
+            raise ValidationError("记录尚未提交，不能确认")
+        self.record.session.refuse_if_locked()
+        if confirmation == Confirmation.DISPUTED and not reason.strip():
+            raise ValidationError({"reason": "请填写异议原因"})
+        before = snapshot(self)
+        claim(self, version)
+        self.confirmation, self.dispute_reason = confirmation, reason.strip()
+        self.confirmed_by, self.confirmed_at = by, timezone.now()
+        self.save()
+        audit_change(self, user=by, action="confirm" if confirmation == Confirmation.CONFIRMED else "dispute",
+                     before=before, reason=reason)
+
 
 class Attachment(models.Model):
     """A photo or sign-in sheet, stored outside the web root and served by a scoped view."""
@@ -301,6 +532,12 @@ class Attachment(models.Model):
     class Meta:
         verbose_name = _("附件")
         verbose_name_plural = _("附件")
+
+
+class QuarterApprovalQuerySet(models.QuerySet):
+    def locking(self, counties, quarters):
+        """The approvals (not reopened) of any of `quarters` in any of `counties`."""
+        return self.filter(status=QuarterApproval.Status.APPROVED, county__in=counties, period__in=quarters)
 
 
 class QuarterApproval(models.Model):
@@ -320,6 +557,8 @@ class QuarterApproval(models.Model):
                                     related_name="+")
     reopened_at = models.DateTimeField(null=True, blank=True)
     reopen_reason = models.CharField(_("重新开放原因"), max_length=200, blank=True)
+
+    objects = QuarterApprovalQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("季度审核")

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from mch_link.access import BUREAUS, CENTRE_STAFF, MANAGERS, PROVIDER_STAFF, role_required
 from mch_link.audit import history
+from mch_link.errors import Conflict, add_to_form, status_of
 from mch_link.models import AuditEvent, Region, Role
 from mch_link.scoping import get_scoped_or_404, membership_of, scoped
 
@@ -21,11 +22,8 @@ from . import periods
 from .feeds import doctor_sessions_q
 from .forms import ConfirmForm, MoveForm, ReasonForm, RecordForm
 from .models import Attachment, Obligation, QuarterApproval, Record, RecordCentre, Session
-from .work import (
-    CHECKLIST_AREAS,
-    Conflict,
-    day_load,
-    is_locked,
+from .selectors import day_load
+from .services import (
     obligation_resolve,
     quarter_approve,
     quarter_reopen,
@@ -33,19 +31,10 @@ from .work import (
     record_save,
     session_move,
 )
+from .work import CHECKLIST_AREAS
 
 SESSION_PREFETCH = Prefetch(
     "obligations", queryset=Obligation.objects.select_related("contract__centre__township"))
-
-
-def _errors_to_form(form, exc):
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            for e in errors:
-                form.add_error(field if field in form.fields else None, e.messages[0])
-    else:
-        for msg in exc.messages:
-            form.add_error(None, msg)
 
 
 def _own_session(request, pk):
@@ -99,7 +88,7 @@ def session_detail(request, pk):
     ctx = {
         "session": session, "centres": centres, "record": record, "parts": parts, "earlier": earlier,
         "events": events, "may_log": own, "may_move": own and session.status == Session.Status.PLANNED,
-        "may_resolve": own and m.role == Role.PROVIDER_MANAGER, "locked": is_locked(session),
+        "may_resolve": own and m.role == Role.PROVIDER_MANAGER, "locked": session.is_locked(),
         "is_centre": m is not None and m.role == Role.CENTRE_STAFF,
         "attachments": record.attachments.all() if record else [],
         "findings": [(a, (record.findings or {}).get(a)) for a in CHECKLIST_AREAS if record and record.findings],
@@ -121,13 +110,15 @@ def record_edit(request, pk):
                             submit="submit" in request.POST, version=form.cleaned_data.get("version"),
                             attendance=form.attendance(), files=form.cleaned_data.get("files") or [])
             except ValidationError as exc:
-                _errors_to_form(form, exc)
+                add_to_form(form, exc)
+                status = status_of(exc)
                 if isinstance(exc, Conflict):
                     record = Record.objects.filter(session=session).first()
             else:
                 messages.success(request, "服务记录已提交" if "submit" in request.POST else "草稿已保存")
                 return redirect("scheduling:session_detail", pk=session.pk)
-        status = 409 if any(isinstance(e, str) and "已被他人修改" in e for e in form.non_field_errors()) else 400
+        else:
+            status = 400
     else:
         initial = {"held_on": session.date, "start": session.start, "end": session.end}
         if record:
@@ -152,6 +143,7 @@ def session_move_view(request, pk):
         "version": session.version})
     load = None
     day = None
+    status = 400 if form.is_bound else 200
     if form.is_bound and form.is_valid():
         day = form.cleaned_data["date"]
         if "check" not in request.POST:
@@ -160,7 +152,8 @@ def session_move_view(request, pk):
                              end=form.cleaned_data["end"], reason=form.cleaned_data["reason"],
                              version=form.cleaned_data.get("version"))
             except ValidationError as exc:
-                _errors_to_form(form, exc)
+                add_to_form(form, exc)
+                status = status_of(exc)
             else:
                 messages.success(request, f"已改期至 {day:%Y-%m-%d}")
                 return redirect("scheduling:session_detail", pk=session.pk)
@@ -172,7 +165,8 @@ def session_move_view(request, pk):
     if day:
         count, capacity = day_load(session.provider, day, exclude=session)
         load = {"day": day, "count": count, "capacity": capacity, "over": count + 1 > capacity}
-    status = 400 if form.is_bound and form.errors else 200
+    if not form.errors:
+        status = 200
     return render(request, "scheduling/session_move.html", {"session": session, "form": form, "load": load},
                   status=status)
 

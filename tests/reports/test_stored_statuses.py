@@ -66,7 +66,7 @@ def test_a_confirmation_or_a_dispute_counts_at_once(case, monkeypatch):
     from django.utils import timezone
 
     from scheduling.models import RecordCentre
-    from scheduling.work import record_confirm
+    from scheduling.services import record_confirm
 
     today = timezone.localdate()
     statuses_refresh(today)

@@ -1,0 +1,75 @@
+"""Reads of the scheduling app that cross relations: the contracts a year plans, the
+confirmations an obligation counts, a provider's load on a day, the centres of a session.
+
+Each function states its queries; none writes.
+"""
+
+import datetime
+
+from django.db.models import F
+from django.utils import timezone
+
+from mch_link.models import Contract, Membership, Role
+from mch_link.scoping import region_q
+
+from .models import Confirmation, Obligation, Record, Session
+
+SIGNED = (Contract.Status.SIGNED, Contract.Status.TERMINATED)
+
+
+def contracts_of_year(year, region=None):
+    """Signed (or since terminated) contracts in force some day of `year`, in `region` if given."""
+    first, last = datetime.date(year, 1, 1), datetime.date(year, 12, 31)
+    qs = Contract.objects.filter(status__in=SIGNED, valid_from__lte=last, valid_to__gte=first)
+    if region is not None:
+        qs = qs.filter(region_q(region, "centre__township"))
+    return qs
+
+
+def provider_ids_for(year, region):
+    """Providers to plan: those with a contract in the region. A provider is always planned
+    whole, so that capacity counts all its sessions. One query."""
+    return set(contracts_of_year(year, region).values_list("provider_id", flat=True))
+
+
+def doctors_by_provider(provider_ids):
+    """{provider id: [doctor users by username]}: the order the planner's doctor slots follow."""
+    doctors = {}
+    for m in Membership.objects.filter(role=Role.DOCTOR, provider__in=provider_ids).select_related("user") \
+            .order_by("user__username"):
+        doctors.setdefault(m.provider_id, []).append(m.user)
+    return doctors
+
+
+def confirmations_of(obligations, as_of=None):
+    """{obligation id: confirmed | disputed} of `obligations`: the answer of the obligation's own
+    centre (its contract's) to its part (RecordCentre) of a submitted record of one of the
+    obligation's sessions; confirmed wins over disputed; obligations without either are left
+    out. With `as_of`, an answer stamped (confirmed_at, local date) after that day was not
+    known yet. One query, joined from the obligations."""
+    found = {}
+    rows = obligations.filter(
+        sessions__record__status=Record.Status.SUBMITTED,
+        sessions__record__centres__confirmation__in=(Confirmation.CONFIRMED, Confirmation.DISPUTED),
+        sessions__record__centres__centre_id=F("contract__centre_id"),
+    ).order_by().values_list("pk", "sessions__record__centres__confirmation", "sessions__record__centres__confirmed_at")
+    for pk, confirmation, confirmed_at in rows:
+        if as_of is not None and confirmed_at is not None and timezone.localdate(confirmed_at) > as_of:
+            continue
+        if found.get(pk) != Confirmation.CONFIRMED:
+            found[pk] = confirmation
+    return found
+
+
+def day_load(provider, day, exclude=None):
+    """(sessions the provider already has on `day`, not cancelled, its daily capacity). One query."""
+    qs = Session.objects.filter(provider=provider, date=day).exclude(status=Session.Status.CANCELLED)
+    if exclude is not None:
+        qs = qs.exclude(pk=exclude.pk)
+    return qs.count(), provider.daily_capacity
+
+
+def session_centre_ids(session):
+    """The ids of the centres `session` serves (a part of its record each). One query."""
+    return list(
+        Obligation.objects.filter(sessions=session).values_list("contract__centre", flat=True).distinct())
