@@ -99,6 +99,7 @@ class ConfirmForm(forms.Form):
     reason = forms.CharField(label="异议原因", max_length=300, required=False,
                              widget=forms.Textarea(attrs={"rows": 2}))
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    record_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
 
 class ReasonForm(forms.Form):

@@ -223,7 +223,8 @@ class Session(models.Model):
     doctor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                related_name="sessions", verbose_name=_("医生"))
     place = models.CharField(_("地点"), max_length=200, blank=True)
-    obligations = models.ManyToManyField(Obligation, related_name="sessions", verbose_name=_("服务义务"))
+    obligations = models.ManyToManyField(Obligation, related_name="sessions", verbose_name=_("服务义务"),
+                                         through="SessionObligation")
     status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.PLANNED)
     estimated = models.BooleanField(_("估计日期"), default=False,
                                     help_text=_("所在年度尚无官方节假日安排，日期可能调整"))
@@ -245,6 +246,13 @@ class Session(models.Model):
 
     def __str__(self):
         return f"{self.date} {self.start:%H:%M} {self.get_kind_display()}"
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        if self.status == self.Status.CANCELLED:
+            # a cancelled session no longer discharges its obligations: its links stop being
+            # live, so a new session may serve them (one_live_session_per_obligation)
+            SessionObligation.objects.filter(session=self, live=True).update(live=False)
 
     # ----------------------------------------------------------------- the quarter lock
 
@@ -328,6 +336,25 @@ class Session(models.Model):
         starts = list(self.obligations.values_list("start", flat=True))
         earliest = None if self.allow_early_record or not starts else min(starts)
         return earliest, timezone.localdate()
+
+
+class SessionObligation(models.Model):
+    """A session serves an obligation. `live` is false once the session is cancelled (the link
+    stays: the cancelled event still says what it was for). The database allows one live
+    session per obligation, so no path, however concurrent, can plan an obligation twice."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE)
+    obligation = models.ForeignKey(Obligation, on_delete=models.CASCADE)
+    live = models.BooleanField(default=True)
+
+    class Meta:
+        db_table = "scheduling_session_obligations"
+        unique_together = [("session", "obligation")]
+        constraints = [
+            models.UniqueConstraint(fields=["obligation"], condition=Q(live=True),
+                                    name="one_live_session_per_obligation",
+                                    violation_error_message=_("该服务义务已有未取消的服务场次")),
+        ]
 
 
 # --------------------------------------------------------------------------- notifications
@@ -442,24 +469,38 @@ class Record(models.Model):
         self.clean_content(data)
         created = self.pk is None
         before = None if created else snapshot(self)
+        parts = {} if created else {p.centre_id: p for p in self.centres.all()}
+        self.reset_parts = []
         if created:
+            if version is not None and int(version) != 0:
+                raise Conflict()
             action = "create"
         else:
+            if self._holds(data, parts, attendance, submit):
+                return "unchanged"  # the same POST again (a double tap): nothing to write
             claim(self, version)
             action = "amend" if self.status == self.Status.SUBMITTED else "update"
+        content_changed = any(name in data and getattr(self, name) != data[name] for name in self.CONTENT)
         for name in self.CONTENT:  # only the content: status, doctor and version are the protocol's
             if name in data:
                 setattr(self, name, data[name])
         if created:
             self.save()
-        parts = {p.centre_id: p for p in self.centres.all()}
+        was_submitted = self.status == self.Status.SUBMITTED
         for centre_id in centre_ids:
             part = parts.get(centre_id) or RecordCentre(record=self, centre_id=centre_id)
-            if attendance is not None and centre_id in attendance:
+            changed = content_changed
+            if attendance is not None and centre_id in attendance and part.attendance != attendance[centre_id]:
                 part.attendance = attendance[centre_id]
-            if submit and part.confirmation == Confirmation.DISPUTED:
-                part.confirmation = Confirmation.UNCONFIRMED
-                part.version += 1
+                changed = True
+            answered = part.confirmation in (Confirmation.CONFIRMED, Confirmation.DISPUTED)
+            # A confirmation belongs to the content it confirmed: changed content goes back to
+            # the centre; so does a disputed part on resubmission, changed or not.
+            if answered and ((was_submitted and changed) or (submit and part.confirmation == Confirmation.DISPUTED)):
+                part.confirmation, part.confirmed_version = Confirmation.UNCONFIRMED, None
+                self.reset_parts.append(part)
+            if part.pk and was_submitted and (changed or part in self.reset_parts):
+                part.version += 1  # an answer to what the centre saw before is refused
             part.save()
         if submit:
             if self.status != self.Status.SUBMITTED:
@@ -470,6 +511,17 @@ class Record(models.Model):
         self.save()
         audit_change(self, user=by, action=action, before=before)
         return action
+
+    def _holds(self, data, parts, attendance, submit):
+        """Whether the record already holds exactly `data` and `attendance`, submitted when
+        `submit` (a repeated POST)."""
+        if submit != (self.status == self.Status.SUBMITTED):
+            return False
+        if submit and any(p.confirmation == Confirmation.DISPUTED for p in parts.values()):
+            return False  # a resubmission answers the dispute
+        if any(name in data and getattr(self, name) != data[name] for name in self.CONTENT):
+            return False
+        return all(centre_id in parts and parts[centre_id].attendance == n for centre_id, n in (attendance or {}).items())
 
 
 class RecordCentre(models.Model):
@@ -486,6 +538,9 @@ class RecordCentre(models.Model):
     confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                      related_name="+")
     confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmed_version = models.PositiveIntegerField(
+        _("所确认的记录版本"), null=True, blank=True,
+        help_text=_("确认或异议时记录的版本号；记录内容此后有改动，本确认即失效，恢复为待确认"))
     version = models.PositiveIntegerField(default=1)
 
     class Meta:
@@ -496,22 +551,26 @@ class RecordCentre(models.Model):
     def __str__(self):
         return f"{self.record} {self.centre}"
 
-    def confirm(self, *, by, version=None):
-        """The centre confirms its part of a submitted record."""
-        self._answer(Confirmation.CONFIRMED, by=by, reason="", version=version)
+    def confirm(self, *, by, version=None, record_version=None):
+        """The centre confirms its part of a submitted record, as of the record's content
+        version it was shown (`record_version`; refused with Conflict once it changed)."""
+        self._answer(Confirmation.CONFIRMED, by=by, reason="", version=version, record_version=record_version)
 
-    def dispute(self, *, by, reason, version=None):
+    def dispute(self, *, by, reason, version=None, record_version=None):
         """The centre disputes its part, with the reason: the doctor amends and resubmits."""
-        self._answer(Confirmation.DISPUTED, by=by, reason=reason, version=version)
+        self._answer(Confirmation.DISPUTED, by=by, reason=reason, version=version, record_version=record_version)
 
-    def _answer(self, confirmation, *, by, reason, version):
+    def _answer(self, confirmation, *, by, reason, version, record_version):
         if self.record.status != Record.Status.SUBMITTED:
             raise ValidationError("记录尚未提交，不能确认")
         self.record.session.refuse_if_locked()
         if confirmation == Confirmation.DISPUTED and not reason.strip():
             raise ValidationError({"reason": "请填写异议原因"})
+        if record_version is not None and int(record_version) != self.record.version:
+            raise Conflict("医生已修改该服务记录，您看到的是旧内容，本次确认未保存。请查看最新内容后再确认。")
         before = snapshot(self)
         claim(self, version)
+        self.confirmed_version = self.record.version
         self.confirmation, self.dispute_reason = confirmation, reason.strip()
         self.confirmed_by, self.confirmed_at = by, timezone.now()
         self.save()
@@ -528,10 +587,16 @@ class Attachment(models.Model):
     size = models.PositiveIntegerField()
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     uploaded_at = models.DateTimeField(auto_now_add=True)
+    sha256 = models.CharField(max_length=64, blank=True, default="",
+                              help_text=_("文件内容的 SHA-256：同一文件在一条记录下只保存一次"))
 
     class Meta:
         verbose_name = _("附件")
         verbose_name_plural = _("附件")
+        constraints = [
+            models.UniqueConstraint(fields=["record", "sha256"], condition=~Q(sha256=""),
+                                    name="one_copy_per_record"),
+        ]
 
 
 class QuarterApprovalQuerySet(models.QuerySet):

@@ -120,7 +120,8 @@ def record_edit(request, pk):
         else:
             status = 400
     else:
-        initial = {"held_on": session.date, "start": session.start, "end": session.end}
+        # version 0 stands for "no record yet": a second doctor creating one gets a conflict
+        initial = {"held_on": session.date, "start": session.start, "end": session.end, "version": 0}
         if record:
             initial = {"held_on": record.held_on, "start": record.start, "end": record.end, "topics": record.topics,
                        "topics_other": record.topics_other, "content": record.content, "advice": record.advice,
@@ -209,7 +210,8 @@ def record_confirm_view(request, pk):
     form.is_valid()
     try:
         record_confirm(part=part, user=request.user, confirm="confirm" in request.POST,
-                       reason=form.cleaned_data.get("reason", ""), version=form.cleaned_data.get("version"))
+                       reason=form.cleaned_data.get("reason", ""), version=form.cleaned_data.get("version"),
+                       record_version=form.cleaned_data.get("record_version"))
     except ValidationError as exc:
         for msg in exc.messages:
             messages.error(request, msg)

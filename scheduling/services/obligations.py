@@ -11,6 +11,7 @@ from django.utils import timezone
 from mch_link.audit import audit_change, snapshot
 
 from .. import periods
+from ..locks import lock_provider
 from ..models import Confirmation, Obligation, Session
 from ..selectors import confirmations_of, contracts_of_year
 from ..status import facts_of, obligation_status
@@ -104,7 +105,11 @@ UPDATE_CHUNK = 900  # ids per UPDATE: under SQLite's parameter limits everywhere
 @transaction.atomic
 def obligation_resolve(*, obligation, user, resolution, reason):
     """A manager cancels or waives an obligation, with the reason (Obligation.resolve);
-    its statuses are refreshed."""
+    its statuses are refreshed. Locks in the one order (scheduling.locks): the provider
+    (shared), the obligation's sessions, then the obligation."""
+    lock_provider(obligation.contract.provider_id, shared=True)
+    list(Session.objects.select_for_update().filter(obligations=obligation).order_by("pk"))
+    obligation = Obligation.objects.select_for_update().get(pk=obligation.pk)
     obligation.resolve(resolution, by=user, reason=reason)
     statuses_refresh(timezone.localdate(), Obligation.objects.filter(pk=obligation.pk))
     return obligation

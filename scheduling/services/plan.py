@@ -13,6 +13,7 @@ from django.db import transaction
 from mch_link.models import Provider
 
 from .. import planner
+from ..locks import lock_providers
 from ..models import CentreClosure, DoctorLeave, Obligation, Session
 from ..selectors import doctors_by_provider, provider_ids_for
 from .calendar import work_years_for
@@ -77,6 +78,8 @@ def _schedule_generate(*, year, today, region, provider, user):
     provider_ids = provider_ids_for(year, region)
     if provider is not None:
         provider_ids &= {provider.pk}
+    # single-flight: a second plan of these providers waits here, then reads this one's sessions
+    lock_providers(provider_ids)
     sync = obligations_sync(year, provider_ids=provider_ids)
     report.obligations_created = sync.created
     report.obligations_cancelled = [(str(o), r) for o, r in sync.cancelled]
@@ -148,6 +151,15 @@ def _apply(plan, sessions, provider_ids, work_years, user, report):
         people = doctors.get(provider_id, [])
         return people[slot] if slot is not None and slot < len(people) else None
 
+    by_pk = {s.pk: s for s in sessions}
+    # cancels first: their links stop being live before new sessions link the same obligations
+    for cancel in plan.cancel:
+        s = by_pk[cancel.session_id]
+        # Session.change, not Session.cancel: the planner's decisions carry their own rules
+        # and, as before this split, no by-hand guard or lock check
+        s.change(by=user, action="cancel", reason=cancel.reason, status=Session.Status.CANCELLED,
+                 change_reason=cancel.reason[:200])
+        report.cancelled.append((s.pk, s.date, cancel.reason))
     new = [
         Session(provider_id=n.provider_id, kind=n.kind, date=n.day, start=n.start, end=n.end,
                 doctor_slot=n.doctor_slot, doctor=doctor_for(n.provider_id, n.doctor_slot), estimated=n.estimated)
@@ -166,7 +178,6 @@ def _apply(plan, sessions, provider_ids, work_years, user, report):
     )
     report.created = len(new)
     report.kept = len(plan.keep)
-    by_pk = {s.pk: s for s in sessions}
     # A kept session whose year's calendar turned official (or back) is no longer estimated.
     official = {y for y, wy in work_years.items() if not wy.estimated}
     relabel = [by_pk[pk] for pk in plan.keep if by_pk[pk].estimated == (by_pk[pk].date.year in official)]
@@ -180,11 +191,4 @@ def _apply(plan, sessions, provider_ids, work_years, user, report):
                  doctor_slot=move.doctor_slot, doctor=doctor_for(s.provider_id, move.doctor_slot),
                  estimated=move.estimated, change_reason=move.reason[:200])
         report.moved.append((s.pk, old_day, move.day, move.reason))
-    for cancel in plan.cancel:
-        s = by_pk[cancel.session_id]
-        # Session.change, not Session.cancel: the planner's decisions carry their own rules
-        # and, as before this split, no by-hand guard or lock check
-        s.change(by=user, action="cancel", reason=cancel.reason, status=Session.Status.CANCELLED,
-                 change_reason=cancel.reason[:200])
-        report.cancelled.append((s.pk, s.date, cancel.reason))
     report.warnings.extend(plan.warnings)

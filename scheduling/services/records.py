@@ -1,40 +1,92 @@
 """Writes of records: the doctor's log of a held session and each centre's answer to it.
 The protocol of each change is on the model (Record.submit/amend, RecordCentre.confirm/
-dispute); these functions lock the rows, call it, and refresh the statuses it touches."""
+dispute); these functions lock the rows in the one order (scheduling.locks: provider shared,
+session, record, parts), call it, and refresh the statuses it touches."""
+
+import hashlib
 
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
+from ..locks import lock_provider
 from ..models import Attachment, Obligation, Record, RecordCentre, Session
 from ..selectors import session_centre_ids
 from .obligations import statuses_refresh
+
+
+def _lock_session(session_id, provider_id):
+    lock_provider(provider_id, shared=True)
+    return Session.objects.select_for_update().get(pk=session_id)
 
 
 @transaction.atomic
 def record_save(*, session, user, data, submit, version=None, attendance=None, files=()):
     """Create or update the session's record. `data`: held_on, start, end, topics,
     topics_other, content, findings, advice, follow_up_on. `attendance`: {centre id: n}.
+    `version`: the record version the user was shown, 0 for "no record yet" (a second
+    creator then gets Conflict, like a second editor); None skips the check.
     With `submit`, its obligations count as done on held_on and disputed parts go back to
-    the centre for confirmation. Raises Locked, Conflict or ValidationError."""
-    session = Session.objects.select_for_update().get(pk=session.pk)
-    record = Record.objects.filter(session=session).first() or Record(session=session, doctor=user)
+    the centre for confirmation. A file already attached to the record (same content) is not
+    stored again. Raises Locked, Conflict or ValidationError."""
+    session = _lock_session(session.pk, session.provider_id)
+    record = Record.objects.select_for_update().filter(session=session).first() or Record(session=session, doctor=user)
     record.session = session
     write = record.submit if submit else record.amend
     write(data, by=user, centre_ids=session_centre_ids(session), attendance=attendance, version=version)
-    for f in files:
-        Attachment.objects.create(record=record, file=f, original_name=f.name[:200], size=f.size,
-                                  uploaded_by=user)
+    attachments_add(record, files, user=user)
+    for part in getattr(record, "reset_parts", ()):
+        _tell_centre_to_confirm_again(record, part)
     statuses_refresh(timezone.localdate(), Obligation.objects.filter(sessions=session))
     return record
 
 
+def attachments_add(record, files, *, user):
+    """Attach `files` to `record`, each content once (a double tap or a re-upload of the same
+    photo stores nothing new; the database holds one_copy_per_record)."""
+    have = set(record.attachments.values_list("sha256", flat=True))
+    for f in files:
+        digest = hashlib.sha256()
+        for chunk in f.chunks():
+            digest.update(chunk)
+        sha = digest.hexdigest()
+        if sha in have:
+            continue
+        have.add(sha)
+        f.seek(0)
+        Attachment.objects.create(record=record, file=f, original_name=f.name[:200], size=f.size,
+                                  uploaded_by=user, sha256=sha)
+
+
 @transaction.atomic
-def record_confirm(*, part, user, confirm, reason="", version=None):
-    """The centre confirms its part of a submitted record, or disputes it with a reason."""
+def record_confirm(*, part, user, confirm, reason="", version=None, record_version=None):
+    """The centre confirms its part of a submitted record, or disputes it with a reason.
+    `version`: the part's version shown; `record_version`: the record's (its content) shown.
+    An answer to content that has since changed is refused with Conflict."""
+    ids = RecordCentre.objects.filter(pk=part.pk).values_list(
+        "record__session_id", "record__session__provider_id").get()
+    session = _lock_session(*ids)
+    Record.objects.select_for_update().filter(session=session).get()
     part = RecordCentre.objects.select_for_update().select_related("record__session").get(pk=part.pk)
     if confirm:
-        part.confirm(by=user, version=version)
+        part.confirm(by=user, version=version, record_version=record_version)
     else:
-        part.dispute(by=user, reason=reason, version=version)
-    statuses_refresh(timezone.localdate(), Obligation.objects.filter(sessions=part.record.session))
+        part.dispute(by=user, reason=reason, version=version, record_version=record_version)
+    statuses_refresh(timezone.localdate(), Obligation.objects.filter(sessions=session))
     return part
+
+
+def _tell_centre_to_confirm_again(record, part):
+    """The centre's staff are told that the content they answered changed (once per version)."""
+    from mch_link.models import Membership, Role
+
+    from ..jobs import notify
+
+    session = record.session
+    url = reverse("scheduling:session_detail", args=[session.pk])
+    for m in Membership.objects.filter(role=Role.CENTRE_STAFF, centre=part.centre_id, user__is_active=True) \
+            .select_related("user"):
+        notify(m.user, key=f"record-{record.pk}-v{record.version}-centre-{part.centre_id}",
+               title=f"服务记录已修改，请重新确认：{session.date:%Y-%m-%d} {session.get_kind_display()}",
+               body="医生修改了您已确认或提出异议的服务记录，原确认已失效，请查看最新内容后重新确认。", url=url)
+
