@@ -29,9 +29,9 @@ def assigned(obj, name):
     """obj.<name> if a related object is set, saved or not (the importer validates rows whose
     parents it has yet to save); None, without a query, when it is unset."""
     field = obj._meta.get_field(name)
-    if field.is_cached(obj) or getattr(obj, field.attname) is not None:
-        return getattr(obj, name)
-    return None
+    if field.is_cached(obj):
+        return field.get_cached_value(obj)
+    return getattr(obj, name) if getattr(obj, field.attname) is not None else None
 
 
 class ConstraintErrorsOnFields:
@@ -521,6 +521,14 @@ class Contract(ConstraintErrorsOnFields, models.Model):
         this one's. One query."""
         return (Contract.objects.filter(provider=self.provider_id, centre=self.centre_id)
                 .exclude(pk=self.pk).overlapping(self.valid_from, self.valid_to))
+
+    def overlaps(self, other):
+        """Whether two contracts of a pair, both signed (or since terminated), are in force on a
+        common day: the rule of ContractQuerySet.overlapping for contracts not saved yet (the
+        importer compares the rows of one file)."""
+        signed = (self.Status.SIGNED, self.Status.TERMINATED)
+        return (self.status in signed and other.status in signed
+                and self.valid_from <= other.last_day_in_force and other.valid_from <= self.last_day_in_force)
 
     def check_no_clash(self):
         """Refuse (ValidationError) if a saved contract of the pair overlaps this one."""
