@@ -33,7 +33,8 @@ def check_centres(job, rows):
         new = centre.pk is None
         old_township = None if new else centre.township
         township = job.region_ref(row, "region_code")
-        grade = _grade(row, grades)
+        grade = _named(row, "grade", grades, _("无法识别的等级“%(value)s”，可选：%(choices)s，或留空"),
+                       blank=("", *UNGRADED_VALUES))
         awarded_on = row.date("grade_awarded_on")
         if awarded_on and grade is None and row.text("grade") not in ("", *UNGRADED_VALUES):
             pass  # the grade itself is wrong, and said so
@@ -41,7 +42,8 @@ def check_centres(job, rows):
             row.error("grade_awarded_on", _("填写了等级评定日期，但等级为空"))
         phone, ext = row.phone("phone")
         values = {
-            "name": row.required("name"), "township": township, "ownership": _ownership(row, ownerships),
+            "name": row.required("name"), "township": township, "ownership": _named(
+                row, "ownership", ownerships, _("无法识别的举办性质“%(value)s”，可选：%(choices)s")),
             "places": row.count("places", 2147483647), "phone": phone or "", "phone_ext": ext,
             "filed_on": row.date("filed_on", required=True), "closed_on": row.date("closed_on"),
         }
@@ -57,26 +59,16 @@ def check_centres(job, rows):
             job.centre_writes.append(centre)
 
 
-def _grade(row, grades):
-    text = row.text("grade")
-    if not text or text in UNGRADED_VALUES:
+def _named(row, column, known, message, blank=("",)):
+    """The object a cell names, from `known` (name -> object): None for a blank cell, and an
+    error listing the known names (`message` with value and choices) for an unknown one."""
+    text = row.text(column)
+    if text in blank:
         return None
-    grade = grades.get(text)
-    if grade is None:
-        message = _("无法识别的等级“%(value)s”，可选：%(choices)s，或留空")
-        row.error("grade", message % {"value": text, "choices": "、".join(grades)})
-    return grade
-
-
-def _ownership(row, ownerships):
-    text = row.text("ownership")
-    if not text:
-        return None
-    ownership = ownerships.get(text)
-    if ownership is None:
-        message = _("无法识别的举办性质“%(value)s”，可选：%(choices)s")
-        row.error("ownership", message % {"value": text, "choices": "、".join(ownerships)})
-    return ownership
+    found = known.get(text)
+    if found is None:
+        row.error(column, message % {"value": text, "choices": "、".join(known)})
+    return found
 
 
 def _grade_state(centre_ids):
