@@ -18,13 +18,6 @@ from .signals import contract_changed
 from .validators import validate_uscc
 
 
-def valid_on_q(day, start="valid_from", end="valid_to"):
-    """Q for rows whose inclusive [start, end] range holds `day`; a null bound is open."""
-    return (Q(**{f"{start}__isnull": True}) | Q(**{f"{start}__lte": day})) & (
-        Q(**{f"{end}__isnull": True}) | Q(**{f"{end}__gte": day})
-    )
-
-
 def assigned(obj, name):
     """obj.<name> if a related object is set, saved or not (the importer validates rows whose
     parents it has yet to save); None, without a query, when it is unset."""
