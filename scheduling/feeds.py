@@ -27,6 +27,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from icalendar import Alarm, Calendar, Event, Timezone, vDuration
 
+from mch_link.dates import years_after as _years_from
 from mch_link.models import Contract, Membership, Provider, Role
 from mch_link.scoping import membership_of, scoped
 
@@ -127,13 +128,6 @@ def feed_sessions(feed):
 def feed_window(today):
     """(first, last) day of the sessions a feed carries: a year back to two years ahead."""
     return _years_from(today, -YEARS_BACK), _years_from(today, YEARS_AHEAD)
-
-
-def _years_from(day, years):
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
 
 
 # --------------------------------------------------------------------------- reads shared with pages
