@@ -31,10 +31,6 @@ class RegionQuerySet(models.QuerySet):
     def valid_on(self, day):
         return self.filter(valid_on_q(day))
 
-    def within(self, region):
-        """The region and everything below it (the tree is city > county > township)."""
-        return self.filter(Q(pk=region.pk) | Q(parent=region.pk) | Q(parent__parent=region.pk))
-
     def counties(self):
         return self.filter(level=Region.Level.COUNTY)
 
@@ -221,14 +217,6 @@ class CentreQuerySet(models.QuerySet):
     def open_on(self, day):
         """Centres filed by `day` and not closed by it (closed_on after `day`)."""
         return self.filter(filed_on__lte=day).filter(Q(closed_on__isnull=True) | Q(closed_on__gt=day))
-
-    def in_region(self, region):
-        """Centres whose township lies in `region` (any level), as the tree stands now."""
-        if region.level == Region.Level.TOWNSHIP:
-            return self.filter(township=region)
-        if region.level == Region.Level.COUNTY:
-            return self.filter(township__parent=region)
-        return self.filter(township__parent__parent=region)
 
 
 class Centre(models.Model):
