@@ -237,14 +237,6 @@ class CentreQuerySet(models.QuerySet):
         """Centres filed by `day` and not closed by it (closed_on after `day`)."""
         return self.filter(filed_on__lte=day).filter(Q(closed_on__isnull=True) | Q(closed_on__gt=day))
 
-    def in_region(self, region):
-        """Centres whose township lies in `region` (any level), as the tree stands now."""
-        if region.level == Region.Level.TOWNSHIP:
-            return self.filter(township=region)
-        if region.level == Region.Level.COUNTY:
-            return self.filter(township__parent=region)
-        return self.filter(township__parent__parent=region)
-
 
 class Centre(ConstraintErrorsOnFields, models.Model):
     code = models.CharField(
