@@ -11,6 +11,10 @@ DEB_PACKAGES := fonts-wqy-microhei poppler-utils chromium
 
 .PHONY: run test venv system-deps migrate demo lint clean
 
+# DEBUG is off unless set (docs/security.md); the demo targets turn it on, which also lets the
+# development SECRET_KEY through. Static files come from whitenoise either way.
+migrate demo run: export DEBUG ?= 1
+
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip

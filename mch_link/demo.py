@@ -5,9 +5,10 @@ Two steps, kept apart so each can be read and tested alone:
 1. `demo_plan(regions)` is pure: the region rows of data/shaoxing-regions.csv and a seed in,
    plain dataclasses out. It draws from one `random.Random(seed)`, so the same inputs give the
    same demo on every machine.
-2. `demo_registry_build(...)` writes a plan: an upsert by natural key per table (region code,
-   provider code, centre code, centre + awarded_on, username, user), so a second run finds
-   every row as it wants it and changes nothing. It returns a Tally per table.
+2. `demo_registry_build(...)` writes a plan through the importer's write layer
+   (`importer.write.upsert`, by natural key per table: region code, provider code, centre
+   code, centre + awarded_on, username, user), so a second run finds every row as it wants
+   it and changes nothing. It returns a Tally per table.
 
 `demo_seed(...)` runs both in one transaction, then any later steps (contracts) registered in
 DEMO_STEPS_AFTER_REGISTRY. The registry builder itself never creates contracts.
@@ -26,6 +27,7 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.models import Permission
 from django.db import transaction
 
+from .importer.write import Tally, upsert
 from .models import Centre, CentreGrade, Grade, Membership, Ownership, Provider, Region, Role
 from .validators import USCC_CHARSET, parse_cn_phone, uscc_check_char
 
@@ -429,21 +431,6 @@ def demo_plan(regions, *, seed=SEED):
 
 
 @dataclass
-class Tally:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    deleted: int = 0
-
-    def __iadd__(self, other):
-        self.created += other.created
-        self.updated += other.updated
-        self.unchanged += other.unchanged
-        self.deleted += other.deleted
-        return self
-
-
-@dataclass
 class DemoResult:
     plan: DemoPlan
     password: str
@@ -454,43 +441,6 @@ class DemoResult:
         for tally in self.tallies.values():
             total += tally
         return total
-
-
-def _upsert(model, key_fields, rows, existing):
-    """Make `model` hold `rows` ({key tuple: {attname: value}}), matching on `key_fields`.
-
-    `existing` is a queryset holding at least the rows with these keys. Values are compared
-    as the database stores them (get_prep_value), so a phone number or a date read back
-    equals the one written. Returns (Tally, {key tuple: pk}). Two or three queries.
-    """
-    tally = Tally()
-    found = {tuple(getattr(obj, f) for f in key_fields): obj for obj in existing}
-    to_create, to_update, fields = [], [], set()
-    for key, values in rows.items():
-        obj = found.get(key)
-        if obj is None:
-            to_create.append(model(**dict(zip(key_fields, key, strict=True)), **values))
-            continue
-        changed = [name for name, value in values.items()
-                   if model._meta.get_field(name).get_prep_value(getattr(obj, name))
-                   != model._meta.get_field(name).get_prep_value(value)]
-        if changed:
-            for name in changed:
-                setattr(obj, name, values[name])
-            to_update.append(obj)
-            fields.update(changed)
-        else:
-            tally.unchanged += 1
-    if to_create:
-        model.objects.bulk_create(to_create, batch_size=500)
-        tally.created = len(to_create)
-    if to_update:
-        model.objects.bulk_update(to_update, sorted(fields), batch_size=500)
-        tally.updated = len(to_update)
-    if to_create:
-        # Read the keys back rather than rely on bulk_create returning primary keys.
-        found = {tuple(getattr(obj, f) for f in key_fields): obj for obj in existing.all()}
-    return tally, {key: found[key].pk for key in rows}
 
 
 def _phone(text):
@@ -505,7 +455,7 @@ def _write_regions(plan, result):
         rows = {(r.code,): {"name": r.name, "level": r.level,
                             "parent_id": pks[(r.parent_code,)] if r.parent_code else None}
                 for r in plan.regions if r.level == level}
-        t, level_pks = _upsert(Region, ("code",), rows, Region.objects.filter(code__in=[k[0] for k in rows]))
+        t, level_pks = upsert(Region, ("code",), rows, Region.objects.filter(code__in=[k[0] for k in rows]))
         tally += t
         pks.update(level_pks)
     result.tallies["mch_link.Region"] = tally
@@ -516,7 +466,7 @@ def _write_providers(plan, result, region_pks):
     rows = {(p.code,): {"name": p.name, "kind": p.kind, "region_id": region_pks[p.region_code],
                         "address": p.address, "doctors": p.doctors, **_phone(p.phone)}
             for p in plan.providers}
-    tally, pks = _upsert(Provider, ("code",), rows, Provider.objects.filter(code__in=[k[0] for k in rows]))
+    tally, pks = upsert(Provider, ("code",), rows, Provider.objects.filter(code__in=[k[0] for k in rows]))
     result.tallies["mch_link.Provider"] = tally
     return {code: pk for (code,), pk in pks.items()}
 
@@ -528,7 +478,7 @@ def _write_centres(plan, result, region_pks):
                         "address": c.address, "filed_on": c.filed_on, "closed_on": c.closed_on,
                         **_phone(c.phone)}
             for c in plan.centres}
-    tally, pks = _upsert(Centre, ("code",), rows, Centre.objects.filter(code__in=[k[0] for k in rows]))
+    tally, pks = upsert(Centre, ("code",), rows, Centre.objects.filter(code__in=[k[0] for k in rows]))
     result.tallies["mch_link.Centre"] = tally
     return {code: pk for (code,), pk in pks.items()}
 
@@ -544,7 +494,7 @@ def _write_grades(plan, result, centre_pks):
              if (centre_id, awarded_on) not in rows]
     if stale:
         CentreGrade.objects.filter(pk__in=stale).delete()
-    tally, _ = _upsert(CentreGrade, ("centre_id", "awarded_on"), rows, existing)
+    tally, _ = upsert(CentreGrade, ("centre_id", "awarded_on"), rows, existing)
     tally.deleted = len(stale)
     result.tallies["mch_link.CentreGrade"] = tally
 
@@ -591,7 +541,7 @@ def _write_users(plan, result, region_pks, provider_pks, centre_pks, password):
             "provider_id": provider_pks[u.provider_code] if u.provider_code else None,
             "centre_id": centre_pks[u.centre_code] if u.centre_code else None,
         }
-    tally, _ = _upsert(Membership, ("user_id",), memberships,
+    tally, _ = upsert(Membership, ("user_id",), memberships,
                        Membership.objects.filter(user_id__in=user_pks.values()))
     result.tallies["mch_link.Membership"] = tally
 
@@ -675,7 +625,7 @@ def demo_contracts_build(result):
             if start > DEMO_TERM[0] else datetime.date(2025, 12, 20),
             "valid_to": DEMO_TERM[1],
         }
-    tally, _pks = _upsert(Contract, ("provider_id", "centre_id", "valid_from"), rows, Contract.objects.all())
+    tally, _pks = upsert(Contract, ("provider_id", "centre_id", "valid_from"), rows, Contract.objects.all())
     return {"mch_link.Contract": tally}
 
 

@@ -4,6 +4,9 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .dates import one_year_from
+from .models import Contract
+
 # Magic bytes of the file types we accept as scans and attachments.
 FILE_SIGNATURES = {
     "pdf": (b"%PDF",),
@@ -58,6 +61,18 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
+def validate_on_model(form, instance):
+    """Add to `form` what the model's constraints say of `instance`, on the form's fields, in
+    the constraint's own words. Fields the form left empty or invalid are not checked."""
+    given = {name for name in form.fields if form.cleaned_data.get(name) is not None}
+    exclude = {f.name for f in instance._meta.concrete_fields} - given
+    try:
+        instance.validate_constraints(exclude=exclude)
+    except ValidationError as exc:
+        for name, errors in exc.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+
+
 def _today():
     return timezone.localdate()
 
@@ -71,11 +86,8 @@ class DraftMissingForm(forms.Form):
         data = super().clean()
         start, end = data.get("valid_from"), data.get("valid_to")
         if start and not end:
-            from .services import one_year_from
-
             data["valid_to"] = one_year_from(start)
-        elif start and end and end < start:
-            self.add_error("valid_to", _("到期日期不能早于生效日期"))
+        validate_on_model(self, Contract(valid_from=start, valid_to=data.get("valid_to")))
         return data
 
 
@@ -97,8 +109,7 @@ class SignForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("valid_from") and data.get("valid_to") and data["valid_to"] < data["valid_from"]:
-            self.add_error("valid_to", _("到期日期不能早于生效日期"))
+        validate_on_model(self, Contract(valid_from=data.get("valid_from"), valid_to=data.get("valid_to")))
         return data
 
 

@@ -8,41 +8,50 @@ import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
+from .signals import contract_changed
 from .validators import validate_uscc
 
 
-def valid_on_q(day, start="valid_from", end="valid_to"):
-    """Q for rows whose inclusive [start, end] range holds `day`; a null bound is open."""
-    return (Q(**{f"{start}__isnull": True}) | Q(**{f"{start}__lte": day})) & (
-        Q(**{f"{end}__isnull": True}) | Q(**{f"{end}__gte": day})
-    )
+def assigned(obj, name):
+    """obj.<name> if a related object is set, saved or not (the importer validates rows whose
+    parents it has yet to save); None, without a query, when it is unset."""
+    field = obj._meta.get_field(name)
+    if field.is_cached(obj):
+        return field.get_cached_value(obj)
+    return getattr(obj, name) if getattr(obj, field.attname) is not None else None
+
+
+class ConstraintErrorsOnFields:
+    """Report a check constraint's violation on the field it is about, as clean() would.
+
+    `CONSTRAINT_FIELDS` maps a constraint's violation_error_code to that field. Forms, the
+    importer and the admin then show the constraint's own message next to the field: the
+    constraint is the one definition of the rule, in the database and in Python alike.
+    """
+
+    CONSTRAINT_FIELDS = {}
+
+    def validate_constraints(self, exclude=None):
+        try:
+            super().validate_constraints(exclude=exclude)
+        except ValidationError as exc:
+            errors = {}
+            for key, messages in exc.error_dict.items():
+                for error in messages:
+                    errors.setdefault(self.CONSTRAINT_FIELDS.get(error.code, key), []).append(error)
+            raise ValidationError(errors) from None
 
 
 # --------------------------------------------------------------------------- regions
 
 
-class RegionQuerySet(models.QuerySet):
-    def valid_on(self, day):
-        return self.filter(valid_on_q(day))
-
-    def within(self, region):
-        """The region and everything below it (the tree is city > county > township)."""
-        return self.filter(Q(pk=region.pk) | Q(parent=region.pk) | Q(parent__parent=region.pk))
-
-    def counties(self):
-        return self.filter(level=Region.Level.COUNTY)
-
-    def townships(self):
-        return self.filter(level=Region.Level.TOWNSHIP)
-
-
-class Region(models.Model):
+class Region(ConstraintErrorsOnFields, models.Model):
     class Level(models.TextChoices):
         CITY = "city", _("市")
         COUNTY = "county", _("区/县")
@@ -67,7 +76,7 @@ class Region(models.Model):
         help_text=_("区划调整（如街道改隶）后接替本区划的新区划；机构自调整之日起归属新区划。"),
     )
 
-    objects = RegionQuerySet.as_manager()
+    CONSTRAINT_FIELDS = {"region_valid_range": "valid_to"}
 
     class Meta:
         ordering = ["code"]
@@ -78,6 +87,8 @@ class Region(models.Model):
                 condition=Q(valid_from__isnull=True) | Q(valid_to__isnull=True)
                 | Q(valid_from__lte=models.F("valid_to")),
                 name="region_valid_range",
+                violation_error_code="region_valid_range",
+                violation_error_message=_("失效日期不能早于生效日期"),
             ),
             models.CheckConstraint(
                 condition=(Q(level="city") & Q(parent__isnull=True))
@@ -90,23 +101,24 @@ class Region(models.Model):
         return self.name
 
     def clean(self):
-        if self.level and self.parent_id:
+        parent = assigned(self, "parent")
+        if self.level and parent is not None:
             expected = self.PARENT_LEVEL.get(self.level)
-            if expected and self.parent.level != expected:
-                raise ValidationError({"parent": _("上级区划级别不符")})
+            if expected and parent.level and parent.level != expected:
+                message = _("%(level)s的上级应为%(expected)s，而“%(parent)s”是%(actual)s")
+                raise ValidationError({"parent": message % {
+                    "level": self.Level(self.level).label, "expected": self.Level(expected).label,
+                    "parent": parent.name, "actual": level_label(parent.level)}})
 
     @property
     def is_subdistrict(self):
         """A 街道 (served by a 社区卫生服务中心) rather than a 镇/乡 (乡镇卫生院)."""
         return self.name.endswith("街道")
 
-    def current_on(self, day):
-        """This region, or the successor that replaced it, as it stood on `day`."""
-        region, seen = self, set()
-        while region.valid_to and region.valid_to < day and region.successor_id and region.pk not in seen:
-            seen.add(region.pk)
-            region = region.successor
-        return region
+
+def level_label(level):
+    """A region level's label ("区/县"), "?" when unknown."""
+    return Region.Level(level).label if level in Region.Level.values else "?"
 
 
 # --------------------------------------------------------------------------- providers
@@ -175,9 +187,12 @@ class Provider(models.Model):
 
     def clean(self):
         expected = self.REGION_LEVEL_BY_KIND.get(self.kind)
-        if expected and self.region_id and self.region.level != expected:
-            raise ValidationError({"region": _("该类别机构的所在区划应为%(level)s") % {
-                "level": Region.Level(expected).label}})
+        region = assigned(self, "region")
+        if expected and region is not None and region.level and region.level != expected:
+            message = _("%(kind)s的所在区划应为%(expected)s，而“%(region)s”是%(actual)s")
+            raise ValidationError({"region": message % {
+                "kind": self.Kind(self.kind).label, "expected": Region.Level(expected).label,
+                "region": region.name, "actual": level_label(region.level)}})
 
 
 # --------------------------------------------------------------------------- centres
@@ -222,16 +237,8 @@ class CentreQuerySet(models.QuerySet):
         """Centres filed by `day` and not closed by it (closed_on after `day`)."""
         return self.filter(filed_on__lte=day).filter(Q(closed_on__isnull=True) | Q(closed_on__gt=day))
 
-    def in_region(self, region):
-        """Centres whose township lies in `region` (any level), as the tree stands now."""
-        if region.level == Region.Level.TOWNSHIP:
-            return self.filter(township=region)
-        if region.level == Region.Level.COUNTY:
-            return self.filter(township__parent=region)
-        return self.filter(township__parent__parent=region)
 
-
-class Centre(models.Model):
+class Centre(ConstraintErrorsOnFields, models.Model):
     code = models.CharField(
         _("统一社会信用代码"), max_length=18, unique=True, validators=[validate_uscc]
     )
@@ -252,6 +259,8 @@ class Centre(models.Model):
 
     objects = CentreQuerySet.as_manager()
 
+    CONSTRAINT_FIELDS = {"centre_closed_after_filed": "closed_on"}
+
     class Meta:
         ordering = ["code"]
         verbose_name = _("托育机构")
@@ -260,6 +269,8 @@ class Centre(models.Model):
             models.CheckConstraint(
                 condition=Q(closed_on__isnull=True) | Q(closed_on__gte=models.F("filed_on")),
                 name="centre_closed_after_filed",
+                violation_error_code="centre_closed_after_filed",
+                violation_error_message=_("注销日期不能早于备案日期"),
             ),
         ]
 
@@ -267,10 +278,11 @@ class Centre(models.Model):
         return self.name
 
     def clean(self):
-        if self.township_id and self.township.level != Region.Level.TOWNSHIP:
-            raise ValidationError({"township": _("托育机构的所在区划必须是街道/镇/乡")})
-        if self.closed_on and self.filed_on and self.closed_on < self.filed_on:
-            raise ValidationError({"closed_on": _("注销日期不能早于备案日期")})
+        township = assigned(self, "township")
+        if township is not None and township.level and township.level != Region.Level.TOWNSHIP:
+            message = _("托育机构的所在区划必须是街道/镇/乡，而“%(name)s”是%(level)s")
+            raise ValidationError({"township": message % {
+                "name": township.name, "level": level_label(township.level)}})
 
     def grade_on(self, day):
         """The Grade held on `day`, or None. One query."""
@@ -288,7 +300,7 @@ class CentreGradeQuerySet(models.QuerySet):
         )
 
 
-class CentreGrade(models.Model):
+class CentreGrade(ConstraintErrorsOnFields, models.Model):
     """One entry of a centre's grade history: `grade` held from `awarded_on` to `valid_until`
     (inclusive; null while it still holds)."""
 
@@ -300,6 +312,8 @@ class CentreGrade(models.Model):
 
     objects = CentreGradeQuerySet.as_manager()
 
+    CONSTRAINT_FIELDS = {"grade_valid_range": "valid_until"}
+
     class Meta:
         ordering = ["centre", "-awarded_on"]
         verbose_name = _("等级记录")
@@ -309,6 +323,8 @@ class CentreGrade(models.Model):
             models.CheckConstraint(
                 condition=Q(valid_until__isnull=True) | Q(valid_until__gte=models.F("awarded_on")),
                 name="grade_valid_range",
+                violation_error_code="grade_valid_range",
+                violation_error_message=_("有效期至不能早于评定日期"),
             ),
         ]
 
@@ -387,7 +403,10 @@ class ContractQuerySet(models.QuerySet):
         ).filter(Q(terminated_on__isnull=True) | Q(terminated_on__gt=on))
 
     def overlapping(self, valid_from, valid_to):
-        """Signed or terminated contracts whose time in force meets [valid_from, valid_to]."""
+        """Signed or terminated contracts whose time in force meets [valid_from, valid_to].
+
+        The one Python definition of the overlap rule (services and the importer ask it); the
+        database's trigger (migration 0002) is the guard behind it."""
         return self.filter(
             status__in=[Contract.Status.SIGNED, Contract.Status.TERMINATED],
             valid_from__lte=valid_to, valid_to__gte=valid_from,
@@ -399,7 +418,7 @@ def contract_scan_path(instance, filename):
     return f"contracts/{instance.provider_id}/{timezone.now():%Y%m%d%H%M%S}.{ext}"
 
 
-class Contract(models.Model):
+class Contract(ConstraintErrorsOnFields, models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", _("草稿")
         SIGNED = "signed", _("已签约")
@@ -424,13 +443,17 @@ class Contract(models.Model):
 
     objects = ContractQuerySet.as_manager()
 
+    CONSTRAINT_FIELDS = {"contract_valid_range": "valid_to"}
+
     class Meta:
         ordering = ["provider", "centre", "valid_from"]
         verbose_name = _("签约协议")
         verbose_name_plural = _("签约协议")
         constraints = [
             models.CheckConstraint(condition=Q(valid_from__lte=models.F("valid_to")),
-                                   name="contract_valid_range"),
+                                   name="contract_valid_range",
+                                   violation_error_code="contract_valid_range",
+                                   violation_error_message=_("到期日期不能早于生效日期")),
             models.CheckConstraint(
                 condition=Q(status="draft") | Q(signed_on__isnull=False),
                 name="contract_signed_has_date",
@@ -469,14 +492,101 @@ class Contract(models.Model):
 
     def clean(self):
         errors = {}
-        if self.valid_from and self.valid_to and self.valid_from > self.valid_to:
-            errors["valid_to"] = _("到期日期不能早于生效日期")
         if self.status != self.Status.DRAFT and not self.signed_on:
             errors["signed_on"] = _("已签约的协议必须填写签约日期")
         if self.status == self.Status.TERMINATED and not self.terminated_on:
             errors["terminated_on"] = _("终止协议必须填写终止日期")
         if errors:
             raise ValidationError(errors)
+
+    # ----------------------------------------------------------------- overlap
+
+    def clashes(self):
+        """Saved signed (or terminated) contracts of the same pair whose time in force meets
+        this one's. One query."""
+        return (Contract.objects.filter(provider=self.provider_id, centre=self.centre_id)
+                .exclude(pk=self.pk).overlapping(self.valid_from, self.valid_to))
+
+    def overlaps(self, other):
+        """Whether two contracts of a pair, both signed (or since terminated), are in force on a
+        common day: the rule of ContractQuerySet.overlapping for contracts not saved yet (the
+        importer compares the rows of one file)."""
+        signed = (self.Status.SIGNED, self.Status.TERMINATED)
+        return (self.status in signed and other.status in signed
+                and self.valid_from <= other.last_day_in_force and other.valid_from <= self.last_day_in_force)
+
+    def check_no_clash(self):
+        """Refuse (ValidationError) if a saved contract of the pair overlaps this one."""
+        clash = self.clashes().first()
+        if clash:
+            raise ValidationError(
+                _("%(centre)s 与 %(provider)s 已有 %(start)s 至 %(end)s 的有效协议，时间重叠")
+                % {"centre": self.centre, "provider": self.provider,
+                   "start": clash.valid_from, "end": clash.valid_to}
+            )
+
+    def save_checked(self):
+        """Save, turning the database's overlap refusal (a race the check above lost) into a
+        ValidationError."""
+        try:
+            with transaction.atomic():
+                self.save()
+        except IntegrityError as exc:
+            if "contract_overlap" in str(exc):
+                raise ValidationError(_("与同一机构同一托育机构的已签约协议时间重叠")) from exc
+            raise
+
+    # ----------------------------------------------------------------- changes
+
+    @transaction.atomic
+    def sign(self, *, signed_on, by, scan=None, valid_from=None, valid_to=None):
+        """Sign this draft on `signed_on` (optionally with new dates and a scan): validate it,
+        refuse an overlap, save, audit as "sign" and tell the scheduler once committed."""
+        from .audit import audit_change, snapshot
+
+        if self.status != self.Status.DRAFT:
+            raise ValidationError(_("只有草稿协议可以签约"))
+        before = snapshot(self)
+        self.valid_from = valid_from or self.valid_from
+        self.valid_to = valid_to or self.valid_to
+        self.status = self.Status.SIGNED
+        self.signed_on = signed_on
+        if scan is not None:
+            self.scan = scan
+        self.full_clean(exclude=["scan"])
+        self.check_no_clash()
+        self.save_checked()
+        audit_change(self, user=by, action="sign", before=before)
+        contracts_changed([self.pk])
+
+    @transaction.atomic
+    def terminate(self, *, on, reason, by):
+        """End this signed contract: no longer in force from `on` (within its term). Saves,
+        audits as "terminate" with the reason and tells the scheduler once committed."""
+        from .audit import audit_change, snapshot
+
+        if self.status != self.Status.SIGNED:
+            raise ValidationError(_("只能终止已签约的协议"))
+        if not reason.strip():
+            raise ValidationError(_("请填写终止原因"))
+        if on < self.valid_from or on > self.valid_to:
+            raise ValidationError(_("终止日期应在协议有效期内（%(a)s 至 %(b)s）")
+                                  % {"a": self.valid_from, "b": self.valid_to})
+        before = snapshot(self)
+        self.status = self.Status.TERMINATED
+        self.terminated_on = on
+        self.termination_reason = reason.strip()
+        self.save()
+        audit_change(self, user=by, action="terminate", before=before, reason=reason)
+        contracts_changed([self.pk])
+
+
+def contracts_changed(contract_ids):
+    """Send `contract_changed` for `contract_ids` once the transaction commits (the scheduler
+    re-plans on it); nothing for none."""
+    ids = list(contract_ids)
+    if ids:
+        transaction.on_commit(lambda: contract_changed.send(sender=Contract, contract_ids=ids))
 
 
 # --------------------------------------------------------------------------- audit trail

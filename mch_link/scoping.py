@@ -2,7 +2,9 @@
 
 Every view, export, feed, command and job that serves a user starts from `scoped(user, Model)`
 or `get_scoped_or_404(...)`: a row outside the user's scope is never returned, and a lookup
-of one gives 404. Other apps register their models' functions with `@scope_for(Model)`.
+of one gives 404. `scoped` takes a user or a `Principal` (a role held in an organisation: what
+a calendar feed asks as); the registered functions, one per model (`@scope_for(Model)`, other
+apps register theirs), receive the Principal.
 
 | role              | sees                                                              |
 | city admin        | everything in its city                                            |
@@ -12,15 +14,48 @@ of one gives 404. Other apps register their models' functions with `@scope_for(M
 | centre staff      | its own centre, its contracts and their providers                 |
 """
 
+from dataclasses import dataclass
+
 from django.db.models import Q
 from django.http import Http404
 
 from .models import Centre, Contract, Membership, Provider, Region, Role
+from .selectors import region_q
 
 _SCOPES = {}
 
 
+@dataclass(frozen=True)
+class Principal:
+    """Whom a scope is computed for: a role held in an organisation (a Membership: a user's,
+    or an organisation's own, unsaved, when a calendar feed asks for it), everything
+    (superusers), or nothing (anonymous users, users without a membership)."""
+
+    membership: Membership | None = None
+    everything: bool = False
+
+    @classmethod
+    def of(cls, who):
+        """The principal of a user (or of a principal: itself)."""
+        if isinstance(who, Principal):
+            return who
+        return cls(membership=membership_of(who), everything=is_everything(who))
+
+    @classmethod
+    def of_organisation(cls, *, centre=None, provider=None):
+        """What an organisation's own staff see: a centre's staff, or a provider's manager."""
+        if centre is not None:
+            return cls(Membership(role=Role.CENTRE_STAFF, centre=centre))
+        return cls(Membership(role=Role.PROVIDER_MANAGER, provider=provider))
+
+    @property
+    def role(self):
+        return self.membership.role if self.membership is not None else None
+
+
 def scope_for(model):
+    """Register `fn(principal)` as the scope of `model`."""
+
     def register(fn):
         _SCOPES[model] = fn
         return fn
@@ -43,62 +78,76 @@ def is_everything(user):
     return bool(user is not None and user.is_authenticated and user.is_superuser)
 
 
-def scoped(user, model):
-    """The queryset of `model` rows `user` may see."""
-    return _SCOPES[model](user)
+def scoped(who, model):
+    """The queryset of `model` rows `who` (a user or a Principal) may see."""
+    return _SCOPES[model](Principal.of(who))
 
 
-def get_scoped_or_404(user, model, **lookup):
+def get_scoped_or_404(who, model, **lookup):
     try:
-        return scoped(user, model).get(**lookup)
+        return scoped(who, model).get(**lookup)
     except (model.DoesNotExist, ValueError):
         raise Http404 from None
 
 
-def region_q(region, path):
-    """Q for rows whose Region at FK `path` ("" for Region rows themselves) lies within
-    `region`. The tree is three levels deep: city > county > township."""
-    p = f"{path}__" if path else ""
-    q = Q(**{f"{p}pk": region.pk})
-    if region.level in (Region.Level.COUNTY, Region.Level.CITY):
-        q |= Q(**{f"{p}parent": region.pk})
-    if region.level == Region.Level.CITY:
-        q |= Q(**{f"{p}parent__parent": region.pk})
-    return q
-
-
 def provider_area_centres_q(provider):
     """Q for the centres in a provider's area: the city for the city MCH, its county for a
-    county MCH, its township(s) for a grassroots provider."""
-    if provider.kind == Provider.Kind.CITY_MCH:
-        return Q(township__parent__parent=provider.region_id)
-    if provider.kind == Provider.Kind.COUNTY_MCH:
-        return Q(township__parent=provider.region_id)
+    county MCH, its township and those it also covers for a grassroots provider."""
+    levels = {Provider.Kind.CITY_MCH: Region.Level.CITY, Provider.Kind.COUNTY_MCH: Region.Level.COUNTY}
+    if provider.kind in levels:  # its region is of that level: no need to load it
+        return region_q(Region(pk=provider.region_id, level=levels[provider.kind]), "township")
     township_ids = [provider.region_id, *provider.also_covers.values_list("pk", flat=True)]
     return Q(township__in=township_ids)
 
 
+def breadcrumbs(who, region):
+    """`region` and the regions above it, top first, leaving out those `who` may not see (a
+    county reviewer's trail starts at its county). One query, plus the parents not loaded."""
+    chain, r = [], region
+    while r is not None:
+        chain.insert(0, r)
+        r = r.parent
+    visible = set(scoped(who, Region).filter(pk__in=[r.pk for r in chain]).values_list("pk", flat=True))
+    return [r for r in chain if r.pk in visible]
+
+
+def default_region(who):
+    """The region a page opens on when none is asked for (coverage, reports): the user's own
+    region, i.e. its bureau's region, else its provider's region, else its centre's township;
+    without a membership (superusers), the installation's city when there is exactly one
+    top-level city, else None: the whole installation. Never a region the user may not see."""
+    m = Principal.of(who).membership
+    if m is not None and m.region_id:
+        return m.region
+    if m is not None and m.provider_id:
+        return m.provider.region
+    if m is not None and m.centre_id:
+        return m.centre.township
+    cities = list(Region.objects.filter(level=Region.Level.CITY, parent__isnull=True)[:2])
+    return cities[0] if len(cities) == 1 else None
+
+
 @scope_for(Region)
-def visible_regions(user):
+def visible_regions(who):
     qs = Region.objects.all()
-    if is_everything(user):
+    if who.everything:
         return qs
-    m = membership_of(user)
+    m = who.membership
     if m is None:
         return qs.none()
     if m.role in (Role.CITY_ADMIN, Role.COUNTY_REVIEWER):
-        return qs.filter(region_q(m.region, ""))
+        return qs.filter(region_q(m.region))
     if m.role in (Role.PROVIDER_MANAGER, Role.DOCTOR):
-        return qs.filter(region_q(m.provider.region, ""))
+        return qs.filter(region_q(m.provider.region))
     return qs.filter(pk=m.centre.township_id)
 
 
 @scope_for(Centre)
-def visible_centres(user):
+def visible_centres(who):
     qs = Centre.objects.all()
-    if is_everything(user):
+    if who.everything:
         return qs
-    m = membership_of(user)
+    m = who.membership
     if m is None:
         return qs.none()
     if m.role in (Role.CITY_ADMIN, Role.COUNTY_REVIEWER):
@@ -110,11 +159,11 @@ def visible_centres(user):
 
 
 @scope_for(Provider)
-def visible_providers(user):
+def visible_providers(who):
     qs = Provider.objects.all()
-    if is_everything(user):
+    if who.everything:
         return qs
-    m = membership_of(user)
+    m = who.membership
     if m is None:
         return qs.none()
     if m.role == Role.CITY_ADMIN:
@@ -130,11 +179,11 @@ def visible_providers(user):
 
 
 @scope_for(Contract)
-def visible_contracts(user):
+def visible_contracts(who):
     qs = Contract.objects.all()
-    if is_everything(user):
+    if who.everything:
         return qs
-    m = membership_of(user)
+    m = who.membership
     if m is None:
         return qs.none()
     if m.role in (Role.CITY_ADMIN, Role.COUNTY_REVIEWER):

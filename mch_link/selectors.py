@@ -7,7 +7,7 @@ import datetime
 from collections import Counter
 from dataclasses import dataclass, field
 
-from django.db.models import CharField
+from django.db.models import CharField, Q
 from django.db.models.functions import Cast
 
 from .models import Centre, CentreGrade, Contract, Provider, Region, Tier
@@ -68,8 +68,10 @@ class RegionTree:
     def get(self, region_id):
         return self.rows[region_id]
 
-    def contains(self, region, township_id):
-        return region.pk in self.ancestors(township_id)
+    def inside(self, region_id):
+        """The ids of the stored regions (replaced ones too, any level) that lie inside region
+        `region_id` on `day`: a township that moved county counts in its new county."""
+        return [pk for pk in self.rows if region_id in self.ancestors(pk)]
 
     def children(self, region_id):
         """The regions valid on `day` whose parent is `region_id`, by code (a new list). The
@@ -96,11 +98,44 @@ class Registry:
     region_id: int | None = None  # the region (resolved on the day) the centres were limited to; None: all
 
 
-def townships_within(tree, region_id):
-    """The ids of the townships (any stored row, replaced ones too) that resolve into region
-    `region_id` on the tree's day: a township that moved county counts in its new county."""
-    return [pk for pk, r in tree.rows.items()
-            if r.level == Region.Level.TOWNSHIP and region_id in tree.ancestors(pk)]
+MAX_REGION_IDS = 2000  # well under SQLite's 32,766 parameters; a province has ~1,300 townships
+
+
+def region_q(region, path="", *, on=None, max_ids=MAX_REGION_IDS):
+    """Q for the rows whose Region at FK `path` ("" for Region rows themselves) lies inside
+    `region`: the region itself or any region below it. The one definition of "inside a
+    region"; the tree is three levels deep, city > county > township.
+
+    on=None: the tree as stored (each row's stored parent), as scoping reads it.
+    on=a day, or a RegionTree of that day: the tree as it stood on that day, boundary changes
+    resolved (a township filed under a replaced row counts in its successor, one that moved
+    county in its new county), as the coverage and the reports read it. Exact either way: an
+    IN list of the region ids inside; past `max_ids` of them, the stored tree corrected by the
+    rows that moved in or out."""
+    p = f"{path}__" if path else ""
+    stored = Q(**{f"{p}pk": region.pk})
+    if region.level in (Region.Level.COUNTY, Region.Level.CITY):
+        stored |= Q(**{f"{p}parent": region.pk})
+    if region.level == Region.Level.CITY:
+        stored |= Q(**{f"{p}parent__parent": region.pk})
+    if on is None:
+        return stored
+    tree = on if isinstance(on, RegionTree) else RegionTree.load(on)
+    inside = tree.inside(region.pk)
+    if len(inside) <= max_ids:
+        return Q(**{f"{p}pk__in": inside})
+    as_stored = {pk for pk, r in tree.rows.items() if _stored_inside(tree, r, region.pk)}
+    moved_in, moved_out = set(inside) - as_stored, as_stored - set(inside)
+    q = stored & ~Q(**{f"{p}pk__in": sorted(moved_out)}) if moved_out else stored
+    return q | Q(**{f"{p}pk__in": sorted(moved_in)}) if moved_in else q
+
+
+def _stored_inside(tree, r, region_id):
+    """Whether stored row `r` lies inside `region_id` following the stored parents."""
+    if region_id in (r.pk, r.parent_id):
+        return True
+    parent = tree.rows.get(r.parent_id)
+    return parent is not None and parent.parent_id == region_id
 
 
 def registry_as_of(day, region=None):
@@ -112,9 +147,9 @@ def registry_as_of(day, region=None):
     centre_qs = Centre.objects.open_on(day)
     grade_qs = CentreGrade.objects.held_on(day)
     if region_id is not None:
-        inside = townships_within(tree, region_id)
-        centre_qs = centre_qs.filter(township__in=inside)
-        grade_qs = grade_qs.filter(centre__township__in=inside)
+        inside = region_q(tree.get(region_id), "township", on=tree)
+        centre_qs = centre_qs.filter(inside)
+        grade_qs = grade_qs.filter(region_q(tree.get(region_id), "centre__township", on=tree))
     ranks = grade_ranks_on(day, grade_qs)
     ancestors = tree.ancestors  # (township, county, city), memoised per township
     centres = [
@@ -223,7 +258,7 @@ def coverage(day, region=None, provider=None, registry=None, drill_down=True):
     in_force = {}
     contracts = Contract.objects.in_force(day).order_by("valid_from")
     if region_id is not None:
-        contracts = contracts.filter(centre__township__in=townships_within(tree, region_id))
+        contracts = contracts.filter(region_q(tree.get(region_id), "centre__township", on=tree))
     for provider_id, centre_id, valid_from, valid_to in contracts.values_list(
         "provider_id", "centre_id", Cast("valid_from", CharField()), Cast("valid_to", CharField())
     ):

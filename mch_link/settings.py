@@ -6,6 +6,7 @@ DATABASE_URL=postgres://... and REDIS_URL=redis://... select the production choi
 
 import os
 import warnings
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -37,9 +38,10 @@ def env_list(name, default=""):
 
 _DEV_SECRET_KEY = "dev-only-insecure-key-change-me"
 SECRET_KEY = env("SECRET_KEY", _DEV_SECRET_KEY)
-DEBUG = env_bool("DEBUG", True)
-if SECRET_KEY == _DEV_SECRET_KEY and not DEBUG:
-    raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+# Off unless set: a forgotten variable must not serve Django's debug pages (`make run` sets it).
+DEBUG = env_bool("DEBUG", False)
+if SECRET_KEY == _DEV_SECRET_KEY and not DEBUG and not env_bool("TESTING"):
+    raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (or set DEBUG=1 for development).")
 if SECRET_KEY == _DEV_SECRET_KEY and not env_bool("TESTING"):
     warnings.warn("SECRET_KEY is not set: using the development default.", stacklevel=1)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
@@ -53,6 +55,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
+    "csp",
     "phonenumber_field",
     "django_q",
     "mch_link",
@@ -70,6 +74,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "mch_link.urls"
@@ -126,20 +133,46 @@ else:
     Q_CLUSTER["orm"] = "default"
 
 # --- Auth -----------------------------------------------------------------------------------
+# django-axes refuses a login before the password is checked once the account or the address
+# has failed LOGIN_FAILURE_LIMIT times within LOGIN_COOLOFF_MINUTES (docs/security.md).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+PASSWORD_MIN_LENGTH = env_int("PASSWORD_MIN_LENGTH", 10)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "mch_link.security.MinimumLengthValidator",
+        "OPTIONS": {"min_length": PASSWORD_MIN_LENGTH},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "mch_link:home"
 LOGOUT_REDIRECT_URL = "login"
+# Session lifetime in seconds (default 8 hours, a working day); ends with the browser if set.
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 60 * 60)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", False)
+
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_COOLOFF_MINUTES = env_int("LOGIN_COOLOFF_MINUTES", 15)
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_COOLOFF_MINUTES)
+# Either the account or the address reaching the limit locks (not only the pair).
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "mch_link.security.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "mch_link.security.client_ip"
+# Behind a reverse proxy, the number of proxies that append to X-Forwarded-For (0: none,
+# REMOTE_ADDR is the client). Without it every login seems to come from the proxy.
+NUMBER_OF_PROXIES = env_int("NUMBER_OF_PROXIES", 0)
 
 # --- Language and time ----------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
-LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
@@ -185,13 +218,39 @@ REMINDER_DAYS_DOCTOR = env_int("REMINDER_DAYS_DOCTOR", 3)
 REMINDER_DAYS_CENTRE = env_int("REMINDER_DAYS_CENTRE", 7)
 FEED_ALARM_MINUTES = env_int("FEED_ALARM_MINUTES", 24 * 60)
 
-# --- Security -------------------------------------------------------------------------------
+# --- Security (docs/security.md) -----------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
-if not DEBUG:
-    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
-    CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
+SECURE_REFERRER_POLICY = "same-origin"
+# Cookies only over https unless DEBUG; a deployment on plain http must set both to 0.
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+# Turned on by a deployment that answers on https (the proxy terminating TLS sets
+# X-Forwarded-Proto: https, and SECURE_PROXY_SSL_HEADER=1 trusts it).
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+if env_bool("SECURE_PROXY_SSL_HEADER"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+
+# Content-Security-Policy (django-csp): scripts and styles only from our own static files,
+# no inline <script>, no style= attributes, no framing.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 LOGGING = {
     "version": 1,

@@ -13,3 +13,6 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# The test client's login() authenticates without a request, which django-axes refuses; the
+# lockout tests turn it on with override_settings(AXES_ENABLED=True).
+AXES_ENABLED = False

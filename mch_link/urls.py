@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from . import views, views_contracts, views_import
+from . import security, views, views_contracts, views_import
 
 app_patterns = [
     path("", views.home, name="home"),
@@ -23,8 +23,10 @@ app_patterns = [
 
 urlpatterns = [
     path("", include((app_patterns, "mch_link"))),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/login/", security.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/", security.PasswordChangeView.as_view(), name="password_change"),
+    path("accounts/password/done/", security.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("schedule/", include("scheduling.urls")),
     path("calendar/", include("scheduling.urls_calendar")),
     path("reports/", include("reports.urls")),

@@ -5,46 +5,50 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from .models import Centre, CentreGrade, Contract, Provider, Region, Role
-from .scoping import get_scoped_or_404, is_everything, membership_of, scoped
+from .models import Centre, CentreGrade, Contract, Provider, Region
+from .permissions import (
+    ADMINS,
+    ALL_ROLES,
+    BUREAUS,
+    CENTRE_STAFF,
+    DOCTORS,
+    MANAGERS,
+    PROVIDER_STAFF,
+    REVIEWERS,
+    acting_role,
+)
+from .scoping import get_scoped_or_404, membership_of, region_q, scoped
+
+# The home page's actions, in order: (roles it is offered to, label, URL name); None: everyone.
+# The roles are those the page itself requires (role_required), as the user acts (acting_role).
+ACTIONS = [
+    (BUREAUS, gettext_lazy("签约覆盖情况"), "mch_link:coverage"),
+    (PROVIDER_STAFF, gettext_lazy("我的工作"), "scheduling:agenda"),
+    (CENTRE_STAFF, gettext_lazy("服务记录确认"), "scheduling:centre_records"),
+    (REVIEWERS, gettext_lazy("季度审核"), "scheduling:quarters"),
+    ((*BUREAUS, *MANAGERS), gettext_lazy("完成情况报表"), "reports:dashboard"),
+    (CENTRE_STAFF, gettext_lazy("服务日历"), "calendar:centre_month"),
+    (DOCTORS, gettext_lazy("我的本周服务"), "calendar:doctor_week"),
+    ((*BUREAUS, *PROVIDER_STAFF), gettext_lazy("机构服务日历"), "calendar:provider_month"),
+    ((*BUREAUS, *MANAGERS), gettext_lazy("托育机构服务日历"), "calendar:centre_month"),
+    (ALL_ROLES, gettext_lazy("签约协议"), "mch_link:contract_list"),
+    (None, gettext_lazy("托育机构"), "mch_link:centre_list"),
+    (None, gettext_lazy("通知"), "scheduling:notifications"),
+    (None, gettext_lazy("医疗卫生机构"), "mch_link:provider_list"),
+    (MANAGERS, gettext_lazy("服务排期"), "scheduling:provider_plan"),
+    (ADMINS, gettext_lazy("导入登记数据"), "mch_link:import_registry"),
+    (ADMINS, gettext_lazy("工作日历（节假日）"), "scheduling:workdays"),
+]
 
 
 def _actions_for(user):
     """(label, url) pairs of what this user may do, shown on the home page."""
-    m = membership_of(user)
-    role = Role.CITY_ADMIN if is_everything(user) else (m.role if m else None)
-    actions = []
-    if role in (Role.CITY_ADMIN, Role.COUNTY_REVIEWER):
-        actions.append((_("签约覆盖情况"), reverse("mch_link:coverage")))
-    if role in (Role.DOCTOR, Role.PROVIDER_MANAGER):
-        actions.append((_("我的工作"), reverse("scheduling:agenda")))
-    if role == Role.CENTRE_STAFF:
-        actions.append((_("服务记录确认"), reverse("scheduling:centre_records")))
-    if role == Role.COUNTY_REVIEWER:
-        actions.append((_("季度审核"), reverse("scheduling:quarters")))
-    if role in (Role.CITY_ADMIN, Role.COUNTY_REVIEWER, Role.PROVIDER_MANAGER):
-        actions.append((_("完成情况报表"), reverse("reports:dashboard")))
-    if role == Role.CENTRE_STAFF:
-        actions.append((_("服务日历"), reverse("calendar:centre_month")))
-    if role == Role.DOCTOR:
-        actions.append((_("我的本周服务"), reverse("calendar:doctor_week")))
-    if role in (Role.CITY_ADMIN, Role.COUNTY_REVIEWER, Role.PROVIDER_MANAGER, Role.DOCTOR):
-        actions.append((_("机构服务日历"), reverse("calendar:provider_month")))
-    if role in (Role.CITY_ADMIN, Role.COUNTY_REVIEWER, Role.PROVIDER_MANAGER):
-        actions.append((_("托育机构服务日历"), reverse("calendar:centre_month")))
-    if role is not None:
-        actions.append((_("签约协议"), reverse("mch_link:contract_list")))
-    actions.append((_("托育机构"), reverse("mch_link:centre_list")))
-    actions.append((_("通知"), reverse("scheduling:notifications")))
-    actions.append((_("医疗卫生机构"), reverse("mch_link:provider_list")))
-    if role == Role.PROVIDER_MANAGER:
-        actions.append((_("服务排期"), reverse("scheduling:provider_plan")))
-    if role == Role.CITY_ADMIN:
-        actions.append((_("导入登记数据"), reverse("mch_link:import_registry")))
-        actions.append((_("工作日历（节假日）"), reverse("scheduling:workdays")))
-        if user.is_staff:
-            actions.append((_("后台管理"), reverse("admin:index")))
+    role = acting_role(user)
+    actions = [(str(label), reverse(name)) for roles, label, name in ACTIONS if roles is None or role in roles]
+    if role in ADMINS and user.is_staff:
+        actions.append((_("后台管理"), reverse("admin:index")))
     return actions
 
 
@@ -72,7 +76,7 @@ def centre_list(request):
     region_code = request.GET.get("region", "")
     if region_code:
         region = get_scoped_or_404(request.user, Region, code=region_code)
-        qs = qs.in_region(region)
+        qs = qs.filter(region_q(region, "township"))
     page = Paginator(qs.order_by("township__code", "name"), 50).get_page(request.GET.get("page"))
     today = timezone.localdate()
     grades = {

@@ -10,22 +10,23 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from .access import BUREAUS, CENTRE_STAFF, MANAGERS, PROVIDER_STAFF, has_role, role_required
 from .audit import history
 from .forms import CoverageFilterForm, DraftMissingForm, RenewForm, SignForm, TerminateForm
-from .models import Contract, Region, Role, Tier
-from .scoping import get_scoped_or_404, membership_of, scoped
+from .models import Contract, Region, Tier
+from .permissions import (
+    BUREAUS,
+    CENTRE_STAFF,
+    MANAGERS,
+    PROVIDER_STAFF,
+    can_manage_contracts,
+    is_manager,
+    role_required,
+)
+from .scoping import breadcrumbs, default_region, get_scoped_or_404, membership_of, scoped
 from .selectors import coverage as coverage_report
 from .services import contract_draft_missing, contract_renew, contract_sign, contract_terminate
 
 ALL_CONTRACT_ROLES = (*BUREAUS, *PROVIDER_STAFF, *CENTRE_STAFF)
-
-
-def _home_region(user):
-    m = membership_of(user)
-    if m and m.region_id:
-        return m.region
-    return Region.objects.filter(level=Region.Level.CITY).order_by("code").first()
 
 
 @role_required(*BUREAUS)
@@ -33,21 +34,13 @@ def coverage(request):
     form = CoverageFilterForm(request.GET or None)
     day = form.day()
     code = request.GET.get("region")
-    region = get_scoped_or_404(request.user, Region, code=code) if code else _home_region(request.user)
-    if region is None:
-        raise Http404
+    region = get_scoped_or_404(request.user, Region, code=code) if code else default_region(request.user)
     report = coverage_report(day, region)
-    crumbs = []
-    r = report.region
-    while r is not None:
-        crumbs.insert(0, r)
-        r = r.parent
-    visible = set(scoped(request.user, Region).values_list("pk", flat=True))
     ctx = {
         "report": report,
         "day": day,
         "form": form,
-        "crumbs": [c for c in crumbs if c.pk in visible],
+        "crumbs": breadcrumbs(request.user, report.region),
         "missing_by_tier": [
             (Tier(t).label, [m for m in report.missing_pairs if m["tier"] == t]) for t in Tier.values
         ],
@@ -62,14 +55,14 @@ def contract_list(request):
     if status in Contract.Status.values:
         qs = qs.filter(status=status)
     contracts = list(qs.order_by("centre__name", "-valid_from")[:1000])
-    is_manager = has_role(request.user, *MANAGERS) and membership_of(request.user) is not None
+    manager = is_manager(request.user)
     ctx = {
         "contracts": contracts,
         "status": status,
         "statuses": Contract.Status.choices,
-        "is_manager": is_manager,
-        "draft_form": DraftMissingForm() if is_manager else None,
-        "renew_form": RenewForm() if is_manager else None,
+        "is_manager": manager,
+        "draft_form": DraftMissingForm() if manager else None,
+        "renew_form": RenewForm() if manager else None,
         "today": timezone.localdate(),
     }
     return render(request, "mch_link/contract_list.html", ctx)
@@ -77,17 +70,16 @@ def contract_list(request):
 
 def _manager_contract(request, pk):
     """A contract of the manager's own provider, or 404."""
-    m = membership_of(request.user)
-    if m is None or m.role != Role.PROVIDER_MANAGER:
+    contract = get_scoped_or_404(request.user, Contract, pk=pk)
+    if not can_manage_contracts(request.user, contract.provider_id):
         raise Http404
-    return get_scoped_or_404(request.user, Contract, pk=pk, provider=m.provider_id)
+    return contract
 
 
 @role_required(*ALL_CONTRACT_ROLES)
 def contract_detail(request, pk):
     contract = get_scoped_or_404(request.user, Contract, pk=pk)
-    m = membership_of(request.user)
-    may_change = m is not None and m.role == Role.PROVIDER_MANAGER and m.provider_id == contract.provider_id
+    may_change = can_manage_contracts(request.user, contract.provider_id)
     ctx = {
         "contract": contract,
         "may_change": may_change,

@@ -47,8 +47,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from mch_link.models import Centre, Provider, Region
-from mch_link.scoping import region_q, scoped
-from mch_link.selectors import Coverage, coverage, registry_as_of
+from mch_link.scoping import scoped
+from mch_link.selectors import MAX_REGION_IDS, Coverage, coverage, region_q, registry_as_of
 from scheduling import periods
 from scheduling.models import Obligation, RecordCentre, Session
 from scheduling.services import confirmations_of
@@ -399,35 +399,14 @@ class _StatusOf:
         return status
 
 
-def _fk_within(tree, township, region_id):
-    """Whether `township` lies in region `region_id` following the stored parents (today's tree)."""
-    if township.pk == region_id or township.parent_id == region_id:
-        return True
-    county = tree.rows.get(township.parent_id)
-    return county is not None and county.parent_id == region_id
-
-
 def _region_prefilter(tree, region_id, path):
-    """Q narrowing rows at township FK `path` to `region_id` in SQL.
-
-    The townships that resolve into the region on the tree's day (a 街道 that moved county
-    counts in its new county), as an IN list of ids; past MAX_TOWNSHIP_IDS ids, today's tree
-    (region_q) plus the townships that moved in, a superset: callers check each centre's
-    resolved township in Python anyway."""
+    """Q narrowing rows at township FK `path` to `region_id` on the tree's day (region_q)."""
     if region_id is None:
         return Q()
-    townships = [t for t in tree.rows.values() if t.level == Region.Level.TOWNSHIP]
-    inside = [t.pk for t in townships if region_id in tree.ancestors(t.pk)]
-    if len(inside) <= MAX_TOWNSHIP_IDS:
-        return Q(**{f"{path}__in": inside})
-    q = region_q(tree.get(region_id), path)
-    moved_in = [pk for pk in inside if not _fk_within(tree, tree.get(pk), region_id)]
-    if moved_in:
-        q |= Q(**{f"{path}__in": moved_in})
-    return q
+    return region_q(tree.get(region_id), path, on=tree, max_ids=MAX_TOWNSHIP_IDS)
 
 
-MAX_TOWNSHIP_IDS = 2000  # well under SQLite's 32,766 parameters; a province has ~1,300 townships
+MAX_TOWNSHIP_IDS = MAX_REGION_IDS
 
 
 def obligations_in_scope(*, user=None, provider=None):

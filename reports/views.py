@@ -14,9 +14,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 
-from mch_link.access import BUREAUS, MANAGERS, role_required
-from mch_link.models import Centre, Provider, Region, Role
-from mch_link.scoping import get_scoped_or_404, is_everything, membership_of, scoped
+from mch_link.models import Centre, Provider, Region
+from mch_link.permissions import BUREAUS, MANAGERS, report_provider_forced, role_required
+from mch_link.scoping import breadcrumbs, default_region, get_scoped_or_404, membership_of
 from scheduling import periods
 
 from . import render as renderers
@@ -39,16 +39,6 @@ class Params:
     fmt: str
 
 
-def _default_region(m):
-    """The user's own region: its bureau's, its provider's, or the city when there is one."""
-    if m is not None and m.region_id:
-        return m.region
-    if m is not None and m.provider_id:
-        return m.provider.region
-    cities = list(Region.objects.filter(level=Region.Level.CITY, parent__isnull=True)[:2])
-    return cities[0] if len(cities) == 1 else None
-
-
 def _params(request):
     """Read and scope the query string. 404 for a region, provider or centre outside the
     user's scope; invalid values fall back to the defaults (the form shows the errors)."""
@@ -57,7 +47,7 @@ def _params(request):
     data = form.cleaned_data
     user = request.user
     m = membership_of(user)
-    forced = m is not None and m.role == Role.PROVIDER_MANAGER and not is_everything(user)
+    forced = report_provider_forced(user)
     provider_code = data.get("provider") or ""
     if forced:
         if provider_code and provider_code != m.provider.code:
@@ -66,7 +56,7 @@ def _params(request):
     else:
         provider = get_scoped_or_404(user, Provider, code=provider_code) if provider_code else None
     region_code = data.get("region") or ""
-    region = get_scoped_or_404(user, Region, code=region_code) if region_code else _default_region(m)
+    region = get_scoped_or_404(user, Region, code=region_code) if region_code else default_region(user)
     centre_code = data.get("centre") or ""
     centre = get_scoped_or_404(user, Centre, code=centre_code) if centre_code else None
     return Params(
@@ -88,15 +78,6 @@ def _query(params, **changes):
     return "?" + urlencode({k: v for k, v in values.items() if v})
 
 
-def _crumbs(user, region):
-    chain, r = [], region
-    while r is not None:
-        chain.insert(0, r)
-        r = r.parent
-    visible = set(scoped(user, Region).filter(pk__in=[r.pk for r in chain]).values_list("pk", flat=True))
-    return [r for r in chain if r.pk in visible]
-
-
 @role_required(*REPORT_ROLES)
 def dashboard(request):
     params = _params(request)
@@ -107,7 +88,7 @@ def dashboard(request):
         "period_label": period_label(params.period),
         "periods": period_choices(today, params.period),
         "crumbs": [(r, _query(params, region=r.code))
-                   for r in _crumbs(request.user, params.centre.township if params.centre else params.region)],
+                   for r in breadcrumbs(request.user, params.centre.township if params.centre else params.region)],
         "as_of": params.as_of or default_as_of(params.period),
     }
     if params.centre is not None:

@@ -3,8 +3,8 @@ sessions, built with icalendar 7, and the reads the calendar pages share with it
 
 A feed is served at a secret token URL without login (CalendarFeed). It holds exactly the
 sessions its owner may see, read through the same scoping function as the owner's own pages:
-a centre's and a provider's feed ask `scoped()` as a principal holding that organisation's
-membership (`principal()`); a doctor's feed asks as the doctor itself.
+a centre's and a provider's feed ask `scoped()` as that organisation's own staff
+(`Principal.of_organisation`); a doctor's feed asks as the doctor itself.
 
 Times: a session's date, start and end are wall-clock times in settings.TIME_ZONE
 (Asia/Shanghai), written with TZID and the matching VTIMEZONE. DTSTAMP is the session's
@@ -15,7 +15,6 @@ import datetime
 import functools
 import hashlib
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -27,8 +26,10 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from icalendar import Alarm, Calendar, Event, Timezone, vDuration
 
-from mch_link.models import Contract, Membership, Provider, Role
-from mch_link.scoping import membership_of, scoped
+from mch_link.dates import years_after as _years_from
+from mch_link.models import Contract, Provider
+from mch_link.permissions import is_doctor
+from mch_link.scoping import Principal, membership_of, scoped
 
 from .models import CalendarFeed, Kind, Session
 
@@ -88,16 +89,6 @@ def webcal_url(url):
 # --------------------------------------------------------------------------- who the feed is for
 
 
-def principal(*, centre=None, provider=None):
-    """A stand-in user holding the organisation's membership (unsaved), so that a feed asks
-    `scoped()` exactly what the organisation's own staff would see."""
-    if centre is not None:
-        m = Membership(role=Role.CENTRE_STAFF, centre=centre)
-    else:
-        m = Membership(role=Role.PROVIDER_MANAGER, provider=provider)
-    return SimpleNamespace(is_authenticated=True, is_superuser=False, membership=m, pk=None)
-
-
 def doctor_sessions_q(doctor, provider_id):
     """A doctor's sessions: those assigned to it, and its provider's with no doctor yet."""
     return Q(doctor=doctor) | Q(doctor__isnull=True, provider=provider_id)
@@ -113,27 +104,20 @@ def feed_sessions(feed):
     """(viewer, queryset) of the sessions the feed's owner may see, or (None, None) when the
     owner no longer holds the role (a doctor who left): the feed then answers 404."""
     if feed.owner_type == CalendarFeed.OwnerType.CENTRE:
-        viewer = principal(centre=feed.centre)
+        viewer = Principal.of_organisation(centre=feed.centre)
         return viewer, scoped(viewer, Session).filter(sessions_serving(feed.centre))
     if feed.owner_type == CalendarFeed.OwnerType.PROVIDER:
-        viewer = principal(provider=feed.provider)
+        viewer = Principal.of_organisation(provider=feed.provider)
         return viewer, scoped(viewer, Session)
-    m = membership_of(feed.doctor)
-    if m is None or m.role != Role.DOCTOR:
+    if not is_doctor(feed.doctor):
         return None, None
-    return feed.doctor, scoped(feed.doctor, Session).filter(doctor_sessions_q(feed.doctor, m.provider_id))
+    provider_id = membership_of(feed.doctor).provider_id
+    return feed.doctor, scoped(feed.doctor, Session).filter(doctor_sessions_q(feed.doctor, provider_id))
 
 
 def feed_window(today):
     """(first, last) day of the sessions a feed carries: a year back to two years ahead."""
     return _years_from(today, -YEARS_BACK), _years_from(today, YEARS_AHEAD)
-
-
-def _years_from(day, years):
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
 
 
 # --------------------------------------------------------------------------- reads shared with pages

@@ -6,7 +6,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from mch_link.access import MANAGERS, role_required
+from mch_link.permissions import MANAGERS, role_required
 from mch_link.scoping import membership_of
 
 from . import periods

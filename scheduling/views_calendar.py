@@ -22,8 +22,17 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 
-from mch_link.access import BUREAUS, PROVIDER_STAFF, role_required
 from mch_link.models import Centre, Membership, Provider, Role
+from mch_link.permissions import (
+    BUREAUS,
+    PROVIDER_STAFF,
+    can_manage_contracts,
+    is_doctor,
+    is_staff_of_centre,
+    own_centre_id,
+    own_provider_id,
+    role_required,
+)
 from mch_link.scoping import get_scoped_or_404, membership_of, scoped
 
 from . import feeds
@@ -163,10 +172,8 @@ def _centre_for(request):
     code = request.GET.get("centre", "").strip()
     if code:
         return get_scoped_or_404(request.user, Centre, code=code)
-    m = membership_of(request.user)
-    if m is not None and m.role == Role.CENTRE_STAFF:
-        return get_scoped_or_404(request.user, Centre, pk=m.centre_id)
-    return None
+    centre_id = own_centre_id(request.user)
+    return get_scoped_or_404(request.user, Centre, pk=centre_id) if centre_id is not None else None
 
 
 def _centre_pick(request, url_name):
@@ -180,9 +187,8 @@ def _centre_pick(request, url_name):
 
 
 def _centre_context(request, centre):
-    m = membership_of(request.user)
     ctx = {"centre": centre, "kind": _kind_param(request), "kinds": _kind_choices(), "subscribe": None}
-    if m is not None and m.role == Role.CENTRE_STAFF and m.centre_id == centre.pk:
+    if is_staff_of_centre(request.user, centre):
         ctx["subscribe"] = _subscribe(feeds.feed_for(centre=centre), "centre", centre.code)
     return ctx
 
@@ -248,10 +254,9 @@ def _doctor_for(request):
     """(doctor user, provider) of ?doctor=USERNAME among the doctors of providers the user
     may see (else 404); a doctor defaults to itself. None when a picker is needed."""
     username = request.GET.get("doctor", "").strip()
-    m = membership_of(request.user)
     if not username:
-        if m is not None and m.role == Role.DOCTOR:
-            return request.user, m.provider
+        if is_doctor(request.user):
+            return request.user, membership_of(request.user).provider
         return None
     doctor_m = (
         Membership.objects.select_related("user", "provider")
@@ -319,11 +324,10 @@ def _iso_week(day):
 @role_required(*BUREAUS, *PROVIDER_STAFF)
 def provider_month(request):
     code = request.GET.get("provider", "").strip()
-    m = membership_of(request.user)
     if code:
         provider = get_scoped_or_404(request.user, Provider, code=code)
-    elif m is not None and m.role in PROVIDER_STAFF:
-        provider = get_scoped_or_404(request.user, Provider, pk=m.provider_id)
+    elif own_provider_id(request.user) is not None:
+        provider = get_scoped_or_404(request.user, Provider, pk=own_provider_id(request.user))
     else:
         q = request.GET.get("q", "").strip()
         qs = scoped(request.user, Provider).order_by("code")
@@ -355,7 +359,7 @@ def provider_month(request):
         "next": _query(provider=code, kind=kind, month=f"{_shift_month(first, 1):%Y-%m}"),
         "hidden": {"provider": code, "month": f"{first:%Y-%m}"},
         "subscribe": _subscribe(feeds.feed_for(provider=provider), "provider", provider.code)
-        if m is not None and m.role == Role.PROVIDER_MANAGER and m.provider_id == provider.pk else None,
+        if can_manage_contracts(request.user, provider) else None,
     }
     return render(request, "scheduling/calendar_provider_month.html", ctx)
 
@@ -373,11 +377,12 @@ def feed_renew(request):
     value = request.POST.get("owner", "")
     if m is None:
         raise Http404
-    if owner_type == CalendarFeed.OwnerType.CENTRE and m.role == Role.CENTRE_STAFF and value == m.centre.code:
+    if (owner_type == CalendarFeed.OwnerType.CENTRE and is_staff_of_centre(request.user, m.centre_id)
+            and value == m.centre.code):
         feed, back = feeds.feed_for(centre=m.centre), reverse("calendar:centre_month")
-    elif owner_type == CalendarFeed.OwnerType.DOCTOR and m.role == Role.DOCTOR and value == request.user.username:
+    elif owner_type == CalendarFeed.OwnerType.DOCTOR and is_doctor(request.user) and value == request.user.username:
         feed, back = feeds.feed_for(doctor=request.user), reverse("calendar:doctor_week")
-    elif (owner_type == CalendarFeed.OwnerType.PROVIDER and m.role == Role.PROVIDER_MANAGER
+    elif (owner_type == CalendarFeed.OwnerType.PROVIDER and can_manage_contracts(request.user, m.provider_id)
           and value == m.provider.code):
         feed, back = feeds.feed_for(provider=m.provider), reverse("calendar:provider_month")
     else:

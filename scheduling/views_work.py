@@ -12,10 +12,23 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from mch_link.access import BUREAUS, CENTRE_STAFF, MANAGERS, PROVIDER_STAFF, role_required
 from mch_link.audit import history
 from mch_link.errors import Conflict, add_to_form, status_of
-from mch_link.models import AuditEvent, Region, Role
+from mch_link.models import AuditEvent, Region
+from mch_link.permissions import (
+    BUREAUS,
+    CENTRE_STAFF,
+    MANAGERS,
+    PROVIDER_STAFF,
+    REVIEWERS,
+    can_approve,
+    can_confirm,
+    can_record,
+    can_resolve,
+    is_doctor,
+    own_provider_id,
+    role_required,
+)
 from mch_link.scoping import get_scoped_or_404, membership_of, scoped
 
 from . import periods
@@ -39,10 +52,10 @@ SESSION_PREFETCH = Prefetch(
 
 def _own_session(request, pk):
     """A session of the user's own provider (doctor or manager), for writes; else 404."""
-    m = membership_of(request.user)
-    if m is None or m.role not in PROVIDER_STAFF:
+    provider_id = own_provider_id(request.user)
+    if provider_id is None:
         raise Http404
-    return get_scoped_or_404(request.user, Session, pk=pk, provider=m.provider_id)
+    return get_scoped_or_404(request.user, Session, pk=pk, provider=provider_id)
 
 
 def _centres(session):
@@ -53,13 +66,12 @@ def _centres(session):
 def agenda(request):
     """Today, this week and overdue, for a doctor (own sessions and unassigned ones) or a
     manager (the whole provider)."""
-    m = membership_of(request.user)
     today = timezone.localdate()
     monday = today - datetime.timedelta(days=today.weekday())
     qs = scoped(request.user, Session).exclude(status=Session.Status.CANCELLED).select_related("doctor") \
         .prefetch_related(SESSION_PREFETCH).order_by("date", "start")
-    if m is not None and m.role == Role.DOCTOR:
-        qs = qs.filter(doctor_sessions_q(request.user, m.provider_id))
+    if is_doctor(request.user):
+        qs = qs.filter(doctor_sessions_q(request.user, own_provider_id(request.user)))
     week = [s for s in qs.filter(date__range=(monday, monday + datetime.timedelta(days=6)))]
     overdue = list(qs.filter(status=Session.Status.PLANNED, date__lt=today)[:50])
     drafts = list(qs.filter(record__status=Record.Status.DRAFT)[:50])
@@ -74,7 +86,6 @@ def agenda(request):
 def session_detail(request, pk):
     session = get_scoped_or_404(request.user, Session, pk=pk)
     session = Session.objects.select_related("provider", "doctor").prefetch_related(SESSION_PREFETCH).get(pk=pk)
-    m = membership_of(request.user)
     centres = _centres(session)
     record = Record.objects.filter(session=session).select_related("doctor").first()
     parts = list(scoped(request.user, RecordCentre).filter(record=record).select_related("centre")) if record else []
@@ -84,12 +95,12 @@ def session_detail(request, pk):
         .exclude(session=session).select_related("session").distinct().order_by("-held_on")[:5]
     )
     events = history(session, *([record] if record else []), *parts)
-    own = m is not None and m.role in PROVIDER_STAFF and m.provider_id == session.provider_id
+    own = can_record(request.user, session)
     ctx = {
         "session": session, "centres": centres, "record": record, "parts": parts, "earlier": earlier,
         "events": events, "may_log": own, "may_move": own and session.status == Session.Status.PLANNED,
-        "may_resolve": own and m.role == Role.PROVIDER_MANAGER, "locked": session.is_locked(),
-        "is_centre": m is not None and m.role == Role.CENTRE_STAFF,
+        "may_resolve": can_resolve(request.user, session), "locked": session.is_locked(),
+        "is_centre": can_confirm(request.user),
         "attachments": record.attachments.all() if record else [],
         "findings": [(a, (record.findings or {}).get(a)) for a in CHECKLIST_AREAS if record and record.findings],
     }
@@ -231,21 +242,20 @@ def attachment_download(request, pk):
 @role_required(*BUREAUS)
 def quarters(request):
     """Quarter sign-off: a county reviewer approves or reopens its county's quarters."""
-    m = membership_of(request.user)
     counties = list(scoped(request.user, Region).filter(level=Region.Level.COUNTY).order_by("code"))
     today = timezone.localdate()
     recent = [periods.quarter_of(today - datetime.timedelta(days=91 * i)) for i in range(1, 9)]
     approvals = {(a.county_id, a.period): a for a in QuarterApproval.objects.filter(county__in=counties)
                  .select_related("approved_by", "reopened_by")}
     rows = [{"county": c, "period": p, "approval": approvals.get((c.pk, p))} for c in counties for p in recent]
-    ctx = {"rows": rows, "may_approve": m is not None and m.role == Role.COUNTY_REVIEWER,
+    ctx = {"rows": rows, "may_approve": can_approve(request.user),
            "events": AuditEvent.objects.filter(model="quarterapproval",
                                                object_id__in=[str(a.pk) for a in approvals.values()])[:50]}
     return render(request, "scheduling/quarters.html", ctx)
 
 
 @require_POST
-@role_required(Role.COUNTY_REVIEWER)
+@role_required(*REVIEWERS)
 def quarter_action(request):
     county = get_scoped_or_404(request.user, Region, code=request.POST.get("county", ""), level=Region.Level.COUNTY)
     period = request.POST.get("period", "")

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from mch_link.access import ADMINS, role_required
+from mch_link.permissions import ADMINS, role_required
 
 from . import workdays
 from .management.commands.load_workdays import read_holiday_json, workdays_load

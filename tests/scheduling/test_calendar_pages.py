@@ -64,7 +64,7 @@ def test_centre_staff_see_their_month_with_every_provider_serving_them(planned, 
     ts = first_session(provider=planned.tashan_chc, obligations__contract__centre=planned.sunny)
     html = page(client, planned.fay, "centre_month", month=month_of(ts)).content.decode()
     assert "阳光托育园" in html and "塔山街道社区卫生服务中心" in html
-    assert 'class="cal-grid"' in html and "window.print()" in html and "打印" in html
+    assert 'class="cal-grid"' in html and "data-print" in html and "js/app.js" in html and "打印" in html
     yc = first_session(provider=planned.yc_mch, obligations__contract__centre=planned.sunny)
     html = page(client, planned.fay, "centre_month", month=month_of(yc)).content.decode()
     assert "越城区妇幼保健院" in html
