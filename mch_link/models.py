@@ -463,6 +463,10 @@ class Contract(ConstraintErrorsOnFields, models.Model):
                 | (~Q(status="terminated") & Q(terminated_on__isnull=True)),
                 name="contract_terminated_has_date",
             ),
+            # drafting twice (a double submit, two managers at once) offers one draft, not two
+            models.UniqueConstraint(fields=["provider", "centre"], condition=Q(status="draft"),
+                                    name="one_open_draft_per_pair",
+                                    violation_error_message=_("该机构与该托育机构已有一份待签约的草稿协议")),
         ]
         # Two signed contracts of one pair may not overlap in time: enforced by a trigger
         # (see migration 0002), since neither SQLite nor plain PostgreSQL has a portable

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from .audit import audit_change
 from .dates import one_year_from
+from .locks import lock_provider
 from .models import Contract, contracts_changed
 from .selectors import missing_pairs_for_provider
 
@@ -18,13 +19,15 @@ from .selectors import missing_pairs_for_provider
 @transaction.atomic
 def contract_draft_missing(*, provider, valid_from, valid_to, user):
     """Draft a contract for every pair the tier rules require of `provider` on `valid_from`
-    that no signed contract covers and no draft already offers. Returns the new contracts."""
-    Contract(provider=provider, valid_from=valid_from, valid_to=valid_to).validate_constraints()
+    that no signed contract covers and no open draft already offers (one open draft per pair:
+    the constraint one_open_draft_per_pair). Safe to repeat and to run twice at once: the
+    provider's row is locked first (mch_link.locks), so a second run waits and then sees the
+    first one's drafts. Returns the new contracts."""
+    Contract(provider=provider, valid_from=valid_from, valid_to=valid_to).validate_constraints(
+        exclude=["provider", "centre"])
+    lock_provider(provider.pk)
     drafted_for = set(
-        Contract.objects.filter(provider=provider, status=Contract.Status.DRAFT,
-                                valid_from__lte=valid_to, valid_to__gte=valid_from)
-        .values_list("centre_id", flat=True)
-    )
+        Contract.objects.filter(provider=provider, status=Contract.Status.DRAFT).values_list("centre_id", flat=True))
     created = []
     for pair in missing_pairs_for_provider(provider, valid_from):
         if pair.centre_id in drafted_for:

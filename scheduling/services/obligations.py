@@ -11,7 +11,7 @@ from django.utils import timezone
 from mch_link.audit import audit_change, snapshot
 
 from .. import periods
-from ..locks import lock_provider
+from mch_link.locks import lock_provider
 from ..models import Confirmation, Obligation, Session
 from ..selectors import confirmations_of, contracts_of_year
 from ..status import facts_of, obligation_status

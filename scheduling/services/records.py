@@ -9,7 +9,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from ..locks import lock_provider
+from mch_link.locks import lock_provider
 from ..models import Attachment, Obligation, Record, RecordCentre, Session
 from ..selectors import session_centre_ids
 from .obligations import statuses_refresh

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from ..locks import lock_provider
+from mch_link.locks import lock_provider
 from ..models import Obligation, Session
 from ..selectors import day_load
 from .calendar import work_years_for
