@@ -521,7 +521,8 @@ class Record(models.Model):
             return False  # a resubmission answers the dispute
         if any(name in data and getattr(self, name) != data[name] for name in self.CONTENT):
             return False
-        return all(centre_id in parts and parts[centre_id].attendance == n for centre_id, n in (attendance or {}).items())
+        return all(centre_id in parts and parts[centre_id].attendance == n
+                   for centre_id, n in (attendance or {}).items())
 
 
 class RecordCentre(models.Model):

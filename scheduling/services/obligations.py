@@ -9,9 +9,9 @@ from django.db.models import Min, Q
 from django.utils import timezone
 
 from mch_link.audit import audit_change, snapshot
+from mch_link.locks import lock_provider
 
 from .. import periods
-from mch_link.locks import lock_provider
 from ..models import Confirmation, Obligation, Session
 from ..selectors import confirmations_of, contracts_of_year
 from ..status import facts_of, obligation_status

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import transaction
 
+from mch_link.locks import lock_providers
 from mch_link.models import Provider
 
 from .. import planner
-from mch_link.locks import lock_providers
 from ..models import CentreClosure, DoctorLeave, Obligation, Session
 from ..selectors import doctors_by_provider, provider_ids_for
 from .calendar import work_years_for

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mch_link.locks import lock_provider
+
 from ..models import Attachment, Obligation, Record, RecordCentre, Session
 from ..selectors import session_centre_ids
 from .obligations import statuses_refresh

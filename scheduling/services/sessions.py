@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from mch_link.locks import lock_provider
+
 from ..models import Obligation, Session
 from ..selectors import day_load
 from .calendar import work_years_for

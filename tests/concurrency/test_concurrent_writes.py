@@ -289,8 +289,9 @@ def test_confirming_while_the_doctor_amends_never_leaves_a_stale_confirmation(pl
                      "topics": ["意外伤害急救"], "submit": "1", "version": seen}
             amend.update({f"attendance_{p.centre_id}": "20" for p in record.centres.all()})
             amend[f"attendance_{centre_id}"] = str(attendance)
-            results = at_once(lambda: doctor.post(url, amend),
-                              lambda: centre.post(reverse("scheduling:record_confirm", args=[part.pk]), shown))
+            confirm_url = reverse("scheduling:record_confirm", args=[part.pk])
+            results = at_once(lambda url=url, amend=amend: doctor.post(url, amend),
+                              lambda url=confirm_url, shown=shown: centre.post(url, shown))
             assert all(r.status_code < 500 for r in results), [r.status_code for r in results]
             part.refresh_from_db()
             if part.confirmation == "confirmed":
