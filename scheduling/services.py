@@ -16,7 +16,7 @@ from mch_link.audit import audit_change, snapshot
 from mch_link.models import Contract, Membership, Provider, Role
 from mch_link.scoping import region_q
 
-from . import periods, planner, workdays
+from . import periods, planner, replan, workdays
 from .models import CentreClosure, Confirmation, DoctorLeave, Obligation, Record, Session, WorkDay, WorkYear
 from .status import facts_of, obligation_status
 
@@ -28,7 +28,7 @@ SIGNED = (Contract.Status.SIGNED, Contract.Status.TERMINATED)
 
 def workyear_ensure(year):
     """The year's WorkYear row, created from the chinese-calendar package when it knows the
-    year, else as an estimate (Monday–Friday)."""
+    year, else as an estimate (workdays.estimated_year)."""
     row = WorkYear.objects.filter(year=year).first()
     if row is not None:
         return row
@@ -208,10 +208,11 @@ class ScheduleReport:
     moved: list = field(default_factory=list)  # (session id, from day, to day, reason)
     cancelled: list = field(default_factory=list)  # (session id, day, reason)
     warnings: list = field(default_factory=list)
+    needs_decision: list = field(default_factory=list)  # (session id, day, reason): pinned, on a day off
 
     def lines(self):
         out = [
-            f"{self.year} 年排期{'（估计：尚无官方节假日安排，按周一至周五排期）' if self.estimated else ''}",
+            f"{self.year} 年排期{'（估计：尚无国务院放假通知，按法定节假日推算）' if self.estimated else ''}",
             f"新建服务义务 obligations created: {self.obligations_created}",
             f"取消服务义务 obligations cancelled: {len(self.obligations_cancelled)}",
         ]
@@ -224,6 +225,9 @@ class ScheduleReport:
         out += [f"  #{sid} {old} → {new}：{reason}" for sid, old, new, reason in self.moved]
         out.append(f"取消场次 cancelled: {len(self.cancelled)}")
         out += [f"  #{sid} {day}：{reason}" for sid, day, reason in self.cancelled]
+        if self.needs_decision:
+            out.append(f"需要决定 needs a decision: {len(self.needs_decision)}")
+            out += [f"  #{sid} {day}：{reason}" for sid, day, reason in self.needs_decision]
         if self.estimated:
             out.append("警告 warning: 该年度尚无官方节假日数据，所有场次标记为“估计”，载入通知后将重新排期")
         out += [f"警告 warning: {w}" for w in self.warnings]
@@ -317,6 +321,7 @@ def _schedule_generate(*, year, today, region, provider, user):
         doctors={k: max(v, 1) for k, v in doctors.items()},
         leave=leave,
         cancelled_obligation_ids=cancelled_ids,
+        today=today,
     )
     plan = planner.plan(inp, planner_settings())
     _apply(plan, sessions, provider_ids, work_years, user, report)
@@ -378,3 +383,4 @@ def _apply(plan, sessions, provider_ids, work_years, user, report):
         audit_change(s, user=user, action="cancel", before=before, reason=cancel.reason)
         report.cancelled.append((s.pk, s.date, cancel.reason))
     report.warnings.extend(plan.warnings)
+    replan.decisions_apply(plan, by_pk, report)
