@@ -27,9 +27,9 @@ class HolidayFileForm(forms.Form):
     file = forms.FileField(
         label=gettext_lazy("节假日安排文件（JSON）"),
         help_text=gettext_lazy("holiday-cn 格式（UTF-8 编码的 JSON）：{\"year\": 年份, \"papers\": [通知网址], "
-                               "\"days\": [{\"name\": \"元旦\", \"date\": \"YYYY-MM-DD\", \"isOffDay\": true}, …]}。"
-                               "isOffDay 为 true 是放假日，false 是调休上班日；days 须列出通知中的全部放假日（含全部法定"
-                               "节假日）和调休上班日。"),
+                               "\"days\": [{\"name\": \"元旦\", \"date\": \"YYYY-MM-DD\", \"isOffDay\": true}, …]}"
+                               "。isOffDay 为 true 是放假日，false 是调休上班日；"
+                               "days 须列出通知中的全部放假日（含全部法定节假日）和调休上班日。"),
         widget=forms.ClearableFileInput(attrs={"accept": ".json,application/json"}),
     )
     dry_run = forms.BooleanField(label=gettext_lazy("仅检查：显示将载入的天数，不写入、不重新排期"), required=False)

@@ -168,13 +168,15 @@ def _entry_day(index: int, entry, year: int | None, seen: dict[date, int]) -> tu
                 raise ValueError
             day = date.fromisoformat(raw)
         except ValueError:
-            errors.append(_bad(index, f"日期无效 {raw!r}（应为 YYYY-MM-DD）", f"bad date {raw!r} (expected YYYY-MM-DD)"))
+            errors.append(_bad(index, f"日期无效 {raw!r}（应为 YYYY-MM-DD）",
+                               f"bad date {raw!r} (expected YYYY-MM-DD)"))
     if day is not None and year is not None and day.year != year:
         errors.append(_bad(index, f"日期 {day} 不在 {year} 年内", f"date {day} is outside the year {year}"))
         day = None
     if "isOffDay" in entry and not isinstance(entry["isOffDay"], bool):
         off = entry["isOffDay"]
-        errors.append(_bad(index, f"isOffDay 应为 true/false，实为 {off!r}", f"isOffDay must be a boolean, got {off!r}"))
+        errors.append(_bad(index, f"isOffDay 应为 true/false，实为 {off!r}",
+                           f"isOffDay must be a boolean, got {off!r}"))
     if day is not None and day in seen:
         errors.append(_bad(index, f"日期 {day} 重复（已见于第 {seen[day]} 项）",
                            f"date {day} listed twice (first at days[{seen[day]}])"))

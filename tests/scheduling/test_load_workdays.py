@@ -99,7 +99,8 @@ BAD_DAYS = [
     ({"name": "元旦", "date": "2027-01-04", "isOffDay": "true"}, rf"days\[{EXTRA}\].*isOffDay must be a boolean"),
     ({"name": "元旦", "date": "2027-01-04", "isOffDay": 1}, rf"days\[{EXTRA}\].*isOffDay must be a boolean"),
     ({"name": "元旦", "date": "2026-12-31", "isOffDay": True}, rf"days\[{EXTRA}\].*outside the year 2027"),
-    ({"name": "元旦", "date": "2027-01-01", "isOffDay": True}, rf"days\[{EXTRA}\].*listed twice \(first at days\[0\]\)"),
+    ({"name": "元旦", "date": "2027-01-01", "isOffDay": True},
+     rf"days\[{EXTRA}\].*listed twice \(first at days\[0\]\)"),
     ({"name": "元旦", "date": "2027-01-04"}, rf"days\[{EXTRA}\].*missing key 'isOffDay'"),
     ({"date": "2027-01-04", "isOffDay": True}, rf"days\[{EXTRA}\].*missing key 'name'"),
 ]
