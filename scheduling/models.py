@@ -31,7 +31,7 @@ class WorkYear(models.Model):
 
     year = models.PositiveSmallIntegerField(_("年度"), unique=True)
     estimated = models.BooleanField(_("估计"), default=True,
-                                    help_text=_("尚无国务院办公厅放假通知时按周一至周五估计"))
+                                    help_text=_("尚无国务院办公厅放假通知时按法定节假日推算估计"))
     source = models.CharField(_("来源"), max_length=300, blank=True)
     loaded_at = models.DateTimeField(_("载入时间"), auto_now=True)
 
