@@ -59,7 +59,7 @@ class WorkYear(models.Model):
 
     year = models.PositiveSmallIntegerField(_("年度"), unique=True)
     estimated = models.BooleanField(_("估计"), default=True,
-                                    help_text=_("尚无国务院办公厅放假通知时按周一至周五估计"))
+                                    help_text=_("尚无国务院办公厅放假通知时按法定节假日推算估计"))
     source = models.CharField(_("来源"), max_length=300, blank=True)
     loaded_at = models.DateTimeField(_("载入时间"), auto_now=True)
 
@@ -232,6 +232,9 @@ class Session(models.Model):
     sequence = models.PositiveIntegerField(_("版本序号"), default=0, help_text=_("日历 SEQUENCE：改期或变更时加一"))
     version = models.PositiveIntegerField(default=1, help_text=_("防止并发覆盖的版本号"))
     change_reason = models.CharField(_("变更原因"), max_length=200, blank=True)
+    needs_decision_on = models.DateField(
+        _("待决定日期"), null=True, blank=True,
+        help_text=_("重新排期发现这一固定场次落在非工作日的日期；场次仍在该日时需要负责人决定"))
     allow_early_record = models.BooleanField(
         _("允许周期前记录"), default=False, help_text=_("管理员允许把服务记录日期填在服务周期开始之前"))
     created_at = models.DateTimeField(auto_now_add=True)

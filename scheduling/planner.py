@@ -12,13 +12,19 @@ Pure, deterministic and idempotent (design.md, "Scheduling rules"):
   township and one period share sessions of up to `group_size` centres.
 - A centre never has two sessions on one day, and its supervision is never in the ISO week of
   one of its guidance sessions.
+- In a year without a notice, the likely bridge days (可能调休, WorkYear.possible_bridge_days)
+  are avoided while another day will do.
 - Existing sessions that are still valid are kept where they are; invalid ones are moved to the
-  nearest valid day (later days of their window first, then earlier), each with a reason;
-  pinned sessions (held, recorded or moved by hand) are never moved or cancelled. Feeding the
-  plan back in as the existing sessions gives a plan with nothing to create, move or cancel.
+  nearest valid day outside the quarters' buffers (later days of their window first, then
+  earlier), and into a buffer only when nothing else is left, saying so; each with a reason.
+  Pinned sessions (held, recorded or moved by hand) are never moved or cancelled: one that now
+  falls on a day that is not a working day is listed in `Plan.decisions` for a person to decide.
+  With `PlannerInput.today`, sessions before that day are never moved, and nothing moves to it.
+  Feeding the plan back in as the existing sessions gives a plan with nothing to create, move or
+  cancel.
 
-Callers load, call, save: no ORM here. `plan()` has no notion of "today": a caller that must
-not plan in the past clips each ObligationIn.start to the first plannable day.
+Callers load, call, save: no ORM here. New sessions ignore `today`: a caller that must not plan
+in the past clips each ObligationIn.start to the first plannable day.
 Dates are local dates (Asia/Shanghai); times are naive local wall-clock times.
 """
 
@@ -59,6 +65,9 @@ CANCEL_OBLIGATIONS_CANCELLED = "所服务的义务均已取消"
 CANCEL_OBLIGATIONS_GONE = "所服务的义务已不存在"
 CANCEL_DUPLICATE = "所服务的义务已另有排期"
 CANCEL_NO_DAY = "服务周期内已无可用日期"
+NOTE_IN_BUFFER = "缓冲期外已无可用日期，改在季度末缓冲期内"
+NOTE_ON_BRIDGE = "其他日期已满，改在可能调休的日期"
+DECISION_DAY_OFF = "人工安排的场次落在非工作日，需要决定是否改期"
 
 
 def reason_day_off(day: date) -> str:
@@ -117,7 +126,8 @@ class ExistingSession:
 class PlannerInput:
     """Everything the planner looks at. `doctors`: provider id -> number of doctors. `leave`:
     provider id -> {day: doctors on leave that day}. `closures`: centre id -> closed days.
-    `work_years`: year -> WorkYear; a missing year is planned as estimated (Monday–Friday)."""
+    `work_years`: year -> WorkYear; a missing year is planned as estimated (workdays.estimated_year).
+    `today`: sessions before it are in the past: never moved, and nothing is moved before it."""
 
     obligations: Sequence[ObligationIn]
     sessions: Sequence[ExistingSession] = ()
@@ -126,6 +136,7 @@ class PlannerInput:
     doctors: dict[int, int] = field(default_factory=dict)
     leave: dict[int, dict[date, int]] = field(default_factory=dict)
     cancelled_obligation_ids: frozenset[int] = frozenset()
+    today: date | None = None
 
 
 @dataclass(frozen=True)
@@ -181,6 +192,15 @@ class Cancel:
     reason: str
 
 
+@dataclass(frozen=True)
+class Decision:
+    """A pinned session the planner may not move that now falls where it should not be."""
+
+    session_id: int
+    day: date
+    reason: str
+
+
 @dataclass
 class Plan:
     create: list[NewSession] = field(default_factory=list)
@@ -188,6 +208,7 @@ class Plan:
     move: list[Move] = field(default_factory=list)
     cancel: list[Cancel] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)  # not a change: the session stays
 
     @property
     def changes_anything(self) -> bool:
@@ -225,6 +246,12 @@ class _Calendar:
 
     def estimated(self, day: date) -> bool:
         return self._year(day.year)[0].estimated
+
+    def is_bridge(self, day: date) -> bool:
+        return day in self._year(day.year)[0].possible_bridge_days
+
+    def has_bridges(self, first: date, last: date) -> bool:
+        return any(self._year(year)[0].possible_bridge_days for year in range(first.year, last.year + 1))
 
     def not_working_reason(self, day: date) -> str:
         work_year = self._year(day.year)[0]
@@ -475,10 +502,14 @@ def plan(inp: PlannerInput, settings: PlannerSettings | None = None) -> Plan:
         obs = [obligations[i] for i in active]
         centres = sorted({o.centre_id for o in obs}) if obs else sorted(set(session.centre_ids))
         slot = (session.start, session.end)
+        past = inp.today is not None and session.day < inp.today
         if session.pinned:
             board.occupy(session.provider_id, session.kind, session.day, centres, session.doctor_slot, slot)
             result.keep.append(session.id)
             covered.update(active)
+            if not past and not calendar.is_working(session.day):
+                result.decisions.append(Decision(
+                    session.id, session.day, f"{DECISION_DAY_OFF}（{calendar.not_working_reason(session.day)}）"))
             continue
         if not obs:
             gone = any(i not in obligations for i in session.obligation_ids) or not session.obligation_ids
@@ -495,7 +526,7 @@ def plan(inp: PlannerInput, settings: PlannerSettings | None = None) -> Plan:
             problem = board.problem(session.provider_id, session.kind, session.day, centres)
         if problem is None and session.doctor_slot is not None:
             problem = board.seat_problem(session.provider_id, session.day, session.doctor_slot, slot)
-        if problem is None:
+        if problem is None or past:  # a past session stays where it was, valid or not
             board.occupy(session.provider_id, session.kind, session.day, centres, session.doctor_slot, slot)
             result.keep.append(session.id)
             covered.update(active)
@@ -503,28 +534,26 @@ def plan(inp: PlannerInput, settings: PlannerSettings | None = None) -> Plan:
             to_move.append((session, obs, problem))
 
     # 2. Move the invalid ones: the same day with another doctor if only the doctor clashed, then
-    #    the nearest later working day of their window, then the nearest earlier one. The buffer
-    #    is there for exactly this, so moves may use it. A moved session keeps its time if it can.
+    #    the nearest later plannable day of their window (outside the buffers, no likely bridge
+    #    day), then the nearest earlier one; only then the other working days, nearest first, with
+    #    a note. Never before `today`. A moved session keeps its time if it can.
     for session, obs, reason in to_move:
         if covered.issuperset(o.id for o in obs):
             result.cancel.append(Cancel(session.id, CANCEL_DUPLICATE))
             continue
         centres = sorted({o.centre_id for o in obs})
         start, end = max(o.start for o in obs), min(o.end for o in obs)
-        days = calendar.working_between(start, end) if start <= end else []
-        candidates = [
-            *([session.day] if start <= session.day <= end else []),
-            *days[bisect_right(days, session.day):],
-            *reversed(days[:bisect_left(days, session.day)]),
-        ]
+        if inp.today is not None:
+            start = max(start, inp.today)
         own = (session.start, session.end)
         slots = [own, *(s for s in settings.slots.get(session.kind, [MORNING, AFTERNOON]) if s != own)]
         placed = None
-        for day in candidates:
+        for day, note in _move_candidates(session.day, obs[0].period, start, end, calendar):
             if board.problem(session.provider_id, session.kind, day, centres) is None:
                 seat = board.find_seat(session.provider_id, day, slots)
                 if seat is not None:
                     placed = day, seat
+                    reason = f"{reason}；{note}" if note else reason
                     break
         if placed is None:
             # Its obligations fall back into the pool of new work below (and get a warning there
@@ -563,7 +592,30 @@ def plan(inp: PlannerInput, settings: PlannerSettings | None = None) -> Plan:
     result.move.sort(key=lambda m: m.session_id)
     result.cancel.sort(key=lambda c: c.session_id)
     result.create.sort(key=lambda n: (n.day, n.provider_id, n.start, n.doctor_slot, n.obligation_ids))
+    result.decisions.sort(key=lambda d: d.session_id)
     return result
+
+
+def _move_candidates(day: date, period: str, start: date, end: date,
+                     calendar: _Calendar) -> Iterator[tuple[date, str]]:
+    """Days a session of `period` on `day` may move to, best first, each with the note its
+    reason gets: `day` itself (another doctor), then the plannable days of start..end that are
+    no likely bridge day, then its other working days (a buffer, then a bridge day)."""
+    if start > end:
+        return
+    days = calendar.working_between(start, end)
+    plannable = set(calendar.plannable_in(period, start, end))
+    if start <= day <= end and calendar.is_working(day):
+        yield day, ""
+    nearest = [*days[bisect_right(days, day):], *reversed(days[:bisect_left(days, day)])]
+    for candidate in nearest:
+        if candidate in plannable and not calendar.is_bridge(candidate):
+            yield candidate, ""
+    for candidate in nearest:
+        if candidate not in plannable:
+            yield candidate, NOTE_IN_BUFFER
+        elif calendar.is_bridge(candidate):
+            yield candidate, NOTE_ON_BRIDGE
 
 
 def _place_new(unit: _Unit, fraction: float, board: _Board, calendar: _Calendar,
@@ -582,30 +634,35 @@ def _place_new(unit: _Unit, fraction: float, board: _Board, calendar: _Calendar,
     centres = unit.centres
     slots = settings.slots[unit.kind]
     full: list[date] = []
+    # Likely bridge days last: a first pass without them, a second only if it found nothing.
+    passes = (True, False) if calendar.has_bridges(unit.start, unit.end) else (False,)
     try:
-        for index in _outward(first, high - low):
-            day = days[low + index]
-            if board.is_full(unit.provider_id, day):
-                full.append(day)
-                continue
-            if board.problem(unit.provider_id, unit.kind, day, centres) is not None:
-                continue
-            seat = board.find_seat(unit.provider_id, day, slots)
-            if seat is None:
-                continue
-            doctor, slot = seat
-            board.occupy(unit.provider_id, unit.kind, day, centres, doctor, slot)
-            return NewSession(
-                provider_id=unit.provider_id,
-                kind=unit.kind,
-                day=day,
-                start=slot[0],
-                end=slot[1],
-                obligation_ids=tuple(sorted(o.id for o in unit.obligations)),
-                centre_ids=tuple(centres),
-                doctor_slot=doctor,
-                estimated=calendar.estimated(day),
-            )
+        for avoid_bridges in passes:
+            for index in _outward(first, high - low):
+                day = days[low + index]
+                if avoid_bridges and calendar.is_bridge(day):
+                    continue
+                if board.is_full(unit.provider_id, day):
+                    full.append(day)
+                    continue
+                if board.problem(unit.provider_id, unit.kind, day, centres) is not None:
+                    continue
+                seat = board.find_seat(unit.provider_id, day, slots)
+                if seat is None:
+                    continue
+                doctor, slot = seat
+                board.occupy(unit.provider_id, unit.kind, day, centres, doctor, slot)
+                return NewSession(
+                    provider_id=unit.provider_id,
+                    kind=unit.kind,
+                    day=day,
+                    start=slot[0],
+                    end=slot[1],
+                    obligation_ids=tuple(sorted(o.id for o in unit.obligations)),
+                    centre_ids=tuple(centres),
+                    doctor_slot=doctor,
+                    estimated=calendar.estimated(day),
+                )
         return None
     finally:
         board.drop_full(unit.provider_id, unit.period, full)

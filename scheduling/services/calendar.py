@@ -8,7 +8,7 @@ from ..models import WorkDay, WorkYear
 
 def workyear_ensure(year):
     """The year's WorkYear row, created from the chinese-calendar package when it knows the
-    year, else as an estimate (Monday–Friday)."""
+    year, else as an estimate (workdays.estimated_year)."""
     row = WorkYear.objects.filter(year=year).first()
     if row is not None:
         return row

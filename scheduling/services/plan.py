@@ -13,7 +13,7 @@ from django.db import transaction
 from mch_link.locks import lock_providers
 from mch_link.models import Provider
 
-from .. import planner
+from .. import planner, replan
 from ..models import CentreClosure, DoctorLeave, Obligation, Session
 from ..selectors import doctors_by_provider, provider_ids_for
 from .calendar import work_years_for
@@ -40,10 +40,11 @@ class ScheduleReport:
     moved: list = field(default_factory=list)  # (session id, from day, to day, reason)
     cancelled: list = field(default_factory=list)  # (session id, day, reason)
     warnings: list = field(default_factory=list)
+    needs_decision: list = field(default_factory=list)  # (session id, day, reason): pinned, on a day off
 
     def lines(self):
         out = [
-            f"{self.year} 年排期{'（估计：尚无官方节假日安排，按周一至周五排期）' if self.estimated else ''}",
+            f"{self.year} 年排期{'（估计：尚无国务院放假通知，按法定节假日推算）' if self.estimated else ''}",
             f"新建服务义务 obligations created: {self.obligations_created}",
             f"取消服务义务 obligations cancelled: {len(self.obligations_cancelled)}",
         ]
@@ -56,6 +57,9 @@ class ScheduleReport:
         out += [f"  #{sid} {old} → {new}：{reason}" for sid, old, new, reason in self.moved]
         out.append(f"取消场次 cancelled: {len(self.cancelled)}")
         out += [f"  #{sid} {day}：{reason}" for sid, day, reason in self.cancelled]
+        if self.needs_decision:
+            out.append(f"需要决定 needs a decision: {len(self.needs_decision)}")
+            out += [f"  #{sid} {day}：{reason}" for sid, day, reason in self.needs_decision]
         if self.estimated:
             out.append("警告 warning: 该年度尚无官方节假日数据，所有场次标记为“估计”，载入通知后将重新排期")
         out += [f"警告 warning: {w}" for w in self.warnings]
@@ -137,6 +141,7 @@ def _schedule_generate(*, year, today, region, provider, user):
         doctors={k: max(v, 1) for k, v in doctors.items()},
         leave=leave,
         cancelled_obligation_ids=cancelled_ids,
+        today=today,
     )
     plan = planner.plan(inp, planner_settings())
     _apply(plan, sessions, provider_ids, work_years, user, report)
@@ -192,3 +197,4 @@ def _apply(plan, sessions, provider_ids, work_years, user, report):
                  estimated=move.estimated, change_reason=move.reason[:200])
         report.moved.append((s.pk, old_day, move.day, move.reason))
     report.warnings.extend(plan.warnings)
+    replan.decisions_apply(plan, by_pk, report)

@@ -22,15 +22,30 @@ NOW = datetime.datetime(2026, 11, 29, 10, 0, tzinfo=datetime.timezone(datetime.t
 PAPER = "https://www.gov.cn/zhengce/content/2026-11/01/content_0000001.htm"
 
 
-def holidays_2027(*extra):
-    return {"year": 2027, "papers": [PAPER], "days": [
-        {"name": "元旦", "date": "2027-01-01", "isOffDay": True},
-        {"name": "春节", "date": "2027-02-06", "isOffDay": True},
-        {"name": "春节", "date": "2027-02-07", "isOffDay": True},
-        {"name": "春节", "date": "2027-02-08", "isOffDay": True},
-        {"name": "春节", "date": "2027-02-20", "isOffDay": False},
-        *extra,
-    ]}
+def _days(name, off, *dates):
+    return [{"name": name, "date": f"2027-{d}", "isOffDay": off} for d in dates]
+
+
+# A notice as the State Council might publish it for 2027: every statutory day off, the usual
+# long breaks and four make-up working days. 28 days off, 4 make-up days.
+NOTICE_DAYS = [
+    *_days("元旦", True, "01-01", "01-02", "01-03"),
+    *_days("春节", True, "02-05", "02-06", "02-07", "02-08", "02-09", "02-10", "02-11", "02-12"),
+    *_days("春节", False, "02-20"),
+    *_days("清明节", True, "04-03", "04-04", "04-05"),
+    *_days("劳动节", True, "05-01", "05-02", "05-03", "05-04", "05-05"),
+    *_days("劳动节", False, "05-08"),
+    *_days("端午节", True, "06-09"),
+    *_days("中秋节", True, "09-15"),
+    *_days("国庆节", False, "09-26"),
+    *_days("国庆节", True, "10-01", "10-02", "10-03", "10-04", "10-05", "10-06", "10-07"),
+    *_days("国庆节", False, "10-09"),
+]
+EXTRA = len(NOTICE_DAYS)  # the index of an entry a test adds
+
+
+def holidays_2027(*extra, papers=(PAPER,)):
+    return {"year": 2027, "papers": list(papers), "days": [*NOTICE_DAYS, *extra]}
 
 
 def write(tmp_path, data, name="2027.json"):
@@ -60,39 +75,40 @@ def test_it_loads_a_good_file(db, tmp_path):
     row = WorkYear.objects.get(year=2027)
     assert (row.estimated, row.source) == (False, PAPER)
     assert list(row.days.values_list("date", "is_off", "name")) == [
-        (datetime.date(2027, 1, 1), True, "元旦"), (datetime.date(2027, 2, 6), True, "春节"),
-        (datetime.date(2027, 2, 7), True, "春节"), (datetime.date(2027, 2, 8), True, "春节"),
-        (datetime.date(2027, 2, 20), False, "春节"),
+        (datetime.date.fromisoformat(d["date"]), d["isOffDay"], d["name"])
+        for d in sorted(NOTICE_DAYS, key=lambda d: d["date"])
     ]
-    assert "放假 4 天，调休上班 1 天" in out
-    assert "新建场次 sessions created: 0" in out  # the re-plan's report (no contracts in 2027)
+    assert "放假 28 天，调休上班 4 天" in out
+    assert out.count("新建场次 sessions created: 0") == 1  # the re-plan's report (no contracts in 2027), once
 
 
 def test_loading_again_replaces_the_year(db, tmp_path):
     run(write(tmp_path, holidays_2027()))
-    run(write(tmp_path, {"year": 2027, "papers": [], "days": [
-        {"name": "元旦", "date": "2027-01-01", "isOffDay": True}]}))
+    second = holidays_2027(papers=())
+    second["days"] = [d for d in second["days"] if d["isOffDay"] or d["date"] == "2027-02-20"]
+    run(write(tmp_path, second))
     row = WorkYear.objects.get(year=2027)
-    assert list(row.days.values_list("date", flat=True)) == [datetime.date(2027, 1, 1)]
+    assert list(row.days.filter(is_off=False).values_list("date", flat=True)) == [datetime.date(2027, 2, 20)]
+    assert row.days.filter(is_off=True).count() == 28
     assert row.source == "holiday-cn"
 
 
 BAD_DAYS = [
-    ({"name": "元旦", "date": "2027-13-01", "isOffDay": True}, r"days\[5\].*bad date '2027-13-01'"),
-    ({"name": "元旦", "date": "2027/01/04", "isOffDay": True}, r"days\[5\].*bad date"),
-    ({"name": "元旦", "date": "2027-01-04", "isOffDay": "true"}, r"days\[5\].*isOffDay must be a boolean"),
-    ({"name": "元旦", "date": "2027-01-04", "isOffDay": 1}, r"days\[5\].*isOffDay must be a boolean"),
-    ({"name": "元旦", "date": "2026-12-31", "isOffDay": True}, r"days\[5\].*outside the year 2027"),
-    ({"name": "元旦", "date": "2027-01-01", "isOffDay": True}, r"days\[5\].*listed twice \(first at days\[0\]\)"),
-    ({"name": "元旦", "date": "2027-01-04"}, r"days\[5\].*missing key 'isOffDay'"),
-    ({"date": "2027-01-04", "isOffDay": True}, r"days\[5\].*missing key 'name'"),
+    ({"name": "元旦", "date": "2027-13-01", "isOffDay": True}, rf"days\[{EXTRA}\].*bad date '2027-13-01'"),
+    ({"name": "元旦", "date": "2027/01/04", "isOffDay": True}, rf"days\[{EXTRA}\].*bad date"),
+    ({"name": "元旦", "date": "2027-01-04", "isOffDay": "true"}, rf"days\[{EXTRA}\].*isOffDay must be a boolean"),
+    ({"name": "元旦", "date": "2027-01-04", "isOffDay": 1}, rf"days\[{EXTRA}\].*isOffDay must be a boolean"),
+    ({"name": "元旦", "date": "2026-12-31", "isOffDay": True}, rf"days\[{EXTRA}\].*outside the year 2027"),
+    ({"name": "元旦", "date": "2027-01-01", "isOffDay": True},
+     rf"days\[{EXTRA}\].*listed twice \(first at days\[0\]\)"),
+    ({"name": "元旦", "date": "2027-01-04"}, rf"days\[{EXTRA}\].*missing key 'isOffDay'"),
+    ({"date": "2027-01-04", "isOffDay": True}, rf"days\[{EXTRA}\].*missing key 'name'"),
 ]
 
 
 @pytest.mark.parametrize(("entry", "message"), BAD_DAYS)
 def test_it_refuses_a_bad_entry_naming_it_and_writes_nothing(world, tmp_path, entry, message):
-    run(write(tmp_path, {"year": 2027, "papers": [], "days": [
-        {"name": "旧", "date": "2027-03-03", "isOffDay": True}]}))
+    workyear_load({"year": 2027, "papers": [], "days": [{"name": "旧", "date": "2027-03-03", "isOffDay": True}]})
     before = state()
     with pytest.raises(CommandError, match=message) as refused:
         run(write(tmp_path, holidays_2027(entry)))
@@ -138,7 +154,7 @@ def test_it_needs_a_path_or_a_package_year(db, tmp_path):
 def test_dry_run_prints_the_counts_and_writes_nothing(world, tmp_path):
     before = state()
     out = run(write(tmp_path, holidays_2027()), "--dry-run")
-    assert "dry run, nothing written" in out and "放假 4 天，调休上班 1 天" in out
+    assert "dry run, nothing written" in out and "放假 28 天，调休上班 4 天" in out
     assert state() == before
 
 
@@ -221,7 +237,7 @@ def test_a_city_admin_uploads_a_file_and_sees_the_counts_and_the_replan(estimate
     response = upload(client, holidays_2027({"name": "临时", "date": target.date.isoformat(), "isOffDay": True}))
     assert response.redirect_chain == [(reverse("scheduling:workdays") + "?year=2027", 302)]
     page = response.content.decode()
-    assert "已载入 2027 年节假日安排：放假 5 天，调休上班 1 天。" in page
+    assert "已载入 2027 年节假日安排：放假 29 天，调休上班 4 天。" in page
     assert "重新排期：移动 1 场" in page
     assert f"场次 #{target.pk}：{target.date:%Y-%m-%d} → " in page
     assert not WorkYear.objects.get(year=2027).estimated
@@ -231,12 +247,12 @@ def test_a_city_admin_uploads_a_file_and_sees_the_counts_and_the_replan(estimate
 def test_an_upload_dry_run_writes_nothing(world, client):
     client.force_login(world.alice)
     page = upload(client, holidays_2027(), dry_run="on").content.decode()
-    assert "检查通过，未写入：2027 年放假 4 天，调休上班 1 天。" in page
+    assert "检查通过，未写入：2027 年放假 28 天，调休上班 4 天。" in page
     assert not WorkYear.objects.exists()
 
 
 @pytest.mark.parametrize(("data", "message"), [
-    (holidays_2027({"name": "x", "date": "2027-02-30", "isOffDay": True}), "days[5]"),
+    (holidays_2027({"name": "x", "date": "2027-02-30", "isOffDay": True}), f"days[{EXTRA}]"),
     (holidays_2027({"name": "x", "date": "2027-03-01", "isOffDay": "yes"}), "isOffDay"),
     ("{not json", "不是有效的 JSON"),
 ])

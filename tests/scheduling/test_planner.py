@@ -122,10 +122,25 @@ def test_a_window_of_one_weekend_lands_on_its_make_up_sunday():
     assert new.day == SUN_20_SEPT
 
 
-def test_a_session_on_saturday_19_september_moves_to_the_make_up_sunday():
+def test_a_session_on_saturday_19_september_moves_to_the_make_up_sunday_without_a_buffer():
+    existing = ExistingSession(7, 1, GUIDANCE, date(2026, 9, 19), time(9), time(11), (1,), (1,), 0)
+    result = plan(given([ob(1, 1, period="2026Q3")], [existing]), PlannerSettings(buffer_working_days=0))
+    assert [(m.session_id, m.day, m.reason) for m in result.move] == [(7, SUN_20_SEPT, "2026-09-19 不是工作日")]
+
+
+def test_a_move_keeps_out_of_the_buffer_even_past_a_make_up_sunday_inside_it():
+    """Q3's last 10 working days are 17–30 September, the make-up Sunday 20 September among
+    them: a session on Saturday 19 September goes back to Wednesday 16 September instead."""
     existing = ExistingSession(7, 1, GUIDANCE, date(2026, 9, 19), time(9), time(11), (1,), (1,), 0)
     result = plan(given([ob(1, 1, period="2026Q3")], [existing]))
-    assert [(m.session_id, m.day, m.reason) for m in result.move] == [(7, SUN_20_SEPT, "2026-09-19 不是工作日")]
+    assert [(m.session_id, m.day, m.reason) for m in result.move] == [(7, date(2026, 9, 16), "2026-09-19 不是工作日")]
+
+
+def test_a_move_uses_the_buffer_only_when_the_window_has_nothing_else_and_says_so():
+    existing = ExistingSession(7, 1, GUIDANCE, date(2026, 9, 19), time(9), time(11), (1,), (1,), 0)
+    obligation = ob(1, 1, period="2026Q3", start=date(2026, 9, 17))
+    (move,) = plan(given([obligation], [existing])).move
+    assert (move.day, move.reason) == (SUN_20_SEPT, "2026-09-19 不是工作日；缓冲期外已无可用日期，改在季度末缓冲期内")
 
 
 def test_no_valid_day_in_the_window_leaves_the_obligation_unplanned_with_a_warning():

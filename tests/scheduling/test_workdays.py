@@ -59,19 +59,31 @@ def test_an_ordinary_weekday_works_and_a_weekday_holiday_does_not():
     assert not is_working_day(date(2026, 2, 16), OFFICIAL_2026)  # 春节, a Monday
 
 
-def test_2027_is_not_in_chinese_calendar_so_it_is_estimated_monday_to_friday():
+def test_2027_is_not_in_chinese_calendar_so_it_is_estimated_from_the_statutory_days():
     assert from_chinese_calendar(2027) is None
     year = estimated_year(2027)
-    assert year.estimated and year.source == "estimated: Monday–Friday"
-    assert year.days_off == year.makeup_days == frozenset()
+    assert year.estimated and year.source == "估计：按法定节假日推算"
+    assert year.makeup_days == frozenset()  # which weekends the notice will move is unknown
+    statutory = {date(2027, 1, 1), date(2027, 2, 5), date(2027, 2, 6), date(2027, 2, 7), date(2027, 2, 8),
+                 date(2027, 4, 5), date(2027, 5, 1), date(2027, 5, 2), date(2027, 6, 9), date(2027, 9, 15),
+                 date(2027, 10, 1), date(2027, 10, 2), date(2027, 10, 3)}
+    assert year.days_off == statutory
     for day in days_of(2027):
-        assert is_working_day(day, year) == (day.weekday() < 5), day
-    assert is_working_day(date(2027, 1, 1), year)  # a Friday; no notice loaded yet
+        assert is_working_day(day, year) == (day.weekday() < 5 and day not in statutory), day
+    assert not is_working_day(date(2027, 1, 1), year)  # 元旦, a Friday: off even before the notice
+
+
+def test_an_estimate_stored_without_its_statutory_days_still_gets_them():
+    """A 2027 estimate saved before the rule existed (no days): still never planned on 春节."""
+    year = WorkYear(2027, frozenset(), frozenset(), estimated=True, source="estimated: Monday–Friday")
+    assert not is_working_day(date(2027, 2, 8), year)  # 初三, a Monday
+    assert date(2027, 2, 9) in year.possible_bridge_days and is_working_day(date(2027, 2, 9), year)
+    assert WorkYear(2027, frozenset(), frozenset(), estimated=False, source="x").possible_bridge_days == frozenset()
 
 
 def test_working_days_span_years_and_estimate_a_missing_year():
     days = working_days(date(2026, 12, 30), date(2027, 1, 5), {2026: OFFICIAL_2026})
-    assert days == [date(2026, 12, 30), date(2026, 12, 31), date(2027, 1, 1), date(2027, 1, 4), date(2027, 1, 5)]
+    assert days == [date(2026, 12, 30), date(2026, 12, 31), date(2027, 1, 4), date(2027, 1, 5)]  # 元旦 2027 off
 
 
 def test_working_days_around_national_day_2026():
@@ -116,6 +128,21 @@ def test_parse_holiday_cn():
     )
     assert not is_working_day(date(2027, 2, 8), year)  # a Monday off
     assert is_working_day(date(2027, 2, 20), year)  # a Saturday at work
+
+
+def test_parse_holiday_cn_lists_every_bad_entry_at_once():
+    data = with_entry({"name": "清明", "date": "2027-02-30", "isOffDay": True})
+    data["days"].append({"name": "x", "date": "2027-04-05", "isOffDay": "yes"})
+    data["days"].append("2027-05-01")
+    with pytest.raises(ValueError) as error:
+        parse_holiday_cn(data)
+    assert error.value.errors == [
+        "节假日数据无效：第 1 项（days[1]）：日期无效 '2027-02-30'（应为 YYYY-MM-DD） / invalid holiday data: "
+        "days[1]: bad date '2027-02-30' (expected YYYY-MM-DD)",
+        "节假日数据无效：第 5 项（days[5]）：isOffDay 应为 true/false，实为 'yes' / invalid holiday data: "
+        "days[5]: isOffDay must be a boolean, got 'yes'",
+        "节假日数据无效：第 6 项（days[6]）：应为对象 / invalid holiday data: days[6]: entry must be an object",
+    ]
 
 
 def test_parse_holiday_cn_without_papers_names_holiday_cn():

@@ -15,30 +15,17 @@ from scheduling.models import WorkDay
 from scheduling.services import schedule_generate, workyear_load
 
 
-def replan_year(year, user=None):
-    """Re-plan `year` after its calendar changed; returns the ScheduleReport (or whatever
-    scheduling.jobs.replan_year returns).
-
-    scheduling.jobs.replan_year owns re-planning; it was written alongside this command, so
-    it is imported lazily and, where it is missing, the year is planned here directly as of
-    today (Asia/Shanghai), recording `user` on the audit trail of moved sessions (the job
-    takes no user: its moves are recorded without one).
-    """
-    try:
-        from scheduling.jobs import replan_year as job
-    except ImportError:
-        return schedule_generate(year=year, today=timezone.localdate(), user=user)
-    return job(year)
-
-
-def workdays_load(data, user=None):
-    """Load a holiday-cn year (official, replacing the year) and re-plan it, in one
-    transaction: if re-planning fails, the old calendar stays. Returns (WorkYear row, report).
-    ValueError naming the bad entry, and nothing written, when the data is bad."""
+def workdays_load(data, user=None, filename=None):
+    """Load the State Council's notice of a year (a holiday-cn file) and re-plan the year as of
+    today (Asia/Shanghai), in one transaction: if re-planning fails, the old calendar stays.
+    Returns (WorkYear row, ScheduleReport). workdays.HolidayFileError listing every problem,
+    and nothing written, when the file is bad or is no notice (workdays.read_notice): the year
+    then stays estimated. The report is returned, not logged: the caller shows it once."""
+    workdays.read_notice(data, filename)
     with transaction.atomic():
         row = workyear_load(data)
         _names_save(row, data)
-        report = replan_year(row.year, user=user)
+        report = schedule_generate(year=row.year, today=timezone.localdate(), user=user)
     return row, report
 
 
@@ -53,12 +40,6 @@ def _names_save(row, data):
             day.name = name
             named.append(day)
     WorkDay.objects.bulk_update(named, ["name"], batch_size=1000)
-
-
-def report_lines(report):
-    """The lines a re-plan report prints; jobs.replan_year may queue the work and return no report."""
-    lines = getattr(report, "lines", None)
-    return list(lines()) if callable(lines) else ["重新排期已提交 re-plan queued"]
 
 
 def read_holiday_json(raw):
@@ -100,7 +81,7 @@ class Command(BaseCommand):
             raise CommandError("give either PATH or --from-package YEAR (one of them)")
         data = self._from_package(from_package) if from_package is not None else self._from_file(path)
         try:
-            parsed = workdays.parse_holiday_cn(data)
+            parsed = workdays.read_notice(data, Path(path).name if path else None)
         except ValueError as exc:
             raise CommandError(f"{exc}（未写入任何数据 nothing written）") from None
         summary = (f"{parsed.year} 年：放假 {len(parsed.days_off)} 天，调休上班 {len(parsed.makeup_days)} 天"
@@ -109,9 +90,9 @@ class Command(BaseCommand):
         if dry_run:
             self.stdout.write(f"试运行，未写入 dry run, nothing written. 将载入 would load: {summary}")
             return
-        _row, report = workdays_load(data)
+        _row, report = workdays_load(data, filename=Path(path).name if path else None)
         self.stdout.write(self.style.SUCCESS(f"已载入 loaded: {summary}"))
-        for line in report_lines(report):
+        for line in report.lines():
             self.stdout.write(line)
 
     def _from_file(self, path):
@@ -129,10 +110,10 @@ class Command(BaseCommand):
         if work_year is None:
             raise CommandError(f"chinese-calendar 软件包没有 {year} 年的数据 / the chinese-calendar package "
                                f"does not know {year}: load the State Council notice as a holiday-cn file")
-        return as_holiday_cn(work_year, _package_names(work_year.days_off | work_year.makeup_days))
+        return as_holiday_cn(work_year, package_names(work_year.days_off | work_year.makeup_days))
 
 
-def _package_names(days):
+def package_names(days):
     """{date: Chinese holiday name} from the chinese-calendar package (its names are English)."""
     import chinese_calendar
 
