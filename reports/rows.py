@@ -570,33 +570,31 @@ def _late_text():
 
 
 # Both sources of the counts yield tallies of one shape, one per (kind, status, provider, place):
-#   (kind, status, provider id, place id, n, confirmed, disputed, per_trend, late)
-# n, confirmed and disputed over the counted periods (confirmed and disputed are parts of n),
-# per_trend the counts per trend period (any confirmation), late the overdue and missed
-# obligations of the counted periods as (id, period, done_on, planned_on, confirmation, centre
-# code, centre name), ids and dates as values or as their text. _count reads them.
+#   (kind, status, provider id, place id, n, confirmed, disputed, late, *per_trend)
+# n, confirmed and disputed over the counted periods (confirmed and disputed are parts of n);
+# late the overdue and missed obligations of the counted periods, each (id, period, done_on,
+# planned_on, confirmation, centre code, centre name), ids and dates as values or as their text:
+# a list of tuples, or their texts joined (FIELD_SEP, RECORD_SEP) as the SQL aggregate gives
+# them, or None; per_trend the counts per trend period (any confirmation). _count reads them.
 
 
 def _stored_tallies(obligations, place_field, counted, trend):
     """The tallies of `obligations` by their stored status and confirmation: one GROUP BY (kind,
     status, provider and place, see _Places; the periods as conditional counts; the late
-    obligations joined as text in the same scan), read straight from the cursor. The caller has
-    checked that the stored statuses are of its day (_stored_statuses_fresh)."""
+    obligations joined as text in the same scan), its rows streamed straight from the cursor as
+    they are. The caller has checked that the stored statuses are of its day
+    (_stored_statuses_fresh)."""
     fields = ("kind", "status", "contract__provider_id", place_field)
     read_all = set(trend) <= set(counted)  # a year report: every row read is counted
     per_period = {f"t{i}": Count("pk", filter=Q(period=code)) for i, code in enumerate(trend)}
     in_counted = Q() if read_all else Q(period__in=sorted(counted))
-    rows = _fetch(obligations.values(*fields).annotate(
+    return _fetch(obligations.values(*fields).annotate(
         n=Count("pk", filter=in_counted) if not read_all else Count("pk"),
         confirmed=Count("pk", filter=in_counted & Q(confirmation=CONFIRMED)),
-        disputed=Count("pk", filter=in_counted & Q(confirmation=DISPUTED)), **per_period,
+        disputed=Count("pk", filter=in_counted & Q(confirmation=DISPUTED)),
         late=_Joined(_late_text(), RECORD_SEP, filter=in_counted & Q(status__in=(OVERDUE, MISSED))),
-    ).values_list(*fields, "n", "confirmed", "disputed", *per_period, "late"))
-    end = 7 + len(trend)
-    for row in rows:
-        joined = row[end]
-        late = [text.split(FIELD_SEP, 6) for text in joined.split(RECORD_SEP)] if joined else ()
-        yield *row[:7], row[7:end], late
+        **per_period,
+    ).values_list(*fields, "n", "confirmed", "disputed", "late", *per_period))
 
 
 def _computed_tallies(obligations, counted_obligations, place_field, counted, trend, as_of, centres):
@@ -610,7 +608,7 @@ def _computed_tallies(obligations, counted_obligations, place_field, counted, tr
     confirmed = confirmations_of(counted_obligations.filter(done_on__lte=as_of), as_of)
     status_of = _StatusOf(as_of)
     memo = status_of.memo
-    trend_index = {code: i for i, code in enumerate(trend)}
+    trend_column = {code: 4 + i for i, code in enumerate(trend)}
     tallies = {}
     rows = _fetch(obligations.annotate(done_text=Cast("done_on", CharField())).values_list(
         "pk", "kind", "period", "resolution", "done_text", "contract__provider_id", place_field,
@@ -624,7 +622,7 @@ def _computed_tallies(obligations, counted_obligations, place_field, counted, tr
         where = (kind, status, provider_id, place_id)
         tally = tallies.get(where)
         if tally is None:
-            tally = tallies[where] = [0, 0, 0, [0] * len(trend), []]
+            tally = tallies[where] = [0, 0, 0, None] + [0] * len(trend)
         if ob_period in counted:
             confirmation = confirmed.get(pk, UNCONFIRMED)
             tally[0] += 1
@@ -634,41 +632,62 @@ def _computed_tallies(obligations, counted_obligations, place_field, counted, tr
                 tally[2] += 1
             if status == OVERDUE or status == MISSED:
                 code, name, _t = centres[centre_id]
-                tally[4].append((pk, ob_period, done_raw, planned_on, confirmation, code, name))
-        t = trend_index.get(ob_period)
-        if t is not None:
-            tally[3][t] += 1
+                late = (pk, ob_period, done_raw, planned_on, confirmation, code, name)
+                if tally[3] is None:
+                    tally[3] = [late]
+                else:
+                    tally[3].append(late)
+        column = trend_column.get(ob_period)
+        if column is not None:
+            tally[column] += 1
     return [(*where, *tally) for where, tally in tallies.items()]
 
 
 def _count(tallies, places, trend, providers, as_of):
     """The one count of a report from its tallies (either source): (counts, trend_counts,
-    overdue), counts being (kind, group index, status, confirmation) -> n over the counted
-    periods, trend_counts (period, status) -> n, overdue the ObligationRows of the late ones.
+    overdue), counts being {(kind, group index, status, confirmation): n} over the counted
+    periods, trend_counts {(period, status): n}, overdue the ObligationRows of the late ones.
     Tallies whose place resolves outside the region on the day are left out."""
-    counts, trend_counts, overdue = Counter(), Counter(), []
-    group, day_of = places.group, _DayOf()
-    for kind, status, provider_id, place_id, n, confirmed, disputed, per_trend, late in tallies:
+    counts, overdue = {}, []
+    group, get, day_of = places.group, counts.get, _DayOf()
+    trend_sums = {}  # status -> its counts per trend period
+    for tally in tallies:
+        kind, status, provider_id, place_id, n, confirmed, disputed, late = tally[:8]
         gi = group(place_id, provider_id)
         if gi is None:
             continue
         if n:
             # Completion.add decides what a confirmation counts for (what is done only)
-            for confirmation, m in ((UNCONFIRMED, n - confirmed - disputed), (CONFIRMED, confirmed),
-                                    (DISPUTED, disputed)):
-                if m:
-                    counts[(kind, gi, status, confirmation)] += m
-        for code, m in zip(trend, per_trend, strict=True):
-            if m:
-                trend_counts[(code, status)] += m
+            unconfirmed = n - confirmed - disputed
+            if unconfirmed:
+                key = (kind, gi, status, UNCONFIRMED)
+                counts[key] = get(key, 0) + unconfirmed
+            if confirmed:
+                key = (kind, gi, status, CONFIRMED)
+                counts[key] = get(key, 0) + confirmed
+            if disputed:
+                key = (kind, gi, status, DISPUTED)
+                counts[key] = get(key, 0) + disputed
+        sums = trend_sums.get(status)
+        if sums is None:
+            sums = trend_sums[status] = [0] * len(trend)
+        for i, m in enumerate(tally[8:]):
+            sums[i] += m
         if late:
             p = providers[provider_id]
+            if isinstance(late, str):  # one list at a time: few objects for the garbage collector
+                late = (text.split(FIELD_SEP, 6) for text in late.split(RECORD_SEP))
             for pk, ob_period, done_on, planned_on, confirmation, c_code, c_name in late:
                 done_on = day_of(done_on or None)
                 # planned_on is not a fact of the status once done by as_of
                 planned_on = None if done_on is not None and done_on <= as_of else day_of(planned_on or None)
                 overdue.append(ObligationRow(int(pk), ob_period, kind, p.code, p.name, c_code, c_name, planned_on,
                                              done_on, status, confirmation))
+    trend_counts = Counter()
+    for status, sums in trend_sums.items():
+        for code, m in zip(trend, sums, strict=True):
+            if m:
+                trend_counts[(code, status)] += m
     return counts, trend_counts, overdue
 
 
