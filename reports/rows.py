@@ -612,6 +612,7 @@ def _computed_tallies(obligations, counted_obligations, place_field, counted, tr
     # per trend period), rather than a list per tally: far fewer objects for the garbage collector.
     width = 3 + len(trend)
     trend_column = {code: 3 + i for i, code in enumerate(trend)}
+    period_of = {code: (code in counted, trend_column.get(code)) for code in {*counted, *trend}}
     slots, figures, late = {}, [], {}  # (kind, status, provider, place) -> its first index; index -> late
     rows = _fetch(obligations.annotate(done_text=Cast("done_on", CharField())).values_list(
         "pk", "kind", "period", "resolution", "done_text", "contract__provider_id", place_field,
@@ -627,7 +628,8 @@ def _computed_tallies(obligations, counted_obligations, place_field, counted, tr
         if slot is None:
             slot = slots[where] = len(figures)
             figures.extend([0] * width)
-        if ob_period in counted:
+        is_counted, column = period_of[ob_period]
+        if is_counted:
             confirmation = confirmed.get(pk, UNCONFIRMED)
             figures[slot] += 1
             if confirmation == CONFIRMED:
@@ -637,7 +639,6 @@ def _computed_tallies(obligations, counted_obligations, place_field, counted, tr
             if status == OVERDUE or status == MISSED:
                 code, name, _t = centres[centre_id]
                 late.setdefault(slot, []).append((pk, ob_period, done_raw, planned_on, confirmation, code, name))
-        column = trend_column.get(ob_period)
         if column is not None:
             figures[slot + column] += 1
     for (kind, status, provider_id, place_id), slot in slots.items():
