@@ -10,8 +10,9 @@ Definitions (docs/reports.md has the full text):
   `as_of` (default: today). When every stored status of the report was computed as of `as_of`
   (status_on: statuses_refresh, with that function), the stored statuses and confirmations are
   counted in SQL; otherwise (a past day) each status is computed from the stored facts
-  (period, resolution, done_on, earliest planned session). Both give the same report
-  (Report.used_stored_statuses tells which ran).
+  (period, resolution, done_on, earliest planned session). Both sources yield tallies of one
+  shape, counted by one loop (_count), and give the same report (Report.used_stored_statuses
+  tells which ran).
 - `owed` counts the obligations of the period whose resolution is neither cancelled nor waived:
   owed = done_on_time + done_late + missed + pending.
 - `confirmed` / `disputed`: done obligations whose centre's part of the submitted record is
