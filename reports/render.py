@@ -6,7 +6,6 @@ column formats), so that CSV, XLSX and PDF show the same figures under the same 
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import os
@@ -16,6 +15,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from mch_link.models import Tier
+from mch_link.tables import Sheet, csv_bytes, xlsx_bytes
 from scheduling import periods
 
 from .rows import KIND_SHORT_LABELS, Completion, Report
@@ -216,17 +216,12 @@ def _csv_cell(value, fmt):
 def render_csv(report: Report):
     """UTF-8 with a BOM (Excel opens it as UTF-8): every section one after another, each with
     a title row, its header row and its rows, then an empty row. Rates as "83.3%"."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([report.title])
-    writer.writerow([])
+    lines = [[report.title], []]
     for section in sections(report):
-        writer.writerow([section.title])
-        writer.writerow(section.headers)
-        for row in section.rows:
-            writer.writerow([_csv_cell(v, f) for v, f in zip(row, section.formats, strict=True)])
-        writer.writerow([])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+        lines += [[section.title], section.headers]
+        lines += ([_csv_cell(v, f) for v, f in zip(row, section.formats, strict=True)] for row in section.rows)
+        lines.append([])
+    return csv_bytes(lines)
 
 
 # --------------------------------------------------------------------------- XLSX
@@ -239,33 +234,29 @@ SHEET_NAMES = {
 }
 
 
+def _percent_if_number(value):
+    return "0.0%" if isinstance(value, float) else None
+
+
+def _percent(value):
+    return "0.0%" if value is not None else None
+
+
 def render_xlsx(report: Report):
     """One sheet per table, Chinese headers in a frozen first row, numbers as numbers and rates
     as numbers formatted "0.0%"."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
+    percent_of = {"rate": _percent, "mixed": _percent_if_number}
+    return xlsx_bytes(Sheet(
+        SHEET_NAMES[section.key], section.headers, section.rows,
+        number_formats={i: percent_of[fmt] for i, fmt in enumerate(section.formats) if fmt in percent_of},
+        widths=[_width(header, [r[i] for r in section.rows[:200]]) for i, header in enumerate(section.headers)],
+    ) for section in sections(report))
 
-    wb = Workbook()
-    wb.remove(wb.active)
-    bold = Font(bold=True)
-    for section in sections(report):
-        ws = wb.create_sheet(SHEET_NAMES[section.key])
-        ws.append(section.headers)
-        for cell in ws[1]:
-            cell.font = bold
-        ws.freeze_panes = "A2"
-        for row in section.rows:
-            ws.append(row)
-            for cell, fmt, value in zip(ws[ws.max_row], section.formats, row, strict=True):
-                if value is not None and (fmt == "rate" or (fmt == "mixed" and isinstance(value, float))):
-                    cell.number_format = "0.0%"
-        for i, header in enumerate(section.headers, start=1):
-            width = max([len(str(header))] + [len(str(r[i - 1] or "")) for r in section.rows[:200]])
-            ws.column_dimensions[get_column_letter(i)].width = min(60, max(8, 2 * width + 2))
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
+
+def _width(header, cells):
+    """A column's width: twice its longest text (CJK characters are wide), 8 to 60."""
+    longest = max([len(str(header))] + [len(str(cell or "")) for cell in cells])
+    return min(60, max(8, 2 * longest + 2))
 
 
 # --------------------------------------------------------------------------- PDF

@@ -10,8 +10,9 @@ Definitions (docs/reports.md has the full text):
   `as_of` (default: today). When every stored status of the report was computed as of `as_of`
   (status_on: statuses_refresh, with that function), the stored statuses and confirmations are
   counted in SQL; otherwise (a past day) each status is computed from the stored facts
-  (period, resolution, done_on, earliest planned session). Both give the same report
-  (Report.used_stored_statuses tells which ran).
+  (period, resolution, done_on, earliest planned session). Both sources yield tallies of one
+  shape, counted by one loop (_count), and give the same report (Report.used_stored_statuses
+  tells which ran).
 - `owed` counts the obligations of the period whose resolution is neither cancelled nor waived:
   owed = done_on_time + done_late + missed + pending.
 - `confirmed` / `disputed`: done obligations whose centre's part of the submitted record is
@@ -31,9 +32,7 @@ Python over those rows. docs/reports.md, "Queries", has the details.
 from __future__ import annotations
 
 import datetime
-import gc
 from collections import Counter
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -418,17 +417,18 @@ def obligations_in_scope(*, user=None, provider=None):
 
 
 def _fetch(values_list_qs):
-    """The rows of a values_list() queryset, read straight from a cursor: the ORM's per-row
+    """The rows of a values_list() queryset, streamed straight from a cursor: the ORM's per-row
     work (iteration, converters) is most of the cost of 150,000 rows. Callers select dates as
     text (Cast to CharField: "2027-03-05" on SQLite and PostgreSQL), which _StatusOf parses
-    once per distinct date instead of once per row."""
+    once per distinct date instead of once per row. Streamed, each row is freed once read:
+    holding them all would have the cyclic garbage collector walk them again and again."""
     try:
         sql, params = values_list_qs.query.sql_with_params()
     except EmptyResultSet:  # e.g. a region without townships: an empty IN list
-        return []
+        return
     with connections[values_list_qs.db].cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchall()
+        yield from cursor
 
 
 class _DayOf(dict):
@@ -549,53 +549,130 @@ def _late_text():
                   "contract__centre__name", output_field=TextField())
 
 
-def _count_stored(obligations, places, counted, trend, counts, trend_counts, late):
-    """Count `obligations` by their stored status and confirmation with one GROUP BY (kind,
-    status, provider and place, see _Places; the periods as conditional counts), read straight
-    from the cursor. Fills `counts` ((kind, group index, status, confirmation) -> n, over the
-    `counted` periods), `trend_counts` ((period, status) -> n, over the `trend` periods) and
-    `late` (the overdue and missed obligations of the counted periods, from the same scan:
-    (kind, status, provider id, id, period, done_on, planned_on, confirmation, centre code, centre
-    name), the ids and dates as text). The caller has checked that the stored statuses are of
-    its day (_stored_statuses_fresh)."""
-    fields = ("kind", "status", "contract__provider_id", places.field)
-    trend_codes = sorted(trend)
+# Both sources of the counts yield tallies of one shape, one per (kind, status, provider, place):
+#   (kind, status, provider id, place id, n, confirmed, disputed, late, *per_trend)
+# n, confirmed and disputed over the counted periods (confirmed and disputed are parts of n);
+# late the overdue and missed obligations of the counted periods, each (id, period, done_on,
+# planned_on, confirmation, centre code, centre name), ids and dates as values or as their text:
+# a list of tuples, or their texts joined (FIELD_SEP, RECORD_SEP) as the SQL aggregate gives
+# them, or None; per_trend the counts per trend period (any confirmation). _count reads them.
+
+
+def _stored_tallies(obligations, place_field, counted, trend):
+    """The tallies of `obligations` by their stored status and confirmation: one GROUP BY (kind,
+    status, provider and place, see _Places; the periods as conditional counts; the late
+    obligations joined as text in the same scan), its rows streamed straight from the cursor as
+    they are. The caller has checked that the stored statuses are of its day
+    (_stored_statuses_fresh)."""
+    fields = ("kind", "status", "contract__provider_id", place_field)
     read_all = set(trend) <= set(counted)  # a year report: every row read is counted
-    per_period = {f"t{i}": Count("pk", filter=Q(period=code)) for i, code in enumerate(trend_codes)}
+    per_period = {f"t{i}": Count("pk", filter=Q(period=code)) for i, code in enumerate(trend)}
     in_counted = Q() if read_all else Q(period__in=sorted(counted))
-    rows = _fetch(obligations.values(*fields).annotate(
+    return _fetch(obligations.values(*fields).annotate(
         n=Count("pk", filter=in_counted) if not read_all else Count("pk"),
         confirmed=Count("pk", filter=in_counted & Q(confirmation=CONFIRMED)),
-        disputed=Count("pk", filter=in_counted & Q(confirmation=DISPUTED)), **per_period,
+        disputed=Count("pk", filter=in_counted & Q(confirmation=DISPUTED)),
         late=_Joined(_late_text(), RECORD_SEP, filter=in_counted & Q(status__in=(OVERDUE, MISSED))),
-    ).values_list(*fields, "n", "confirmed", "disputed", *per_period, "late"))
-    group, get = places.group, counts.get
-    end = 7 + len(trend_codes)
-    by_status = {}  # status -> the rows' counts per trend period
-    for row in rows:
-        kind, status, provider_id, place_id, n, confirmed, disputed = row[:7]
+        **per_period,
+    ).values_list(*fields, "n", "confirmed", "disputed", "late", *per_period))
+
+
+def _computed_tallies(obligations, counted_obligations, place_field, counted, trend, as_of, centres):
+    """The tallies of `obligations` with each status computed from the facts as of `as_of`: the
+    obligations streamed from the cursor (done_on as text, see _fetch), added up here as the
+    GROUP BY of _stored_tallies does in SQL. planned_on decides a status only while nothing is
+    done by as_of, and confirmations count only for what is done by then: each query reads just
+    those obligations of the counted periods."""
+    planned = _planned_dates(
+        counted_obligations.filter(resolution="").filter(Q(done_on__isnull=True) | Q(done_on__gt=as_of)))
+    confirmed = confirmations_of(counted_obligations.filter(done_on__lte=as_of), as_of)
+    status_of = _StatusOf(as_of)
+    memo = status_of.memo
+    # The tallies' figures in one flat list, `width` numbers each (n, confirmed, disputed, then
+    # per trend period), rather than a list per tally: far fewer objects for the garbage collector.
+    width = 3 + len(trend)
+    trend_column = {code: 3 + i for i, code in enumerate(trend)}
+    period_of = {code: (code in counted, trend_column.get(code)) for code in {*counted, *trend}}
+    slots, figures, late = {}, [], {}  # (kind, status, provider, place) -> its first index; index -> late
+    rows = _fetch(obligations.annotate(done_text=Cast("done_on", CharField())).values_list(
+        "pk", "kind", "period", "resolution", "done_text", "contract__provider_id", place_field,
+        "contract__centre_id"))
+    for pk, kind, ob_period, resolution, done_raw, provider_id, place_id, centre_id in rows:
+        planned_on = planned.get(pk)
+        key = (ob_period, resolution, done_raw, planned_on)
+        status = memo.get(key)
+        if status is None:
+            status = status_of(*key)
+        where = (kind, status, provider_id, place_id)
+        slot = slots.get(where)
+        if slot is None:
+            slot = slots[where] = len(figures)
+            figures.extend([0] * width)
+        is_counted, column = period_of[ob_period]
+        if is_counted:
+            confirmation = confirmed.get(pk, UNCONFIRMED)
+            figures[slot] += 1
+            if confirmation == CONFIRMED:
+                figures[slot + 1] += 1
+            elif confirmation == DISPUTED:
+                figures[slot + 2] += 1
+            if status == OVERDUE or status == MISSED:
+                code, name, _t = centres[centre_id]
+                late.setdefault(slot, []).append((pk, ob_period, done_raw, planned_on, confirmation, code, name))
+        if column is not None:
+            figures[slot + column] += 1
+    for (kind, status, provider_id, place_id), slot in slots.items():
+        n, confirmed_n, disputed_n = figures[slot:slot + 3]
+        yield (kind, status, provider_id, place_id, n, confirmed_n, disputed_n, late.get(slot),
+               *figures[slot + 3:slot + width])
+
+
+def _count(tallies, places, trend, providers, as_of):
+    """The one count of a report from its tallies (either source): (counts, trend_counts,
+    overdue), counts being {(kind, group index, status, confirmation): n} over the counted
+    periods, trend_counts {(period, status): n}, overdue the ObligationRows of the late ones.
+    Tallies whose place resolves outside the region on the day are left out."""
+    counts, overdue = {}, []
+    group, get, day_of = places.group, counts.get, _DayOf()
+    trend_sums = {}  # status -> its counts per trend period
+    for tally in tallies:
+        kind, status, provider_id, place_id, n, confirmed, disputed, late = tally[:8]
         gi = group(place_id, provider_id)
         if gi is None:
-            continue  # its township resolves outside the region on the day
-        joined = row[end]
-        if joined:
-            late.extend((kind, status, provider_id, *text.split(FIELD_SEP, 6)) for text in joined.split(RECORD_SEP))
+            continue
         if n:
-            # a confirmation counts for what is done (Completion.add); a stored one was known on as_of
-            key = (kind, gi, status, UNCONFIRMED)
-            counts[key] = get(key, 0) + n - confirmed - disputed
+            # Completion.add decides what a confirmation counts for (what is done only)
+            unconfirmed = n - confirmed - disputed
+            if unconfirmed:
+                key = (kind, gi, status, UNCONFIRMED)
+                counts[key] = get(key, 0) + unconfirmed
             if confirmed:
                 key = (kind, gi, status, CONFIRMED)
                 counts[key] = get(key, 0) + confirmed
             if disputed:
                 key = (kind, gi, status, DISPUTED)
                 counts[key] = get(key, 0) + disputed
-        if end > 7:
-            by_status.setdefault(status, []).append(row[7:end])
-    for status, per_trend in by_status.items():
-        for code, m in zip(trend_codes, map(sum, zip(*per_trend, strict=True)), strict=True):
+        sums = trend_sums.get(status)
+        if sums is None:
+            sums = trend_sums[status] = [0] * len(trend)
+        for i, m in enumerate(tally[8:]):
+            sums[i] += m
+        if late:
+            p = providers[provider_id]
+            if isinstance(late, str):  # one list at a time: few objects for the garbage collector
+                late = (text.split(FIELD_SEP, 6) for text in late.split(RECORD_SEP))
+            for pk, ob_period, done_on, planned_on, confirmation, c_code, c_name in late:
+                done_on = day_of(done_on or None)
+                # planned_on is not a fact of the status once done by as_of
+                planned_on = None if done_on is not None and done_on <= as_of else day_of(planned_on or None)
+                overdue.append(ObligationRow(int(pk), ob_period, kind, p.code, p.name, c_code, c_name, planned_on,
+                                             done_on, status, confirmation))
+    trend_counts = Counter()
+    for status, sums in trend_sums.items():
+        for code, m in zip(trend, sums, strict=True):
             if m:
                 trend_counts[(code, status)] += m
+    return counts, trend_counts, overdue
 
 
 def _stored_statuses_fresh(obligations, as_of):
@@ -626,26 +703,6 @@ def completion_rows(*, region, period, provider=None, as_of=None, user=None):
     Raises ValueError for a bad period code. A fixed number of queries (see the module
     docstring); statuses are computed, never written.
     """
-    with _cyclic_gc_paused():
-        return _completion_rows(region=region, period=period, provider=provider, as_of=as_of, user=user)
-
-
-@contextmanager
-def _cyclic_gc_paused():
-    """Python's cyclic garbage collector paused while a report is built: a province's report
-    allocates some 10^5 short-lived tuples, which reference counting frees on its own, and the
-    collections they would trigger cost 5–10 % of the build (benchmarks/report.py). Whatever
-    cycles there are get collected once it is back on. Process-wide: left off if it was off."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _completion_rows(*, region, period, provider, as_of, user):
     first, last = periods.period_bounds(period)
     as_of = as_of or default_as_of(period)
     day = min(last, as_of)  # nothing after as_of is known: a running period is shown as of as_of
@@ -674,66 +731,17 @@ def _completion_rows(*, region, period, provider, as_of, user):
     township_level = level == Region.Level.TOWNSHIP
     centres = _centres(tree, region_id) if township_level else {}
     places = _Places(tree, region_id, level, {pk: c[2] for pk, c in centres.items()} if township_level else None)
-    place_field = places.field
 
-    counts = Counter()  # (kind, group index, status, confirmation) -> n
-    trend_counts = Counter()  # (period, status) -> n
-    overdue = []
+    # The stored statuses (and confirmations) when they were computed as of `as_of`
+    # (statuses_refresh, with the one status function); otherwise computed from the facts.
     counted_set = frozenset(counted)
-    trend_set = frozenset(trend_periods)
-    # The fast path: when the stored statuses (and confirmations) were computed as of `as_of`
-    # (statuses_refresh, with the one status function), they are counted with one GROUP BY.
-    late = []
     used_stored = _stored_statuses_fresh(all_qs, as_of)
     if used_stored:
-        _count_stored(all_qs, places, counted_set, trend_set, counts, trend_counts, late)
-        day_of = _DayOf()
-        for kind, status, p_id, pk, ob_period, done_on, planned_on, confirmation, c_code, c_name in late:
-            done_on = day_of(done_on or None)
-            # planned_on is not a fact of the status once done (see _planned_dates' caller)
-            planned_on = None if done_on is not None and done_on <= as_of else day_of(planned_on or None)
-            p = providers[p_id]
-            overdue.append(ObligationRow(int(pk), ob_period, kind, p.code, p.name, c_code, c_name, planned_on,
-                                         done_on, status, confirmation))
+        tallies = _stored_tallies(all_qs, places.field, counted_set, trend_periods)
     else:
-        # The obligations are read straight from the cursor, done_on as text (see _fetch), and
-        # their statuses computed as of `as_of`.
-        rows = _fetch(all_qs.annotate(done_text=Cast("done_on", CharField())).values_list(
-            "pk", "kind", "period", "resolution", "done_text", "contract__provider_id", place_field,
-            "contract__centre_id"))
-        # planned_on decides a status only while nothing is done by as_of; confirmations count
-        # only for what is done by then: each query reads just those obligations.
-        planned = _planned_dates(
-            counted_qs.filter(resolution="").filter(Q(done_on__isnull=True) | Q(done_on__gt=as_of)))
-        confirmed = confirmations_of(counted_qs.filter(done_on__lte=as_of), as_of)
-        status_of = _StatusOf(as_of)
-        memo = status_of.memo
-        late_rows = []
-        day_of = _DayOf()
-        centres = centres or _centres(tree, region_id)
-        for pk, kind, ob_period, resolution, done_raw, provider_id, place_id, centre_id in rows:
-            gi = places.group(place_id, provider_id)
-            if gi is None:
-                continue
-            planned_on = planned.get(pk)
-            key = (ob_period, resolution, done_raw, planned_on)
-            status = memo.get(key)
-            if status is None:
-                status = status_of(*key)
-            if ob_period in counted_set:
-                confirmation = confirmed.get(pk, UNCONFIRMED)
-                counts[(kind, gi, status, confirmation)] += 1
-                if status == OVERDUE or status == MISSED:
-                    late_rows.append((pk, ob_period, kind, provider_id, centre_id, planned_on, done_raw, status,
-                                      confirmation))
-            if ob_period in trend_set:
-                trend_counts[(ob_period, status)] += 1
-        for pk, ob_period, kind, provider_id, centre_id, planned_on, done_raw, status, confirmation in late_rows:
-            p = providers[provider_id]
-            code, name, _t = centres[centre_id]
-            done_on = day_of(done_raw)
-            overdue.append(ObligationRow(pk, ob_period, kind, p.code, p.name, code, name, planned_on, done_on,
-                                         status, confirmation))
+        tallies = _computed_tallies(all_qs, counted_qs, places.field, counted_set, trend_periods, as_of,
+                                    centres or _centres(tree, region_id))
+    counts, trend_counts, overdue = _count(tallies, places, trend_periods, providers, as_of)
     groups = list(places.index)
     completion = {kind: Completion() for kind in kinds}
     subs, by_provider, by_centre = {}, {}, {}

@@ -5,12 +5,11 @@ page, show the same thing. Dates are calendar dates and times local wall-clock t
 Asia/Shanghai, as stored.
 """
 
-import csv
-import io
 import json
 
 from mch_link.models import Contract
 from mch_link.scoping import region_q, scoped
+from mch_link.tables import Sheet, csv_bytes, xlsx_bytes
 
 from .models import Obligation, Session
 
@@ -107,40 +106,21 @@ def _text(value):
 
 def render_csv(rows):
     """UTF-8 with a BOM (so that Excel reads the Chinese right), a header row of COLUMNS, CRLF."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(COLUMNS)
-    for row in rows:
-        writer.writerow([_text(row[c]) for c in COLUMNS])
-    return out.getvalue().encode("utf-8-sig")
+    return csv_bytes([COLUMNS, *([_text(row[c]) for c in COLUMNS] for row in rows)])
+
+
+WIDTHS = {"period": 9, "kind": 16, "provider_code": 14, "centre_code": 22, "session_id": 9, "date": 12,
+          "start": 7, "end": 7, "status": 14, "estimated": 7, "doctor": 14}
 
 
 def render_xlsx(rows):
     """One sheet "schedule": Chinese headers in a frozen first row, real date cells
     (yyyy-mm-dd), session ids as numbers, estimated as booleans."""
-    from openpyxl import Workbook  # only this format needs it: keep the import off the hot path
-    from openpyxl.styles import Font
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = SHEET_TITLE
-    sheet.append([HEADERS_ZH[c] for c in COLUMNS])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    sheet.freeze_panes = "A2"
-    date_column = COLUMNS.index("date") + 1
-    for row in rows:
-        sheet.append([row[c] for c in COLUMNS])
-        cell = sheet.cell(row=sheet.max_row, column=date_column)
-        if cell.value is not None:
-            cell.number_format = "yyyy-mm-dd"
-    widths = {"period": 9, "kind": 16, "provider_code": 14, "centre_code": 22, "session_id": 9, "date": 12,
-              "start": 7, "end": 7, "status": 14, "estimated": 7, "doctor": 14}
-    for index, column in enumerate(COLUMNS, start=1):
-        sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = widths[column]
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return xlsx_bytes([Sheet(
+        SHEET_TITLE, [HEADERS_ZH[c] for c in COLUMNS], ([row[c] for c in COLUMNS] for row in rows),
+        number_formats={COLUMNS.index("date"): lambda day: "yyyy-mm-dd" if day is not None else None},
+        widths=[WIDTHS[c] for c in COLUMNS],
+    )])
 
 
 def _json_value(value):
