@@ -88,3 +88,16 @@ def test_update_makes_the_demo_rows_as_the_plan_says_again():
     call_command("seed_demo", "--force", "--update", stdout=out)
     assert Centre.objects.get(pk=centre.pk).name == name
     assert "Total: 0 created, 1 updated, " in out.getvalue()
+
+
+# transaction=True: PostgreSQL refuses flush's TRUNCATE inside the test's open transaction.
+@pytest.mark.django_db(transaction=True)
+def test_reset_starts_over():
+    call_command("seed_demo", "--force", stdout=io.StringIO())
+    Centre.objects.update(name="改名")
+    factories.user("someone-else")
+    out = io.StringIO()
+    call_command("seed_demo", "--force", "--reset", stdout=out)
+    assert not Centre.objects.filter(name="改名").exists()
+    assert not get_user_model().objects.filter(username="someone-else").exists()
+    assert Centre.objects.count() == 500 and Contract.objects.exists()

@@ -17,6 +17,8 @@ class Command(BaseCommand):
         parser.add_argument("--password",
                             help=f"password of every demo user, also set on existing ones "
                                  f"(default: {DEFAULT_PASSWORD} for new users; existing ones keep theirs)")
+        parser.add_argument("--reset", action="store_true",
+                            help="empty the database first (every row, users' work included) and start over")
         parser.add_argument("--update", action="store_true",
                             help="make existing demo rows as the plan says again (overwrites users' changes)")
         parser.add_argument("--dry-run", action="store_true",
@@ -28,6 +30,8 @@ class Command(BaseCommand):
         if not settings.DEBUG and not opts["force"]:
             raise CommandError("DEBUG is off: seed_demo creates users with a shared, published password. "
                                "Pass --force if this really is a demo installation.")
+        if opts["reset"] and not opts["dry_run"]:
+            _empty_database()
         result = demo_seed(password=opts["password"] or DEFAULT_PASSWORD, dry_run=opts["dry_run"],
                            update=opts["update"], reset_passwords=opts["password"] is not None)
 
@@ -47,6 +51,17 @@ class Command(BaseCommand):
         for row in [header, *users]:
             lines.append("  ".join(_pad(cell, w) for cell, w in zip(row, widths, strict=True)).rstrip())
         self.stdout.write("\n".join(lines))
+
+
+def _empty_database():
+    """Every table emptied (flush), then the reference data the migrations seed put back."""
+    import importlib
+
+    from django.apps import apps
+    from django.core.management import call_command
+
+    call_command("flush", interactive=False, verbosity=0)
+    importlib.import_module("mch_link.migrations.0002_reference_data_and_contract_overlap").seed(apps, None)
 
 
 def _width(text):
