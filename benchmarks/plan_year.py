@@ -212,10 +212,13 @@ def read_rows():
     out = {}
     with connection.cursor() as cursor:
         for name, model in _models().items():
-            columns = [f.column for f in model._meta.concrete_fields]
+            fields = model._meta.concrete_fields
+            columns = [f.column for f in fields]
             cursor.execute(f"SELECT {', '.join(connection.ops.quote_name(c) for c in columns)} "
                            f"FROM {connection.ops.quote_name(model._meta.db_table)}")
-            out[name] = (columns, cursor.fetchall())
+            # as the database takes them back (SQLite reads times as time objects, binds text)
+            out[name] = (columns, [tuple(f.get_db_prep_value(v, connection) for f, v in zip(fields, row, strict=True))
+                                   for row in cursor.fetchall()])
     return out
 
 
