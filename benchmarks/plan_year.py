@@ -217,9 +217,17 @@ def read_rows():
             cursor.execute(f"SELECT {', '.join(connection.ops.quote_name(c) for c in columns)} "
                            f"FROM {connection.ops.quote_name(model._meta.db_table)}")
             # as the database takes them back (SQLite reads times as time objects, binds text)
-            out[name] = (columns, [tuple(f.get_db_prep_value(v, connection) for f, v in zip(fields, row, strict=True))
+            out[name] = (columns, [tuple(f.get_db_prep_value(_aware(v), connection)
+                                         for f, v in zip(fields, row, strict=True))
                                    for row in cursor.fetchall()])
     return out
+
+
+def _aware(value):
+    """SQLite's cursor reads a stored UTC datetime back naive."""
+    if isinstance(value, datetime.datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=datetime.UTC)
+    return value
 
 
 def run_baseline(rows):
