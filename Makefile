@@ -1,4 +1,5 @@
-# mch-link: `make run` serves the demo at http://127.0.0.1:8000, `make test` runs every test.
+# mch-link: `make run` serves the demo at http://127.0.0.1:8000, `make test` runs every test,
+# `make serve` runs the production profile (docs/deploy.md).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -7,13 +8,31 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # Debian packages: the CJK font embedded in PDFs, poppler (pdffonts/pdftotext) and Chromium
 # for the browser tests.
-DEB_PACKAGES := fonts-wqy-microhei poppler-utils chromium
+# for the browser tests; postgresql-client for `manage.py backup`/`restore` on PostgreSQL.
+DEB_PACKAGES := fonts-wqy-microhei poppler-utils chromium postgresql-client
+# The production profile: web processes (gunicorn) and django-q workers per cluster process.
+WEB_WORKERS ?= 4
+Q_WORKERS ?= 2
 
-.PHONY: run test venv system-deps migrate demo lint clean
+.PHONY: run reset-demo serve test venv system-deps migrate demo lint clean
 
 # DEBUG is off unless set (docs/security.md); the demo targets turn it on, which also lets the
 # development SECRET_KEY through. Static files come from whitenoise either way.
-migrate demo run: export DEBUG ?= 1
+migrate demo run reset-demo: export DEBUG ?= 1
+# Feed links and QR codes follow the address served (settings.SITE_URL, unless set).
+run: export HOST := $(HOST)
+run: export PORT := $(PORT)
+# The development-key warning: printed once here, not by each of the processes below.
+ifeq ($(SECRET_KEY),)
+migrate demo run reset-demo: export SECRET_KEY_WARNED := 1
+DEV_KEY_NOTE = @echo "warning: SECRET_KEY is not set: using the development default (demo only)."
+endif
+# What the demo runs after the registry: this year's and next year's plan, past records.
+define DEMO_AFTER_SEED
+	$(PY) manage.py generate_schedule --year $$(date +%Y)
+	$(PY) manage.py generate_schedule --year $$(( $$(date +%Y) + 1 ))
+	$(PY) manage.py seed_demo_records
+endef
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,20 +51,35 @@ system-deps:
 	fi
 
 migrate: venv
+	$(DEV_KEY_NOTE)
 	$(PY) manage.py migrate --noinput
 
+# Seeds only what is missing: a second run after imports, contracts and records just serves.
 demo: migrate
 	$(PY) manage.py seed_demo
-	$(PY) manage.py generate_schedule --year $$(date +%Y)
-	$(PY) manage.py generate_schedule --year $$(( $$(date +%Y) + 1 ))
-	$(PY) manage.py seed_demo_records
+	$(DEMO_AFTER_SEED)
 
+# Starts over on purpose: every row goes (users' work included), then the demo is built again.
+reset-demo: migrate
+	$(PY) manage.py seed_demo --reset
+	$(DEMO_AFTER_SEED)
+
+# The runner (mch_link/procrun.py) gives each process its own session: Ctrl-C reaches the
+# runner only, which stops web and worker in order within a few seconds.
 run: system-deps demo
 	$(PY) manage.py setup_jobs
 	@echo "Serving on http://$(HOST):$(PORT) with the task worker; Ctrl-C stops both."
-	@trap 'kill 0' INT TERM EXIT; \
-	$(PY) manage.py qcluster & \
-	$(PY) manage.py runserver --noreload $(HOST):$(PORT)
+	@$(PY) -m mch_link.procrun worker="$(PY) manage.py qcluster" \
+	  web="$(PY) manage.py runserver --noreload $(HOST):$(PORT)"
+
+# The production profile (docs/deploy.md): settings from the environment (SECRET_KEY,
+# DATABASE_URL, REDIS_URL, ALLOWED_HOSTS ...), then the Procfile's processes.
+serve: venv
+	$(PY) manage.py check --deploy --fail-level ERROR
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v0
+	$(PY) manage.py setup_jobs
+	PY=$(PY) WEB_WORKERS=$(WEB_WORKERS) Q_WORKERS=$(Q_WORKERS) $(PY) -m mch_link.procrun Procfile
 
 test: system-deps venv
 	DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest $(PYTEST_ARGS)

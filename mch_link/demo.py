@@ -10,6 +10,12 @@ Two steps, kept apart so each can be read and tested alone:
    code, centre + awarded_on, username, user), so a second run finds every row as it wants
    it and changes nothing. It returns a Tally per table.
 
+By default a run only fills in what is missing: a row that exists keeps whatever users made
+of it (a renamed centre, a changed password, a contract signed or ended by hand), and
+contracts are only drafted for demo centres whose pair has no contract at all, so `make run`
+can run again after real use. `update=True` makes the demo's rows as the plan says again;
+`make reset-demo` starts from an empty database instead.
+
 `demo_seed(...)` runs both in one transaction, then any later steps (contracts) registered in
 DEMO_STEPS_AFTER_REGISTRY. The registry builder itself never creates contracts.
 """
@@ -435,6 +441,8 @@ class DemoResult:
     plan: DemoPlan
     password: str
     tallies: dict[str, Tally] = field(default_factory=dict)
+    # False: create what is missing and leave existing rows alone (see the module docstring)
+    update: bool = False
 
     def total(self):
         total = Tally()
@@ -455,7 +463,8 @@ def _write_regions(plan, result):
         rows = {(r.code,): {"name": r.name, "level": r.level,
                             "parent_id": pks[(r.parent_code,)] if r.parent_code else None}
                 for r in plan.regions if r.level == level}
-        t, level_pks = upsert(Region, ("code",), rows, Region.objects.filter(code__in=[k[0] for k in rows]))
+        t, level_pks = upsert(Region, ("code",), rows, Region.objects.filter(code__in=[k[0] for k in rows]),
+                              update=result.update)
         tally += t
         pks.update(level_pks)
     result.tallies["mch_link.Region"] = tally
@@ -466,7 +475,8 @@ def _write_providers(plan, result, region_pks):
     rows = {(p.code,): {"name": p.name, "kind": p.kind, "region_id": region_pks[p.region_code],
                         "address": p.address, "doctors": p.doctors, **_phone(p.phone)}
             for p in plan.providers}
-    tally, pks = upsert(Provider, ("code",), rows, Provider.objects.filter(code__in=[k[0] for k in rows]))
+    tally, pks = upsert(Provider, ("code",), rows, Provider.objects.filter(code__in=[k[0] for k in rows]),
+                        update=result.update)
     result.tallies["mch_link.Provider"] = tally
     return {code: pk for (code,), pk in pks.items()}
 
@@ -478,7 +488,8 @@ def _write_centres(plan, result, region_pks):
                         "address": c.address, "filed_on": c.filed_on, "closed_on": c.closed_on,
                         **_phone(c.phone)}
             for c in plan.centres}
-    tally, pks = upsert(Centre, ("code",), rows, Centre.objects.filter(code__in=[k[0] for k in rows]))
+    tally, pks = upsert(Centre, ("code",), rows, Centre.objects.filter(code__in=[k[0] for k in rows]),
+                        update=result.update)
     result.tallies["mch_link.Centre"] = tally
     return {code: pk for (code,), pk in pks.items()}
 
@@ -488,6 +499,16 @@ def _write_grades(plan, result, centre_pks):
     rows = {(centre_pks[c.code], g.awarded_on): {"grade_id": grade[g.grade], "valid_until": g.valid_until}
             for c in plan.centres for g in c.grades}
     existing = CentreGrade.objects.filter(centre__in=centre_pks.values())
+    if not result.update:
+        # Filling in: only centres without any grade get the plan's history, so a grade
+        # awarded or ended by hand never meets a second one held at the same time.
+        graded = set(existing.values_list("centre_id", flat=True))
+        rows = {key: values for key, values in rows.items() if key[0] not in graded}
+        tally, _ = upsert(CentreGrade, ("centre_id", "awarded_on"), rows,
+                          CentreGrade.objects.filter(centre__in={key[0] for key in rows}))
+        tally.unchanged = len(graded)
+        result.tallies["mch_link.CentreGrade"] = tally
+        return
     # A demo centre's history is the plan's: entries the plan no longer has go first, so a
     # changed plan cannot leave two grades held at once.
     stale = [pk for pk, centre_id, awarded_on in existing.values_list("pk", "centre_id", "awarded_on")
@@ -499,14 +520,14 @@ def _write_grades(plan, result, centre_pks):
     result.tallies["mch_link.CentreGrade"] = tally
 
 
-def _write_users(plan, result, region_pks, provider_pks, centre_pks, password):
+def _write_users(plan, result, region_pks, provider_pks, centre_pks, password, reset_passwords):
     User = get_user_model()
     existing = {u.username: u for u in User.objects.filter(username__in=[u.username for u in plan.users])}
     # Hashing is slow on purpose (PBKDF2): hash the demo password at most once per run and
     # check each distinct stored hash once. A user whose password already checks out keeps its
     # hash, so a second run leaves the row alone.
     checks, new_hash = {}, None
-    tally, user_pks = Tally(), {}
+    tally, user_pks, created = Tally(), {}, set()
     for u in plan.users:
         values = {"first_name": u.first_name, "is_staff": u.is_staff, "is_superuser": False,
                   "is_active": True}
@@ -515,8 +536,12 @@ def _write_users(plan, result, region_pks, provider_pks, centre_pks, password):
             new_hash = new_hash or make_password(password)
             user = User.objects.create(username=u.username, password=new_hash, **values)
             tally.created += 1
+            created.add(user.pk)
+        elif not (result.update or reset_passwords):
+            tally.unchanged += 1  # a demo user's own password and name stay as they are
         else:
-            changed = [name for name, value in values.items() if getattr(user, name) != value]
+            changed = [name for name, value in values.items()
+                       if result.update and getattr(user, name) != value]
             for name in changed:
                 setattr(user, name, values[name])
             if user.password not in checks:
@@ -542,10 +567,11 @@ def _write_users(plan, result, region_pks, provider_pks, centre_pks, password):
             "centre_id": centre_pks[u.centre_code] if u.centre_code else None,
         }
     tally, _ = upsert(Membership, ("user_id",), memberships,
-                       Membership.objects.filter(user_id__in=user_pks.values()))
+                       Membership.objects.filter(user_id__in=user_pks.values()), update=result.update)
     result.tallies["mch_link.Membership"] = tally
 
-    admins = [user_pks[u.username] for u in plan.users if u.is_staff]
+    admins = [user_pks[u.username] for u in plan.users
+              if u.is_staff and (result.update or user_pks[u.username] in created)]
     result.tallies["auth.User.user_permissions"] = _grant_admin_permissions(admins)
 
 
@@ -566,25 +592,25 @@ def _grant_admin_permissions(user_pks):
     return tally
 
 
-def demo_registry_build(*, password=DEFAULT_PASSWORD, plan=None):
+def demo_registry_build(*, password=DEFAULT_PASSWORD, plan=None, update=False, reset_passwords=False):
     """Write the demo registry (regions, providers, centres, grades, users and memberships)
     and return a DemoResult with a Tally per table. Idempotent; no contracts. Call it inside
-    a transaction (demo_seed does)."""
+    a transaction (demo_seed does). `reset_passwords` gives existing demo users `password`."""
     plan = plan or demo_plan(read_regions())
-    result = DemoResult(plan=plan, password=password)
+    result = DemoResult(plan=plan, password=password, update=update)
     region_pks = _write_regions(plan, result)
     provider_pks = _write_providers(plan, result, region_pks)
     centre_pks = _write_centres(plan, result, region_pks)
     _write_grades(plan, result, centre_pks)
-    _write_users(plan, result, region_pks, provider_pks, centre_pks, password)
+    _write_users(plan, result, region_pks, provider_pks, centre_pks, password, reset_passwords)
     return result
 
 
-def demo_seed(*, password=DEFAULT_PASSWORD, dry_run=False):
+def demo_seed(*, password=DEFAULT_PASSWORD, dry_run=False, update=False, reset_passwords=False):
     """Build the demo in one transaction: the registry, then DEMO_STEPS_AFTER_REGISTRY.
     With dry_run the transaction is rolled back and the tallies say what a run would do."""
     with transaction.atomic():
-        result = demo_registry_build(password=password)
+        result = demo_registry_build(password=password, update=update, reset_passwords=reset_passwords)
         for step in DEMO_STEPS_AFTER_REGISTRY:
             result.tallies.update(step(result))
         if dry_run:
@@ -606,7 +632,9 @@ def _left_unsigned(provider_code, centre_code):
 
 def demo_contracts_build(result):
     """Sign a contract for most pairs the tier rules require on DEMO_DAY, over DEMO_TERM
-    (from the filing date for centres filed later), leaving about 7% unsigned. Idempotent."""
+    (from the filing date for centres filed later), leaving about 7% unsigned. Idempotent.
+    Filling in (result.update False) touches only demo centres whose pair has no contract at
+    all, so a contract drafted, signed or ended by a user is never met by an overlapping one."""
     from .models import Contract
     from .selectors import registry_as_of
     from .tiers import required_pairs
@@ -615,8 +643,14 @@ def demo_contracts_build(result):
     centres = {c.id: c for c in registry.centres}
     providers = {p.id: p for p in registry.providers}
     filed = dict(Centre.objects.values_list("pk", "filed_on"))
-    rows = {}
+    rows, skipped = {}, 0
+    demo_codes = {c.code for c in result.plan.centres}
+    taken = set(Contract.objects.values_list("provider_id", "centre_id")) if not result.update else set()
     for pair in sorted(required_pairs(registry.centres, registry.providers)):
+        if not result.update and (centres[pair.centre_id].code not in demo_codes
+                                  or (pair.provider_id, pair.centre_id) in taken):
+            skipped += 1
+            continue
         if _left_unsigned(providers[pair.provider_id].code, centres[pair.centre_id].code):
             continue
         start = max(DEMO_TERM[0], filed[pair.centre_id])
@@ -625,7 +659,10 @@ def demo_contracts_build(result):
             if start > DEMO_TERM[0] else datetime.date(2025, 12, 20),
             "valid_to": DEMO_TERM[1],
         }
-    tally, _pks = upsert(Contract, ("provider_id", "centre_id", "valid_from"), rows, Contract.objects.all())
+    existing = Contract.objects.all() if result.update else \
+        Contract.objects.filter(centre__in={key[1] for key in rows})
+    tally, _pks = upsert(Contract, ("provider_id", "centre_id", "valid_from"), rows, existing)
+    tally.unchanged += skipped
     return {"mch_link.Contract": tally}
 
 

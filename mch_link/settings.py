@@ -42,11 +42,16 @@ SECRET_KEY = env("SECRET_KEY", _DEV_SECRET_KEY)
 DEBUG = env_bool("DEBUG", False)
 if SECRET_KEY == _DEV_SECRET_KEY and not DEBUG and not env_bool("TESTING"):
     raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (or set DEBUG=1 for development).")
-if SECRET_KEY == _DEV_SECRET_KEY and not env_bool("TESTING"):
+if SECRET_KEY == _DEV_SECRET_KEY and not env_bool("TESTING") and not env_bool("SECRET_KEY_WARNED"):
     warnings.warn("SECRET_KEY is not set: using the development default.", stacklevel=1)
+    # Once: the processes this one starts (runserver, django-q's workers) inherit the flag.
+    os.environ["SECRET_KEY_WARNED"] = "1"
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
-SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The address in feed links and QR codes; unset, the one `make run HOST=... PORT=...` serves on.
+_SITE_HOST = env("HOST", "127.0.0.1")
+SITE_URL = env("SITE_URL", "http://{}:{}".format("127.0.0.1" if _SITE_HOST in {"0.0.0.0", "::"} else _SITE_HOST,
+                                                 env("PORT", "8000"))).rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -65,6 +70,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so its duration covers the whole request; on unless REQUEST_LOG=0 (off with DEBUG).
+    *(["mch_link.ops.RequestLogMiddleware"] if env_bool("REQUEST_LOG", not DEBUG) else []),
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -118,7 +125,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Task queue (django-q2) -----------------------------------------------------------------
 REDIS_URL = env("REDIS_URL")
 Q_CLUSTER = {
-    "name": "mch_link",
+    # Processes sharing one Redis share a queue by this name (docs/deploy.md).
+    "name": env("Q_CLUSTER_NAME", "mch_link"),
     "workers": env_int("Q_WORKERS", 2),
     "timeout": 600,
     "retry": 900,  # must exceed timeout, or a long job is handed out twice
@@ -126,6 +134,9 @@ Q_CLUSTER = {
     "save_limit": 500,
     "label": "任务队列",
     "sync": env_bool("Q_SYNC", False),
+    # Every cluster runs the scheduler unless Q_SCHEDULER=0 (the Procfile keeps it to one
+    # process; two would still not double a job: django-q locks the schedule row).
+    "scheduler": env_bool("Q_SCHEDULER", True),
 }
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
@@ -159,6 +170,7 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", Fa
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_COOLOFF_MINUTES = env_int("LOGIN_COOLOFF_MINUTES", 15)
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_VERBOSE = env_bool("AXES_VERBOSE", False)  # not a "BEGIN" line from every process
 AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
 AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_COOLOFF_MINUTES)
 # Either the account or the address reaching the limit locks (not only the pair).
@@ -255,9 +267,19 @@ CONTENT_SECURITY_POLICY = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        # the request line is JSON already (mch_link.ops): printed as it is, one per line
+        "bare": {"format": "%(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "requests": {"class": "logging.StreamHandler", "formatter": "bare"},
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "mch_link.requests": {"handlers": ["requests"], "level": "INFO", "propagate": False},
+    },
 }
 
 # Serve static files from the app folders too, so `make run` needs no collectstatic.

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from . import security, views, views_contracts, views_import
+from . import ops, security, views, views_contracts, views_import
 
 app_patterns = [
     path("", views.home, name="home"),
@@ -31,5 +31,6 @@ urlpatterns = [
     path("calendar/", include("scheduling.urls_calendar")),
     path("reports/", include("reports.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("healthz", ops.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]

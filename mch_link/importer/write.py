@@ -50,8 +50,9 @@ class Tally:
         return self
 
 
-def upsert(model, key_fields, rows, existing):
+def upsert(model, key_fields, rows, existing, *, update=True):
     """Make `model` hold `rows` ({key tuple: {attname: value}}), matching on `key_fields`.
+    With update=False only missing rows are created: a row found keeps whatever it holds.
 
     `existing` is a queryset holding at least the rows with these keys. Values are compared
     as the database stores them (get_prep_value), so a phone number or a date read back
@@ -65,6 +66,9 @@ def upsert(model, key_fields, rows, existing):
         obj = found.get(key)
         if obj is None:
             to_create.append(model(**dict(zip(key_fields, key, strict=True)), **values))
+            continue
+        if not update:
+            tally.unchanged += 1
             continue
         changed = [name for name, value in values.items()
                    if model._meta.get_field(name).get_prep_value(getattr(obj, name))

@@ -8,7 +8,7 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from mch_link.locks import lock_providers
 from mch_link.models import Provider
@@ -149,6 +149,73 @@ def _schedule_generate(*, year, today, region, provider, user):
     return report
 
 
+# The plan's new rows go in as plain tuples (see fast_insert_sessions); False takes the ORM's
+# bulk_create, the reference the fast path is tested against.
+FAST_WRITE = True
+
+
+def _orm_insert_sessions(new, creates):
+    Session.objects.bulk_create(new, batch_size=1000)
+    if new and new[0].pk is None:  # backends that do not return keys: read them back by uid
+        by_uid = dict(Session.objects.filter(uid__in=[s.uid for s in new]).values_list("uid", "pk"))
+        for s in new:
+            s.pk = s.id = by_uid[s.uid]
+    Through = Session.obligations.through
+    Through.objects.bulk_create(
+        [Through(session_id=s.pk, obligation_id=oid) for s, n in zip(new, creates, strict=True)
+         for oid in n.obligation_ids],
+        batch_size=2000,
+    )
+
+
+def fast_insert_sessions(new, creates):
+    """Insert the unsaved Session instances `new` and their live links to the obligations of
+    `creates` (the planner's SessionCreate, same order) with the database's fast path: one
+    prepared INSERT run by executemany over plain tuples (values as the ORM would prepare
+    them, defaults and auto_now included), no per-batch SQL compiling and no parameter cap;
+    on PostgreSQL the sessions with RETURNING id and the links by COPY. Sets each session's pk.
+    Same rows as _orm_insert_sessions (tests/scheduling/test_fast_write.py)."""
+    if not new:
+        return
+    fields = [f for f in Session._meta.concrete_fields if not f.primary_key]
+    rows = [tuple(f.get_db_prep_save(f.pre_save(s, True), connection) for f in fields) for s in new]
+    table, qn = Session._meta.db_table, connection.ops.quote_name
+    sql = (f"INSERT INTO {qn(table)} ({', '.join(qn(f.column) for f in fields)}) "
+           f"VALUES ({', '.join(['%s'] * len(fields))})")
+    Through = Session.obligations.through
+    link_columns = ("session_id", "obligation_id", "live")
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            raw = cursor.cursor  # psycopg 3: executemany returning rows, and COPY
+            raw.executemany(sql + " RETURNING id", rows, returning=True)
+            ids = []
+            while True:
+                ids.append(raw.fetchone()[0])
+                if not raw.nextset():
+                    break
+        else:
+            # SQLite: the transaction holds the write lock (IMMEDIATE) and ids only grow
+            # (AUTOINCREMENT), so the rows after the largest id before are these, in order.
+            cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {qn(table)}")
+            before = cursor.fetchone()[0]
+            cursor.executemany(sql, rows)
+            cursor.execute(f"SELECT id FROM {qn(table)} WHERE id > %s ORDER BY id", [before])
+            ids = [pk for (pk,) in cursor.fetchall()]
+            if len(ids) != len(rows):
+                raise RuntimeError("another writer inserted sessions meanwhile")
+        for s, pk in zip(new, ids, strict=True):
+            s.pk = s.id = pk
+        links = [(s.pk, oid, True) for s, n in zip(new, creates, strict=True) for oid in n.obligation_ids]
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {qn(Through._meta.db_table)} ({', '.join(link_columns)}) FROM STDIN") \
+                    as copy:
+                for link in links:
+                    copy.write_row(link)
+        else:
+            cursor.executemany(f"INSERT INTO {qn(Through._meta.db_table)} ({', '.join(link_columns)}) "
+                               f"VALUES (%s, %s, %s)", links)
+
+
 def _apply(plan, sessions, provider_ids, work_years, user, report):
     doctors = doctors_by_provider(provider_ids)
 
@@ -170,17 +237,10 @@ def _apply(plan, sessions, provider_ids, work_years, user, report):
                 doctor_slot=n.doctor_slot, doctor=doctor_for(n.provider_id, n.doctor_slot), estimated=n.estimated)
         for n in plan.create
     ]
-    Session.objects.bulk_create(new, batch_size=1000)
-    if new and new[0].pk is None:  # backends that do not return keys: read them back by uid
-        by_uid = dict(Session.objects.filter(uid__in=[s.uid for s in new]).values_list("uid", "pk"))
-        for s in new:
-            s.pk = s.id = by_uid[s.uid]
-    Through = Session.obligations.through
-    Through.objects.bulk_create(
-        [Through(session_id=s.pk, obligation_id=oid) for s, n in zip(new, plan.create, strict=True)
-         for oid in n.obligation_ids],
-        batch_size=2000,
-    )
+    if FAST_WRITE:
+        fast_insert_sessions(new, plan.create)
+    else:
+        _orm_insert_sessions(new, plan.create)
     report.created = len(new)
     report.kept = len(plan.keep)
     # A kept session whose year's calendar turned official (or back) is no longer estimated.

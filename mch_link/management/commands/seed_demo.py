@@ -8,13 +8,19 @@ class Command(BaseCommand):
     help = (
         "Build the demo Shaoxing from data/shaoxing-regions.csv: regions, the MCH agencies and a "
         "grassroots provider per township, about 500 centres with grades, and one user per role "
-        "sharing one password. Deterministic and idempotent: a second run changes nothing. "
-        "No contracts."
+        "sharing one password, and contracts for most required pairs. Deterministic. By default it "
+        "only creates what is missing and leaves every existing row as users left it; --update makes "
+        "the demo rows as the plan says again."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--password", default=DEFAULT_PASSWORD,
-                            help=f"password of every demo user (default: {DEFAULT_PASSWORD})")
+        parser.add_argument("--password",
+                            help=f"password of every demo user, also set on existing ones "
+                                 f"(default: {DEFAULT_PASSWORD} for new users; existing ones keep theirs)")
+        parser.add_argument("--reset", action="store_true",
+                            help="empty the database first (every row, users' work included) and start over")
+        parser.add_argument("--update", action="store_true",
+                            help="make existing demo rows as the plan says again (overwrites users' changes)")
         parser.add_argument("--dry-run", action="store_true",
                             help="build in a transaction that is rolled back; print what would change")
         parser.add_argument("--force", action="store_true",
@@ -24,7 +30,10 @@ class Command(BaseCommand):
         if not settings.DEBUG and not opts["force"]:
             raise CommandError("DEBUG is off: seed_demo creates users with a shared, published password. "
                                "Pass --force if this really is a demo installation.")
-        result = demo_seed(password=opts["password"], dry_run=opts["dry_run"])
+        if opts["reset"] and not opts["dry_run"]:
+            _empty_database()
+        result = demo_seed(password=opts["password"] or DEFAULT_PASSWORD, dry_run=opts["dry_run"],
+                           update=opts["update"], reset_passwords=opts["password"] is not None)
 
         width = max(len(label) for label in result.tallies)
         row = "{:<" + str(width) + "}  {:>7}  {:>7}  {:>9}  {:>7}"
@@ -42,6 +51,17 @@ class Command(BaseCommand):
         for row in [header, *users]:
             lines.append("  ".join(_pad(cell, w) for cell, w in zip(row, widths, strict=True)).rstrip())
         self.stdout.write("\n".join(lines))
+
+
+def _empty_database():
+    """Every table emptied (flush), then the reference data the migrations seed put back."""
+    import importlib
+
+    from django.apps import apps
+    from django.core.management import call_command
+
+    call_command("flush", interactive=False, verbosity=0)
+    importlib.import_module("mch_link.migrations.0002_reference_data_and_contract_overlap").seed(apps, None)
 
 
 def _width(text):

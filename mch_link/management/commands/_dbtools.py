@@ -1,0 +1,60 @@
+"""The database's own tools for backup and restore: SQLite's online backup API, or
+pg_dump / pg_restore for PostgreSQL (the password goes by PGPASSWORD, never on the command line)."""
+
+import os
+import shutil
+import sqlite3
+import subprocess
+
+from django.core.management.base import CommandError
+from django.db import connection
+
+
+def pg_command(tool, *args):
+    if shutil.which(tool) is None:
+        raise CommandError(f"{tool} not found: install postgresql-client (make system-deps)")
+    db = connection.settings_dict
+    argv = [tool, "--no-password", "--dbname", db["NAME"]]
+    for flag, key in (("--host", "HOST"), ("--port", "PORT"), ("--username", "USER")):
+        if db.get(key):
+            argv += [flag, str(db[key])]
+    env = {**os.environ, **({"PGPASSWORD": db["PASSWORD"]} if db.get("PASSWORD") else {})}
+    done = subprocess.run([*argv, *args], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise CommandError(f"{tool} failed: {done.stderr.strip()[-2000:]}")
+
+
+def sqlite_copy(source, target):
+    """Copy page by page with the online backup API: writers may go on meanwhile."""
+    source.backup(target)
+
+
+def backup(path):
+    if connection.vendor == "sqlite":
+        connection.ensure_connection()
+        target = sqlite3.connect(path)
+        try:
+            sqlite_copy(connection.connection, target)
+        finally:
+            target.close()
+    elif connection.vendor == "postgresql":
+        pg_command("pg_dump", "--format=custom", "--file", str(path))
+    else:
+        raise CommandError(f"no backup for {connection.vendor}")
+
+
+def restore(path):
+    if not os.path.exists(path):
+        raise CommandError(f"{path}: no such file")
+    if connection.vendor == "sqlite":
+        connection.ensure_connection()
+        source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            sqlite_copy(source, connection.connection)
+        finally:
+            source.close()
+    elif connection.vendor == "postgresql":
+        connection.close()  # pg_restore drops the tables this connection may hold
+        pg_command("pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", str(path))
+    else:
+        raise CommandError(f"no restore for {connection.vendor}")
