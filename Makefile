@@ -7,7 +7,6 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # Debian packages: the CJK font embedded in PDFs, poppler (pdffonts/pdftotext) and Chromium
-# for the browser tests.
 # for the browser tests; postgresql-client for `manage.py backup`/`restore` on PostgreSQL.
 DEB_PACKAGES := fonts-wqy-microhei poppler-utils chromium postgresql-client
 # The production profile: web processes (gunicorn) and django-q workers per cluster process.
