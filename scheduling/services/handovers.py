@@ -102,8 +102,8 @@ def session_changed(session, centre_ids, *, by, before_date=None):
         body = f"{session.provider.name} 取消了 {_session_label(session)} 的服务。原因：{session.change_reason}"
     else:
         title = f"服务改期：{before_date:%Y-%m-%d} → {session.date:%Y-%m-%d} {session.get_kind_display()}"
-        body = (f"{session.provider.name} 将服务改至 {session.date:%Y-%m-%d} {session.start:%H:%M}–{session.end:%H:%M}。"
-                f"原因：{session.change_reason}")
+        body = (f"{session.provider.name} 将服务改至 {session.date:%Y-%m-%d} "
+                f"{session.start:%H:%M}–{session.end:%H:%M}。原因：{session.change_reason}")
     users = people(centres=centre_ids, leave_out=by) + [u for u in _doctors(session) if u != by]
     return _notify(list({u.pk: u for u in users}.values()), key=f"session-{session.pk}-seq{session.sequence}",
                    title=title, body=body, url=_session_url(session))
@@ -116,7 +116,8 @@ def quarter_decided(approval, *, by, bounds):
     when = approval.approved_at if approved else approval.reopened_at
     if approved:
         title = f"{county.name} {approval.period} 已审核锁定"
-        body = "该季度的服务场次、记录和服务义务已锁定，不能再修改；尚未确认的记录也不能再确认。如需修改请联系区县卫健局重新开放。"
+        body = ("该季度的服务场次、记录和服务义务已锁定，不能再修改；尚未确认的记录也不能再确认。"
+                "如需修改请联系区县卫健局重新开放。")
     else:
         title = f"{county.name} {approval.period} 已重新开放"
         body = f"原因：{approval.reopen_reason}\n该季度的服务记录可以补录、修改和确认。"
