@@ -85,6 +85,26 @@ def county_obligations(county, period=None):
     return qs.filter(period=period) if period else qs
 
 
+def plan_starts(county_ids):
+    """{county id: the first quarter the plan owes anything there}. One query."""
+    return dict(
+        Obligation.objects.filter(contract__centre__township__parent__in=list(county_ids), period__contains="Q")
+        .order_by().values_list("contract__centre__township__parent").annotate(first=Min("period")))
+
+
+def quarters_to_approve(first, today):
+    """The quarters from `first` (the plan's start; None: none) to the last one that ended by
+    `today`, newest first: what a reviewer is offered."""
+    if first is None:
+        return []
+    year, q = periods.parse_period(periods.quarter_of(today))
+    index, out = year * 4 + q - 2, []  # the quarter before today's
+    while index >= 0 and periods.quarter_code(index // 4, index % 4 + 1) >= first:
+        out.append(periods.quarter_code(index // 4, index % 4 + 1))
+        index -= 1
+    return out
+
+
 def plan_start_quarter(county):
     """The first quarter the plan owes anything in `county` (its earliest quarterly
     obligation), or None. Quarters before it have nothing to approve. One query."""
