@@ -7,6 +7,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from scheduling.todo import todo_for
+
 from .models import Centre, CentreGrade, Contract, Provider, Region
 from .permissions import (
     ADMINS,
@@ -63,6 +65,7 @@ def home(request):
         "provider_count": scoped(request.user, Provider).count(),
         "contract_count": scoped(request.user, Contract).in_force(today).count(),
         "today": today,
+        "todo": todo_for(request.user, today),
     }
     return render(request, "mch_link/home.html", ctx)
 

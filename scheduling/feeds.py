@@ -109,7 +109,7 @@ def feed_sessions(feed):
     if feed.owner_type == CalendarFeed.OwnerType.PROVIDER:
         viewer = Principal.of_organisation(provider=feed.provider)
         return viewer, scoped(viewer, Session)
-    if not is_doctor(feed.doctor):
+    if not feed.doctor.is_active or not is_doctor(feed.doctor):  # deactivated, or left its provider
         return None, None
     provider_id = membership_of(feed.doctor).provider_id
     return feed.doctor, scoped(feed.doctor, Session).filter(doctor_sessions_q(feed.doctor, provider_id))

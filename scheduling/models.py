@@ -313,6 +313,8 @@ class Session(models.Model):
         last = max(e for _s, e in windows) + datetime.timedelta(days=settings.GRACE_DAYS)
         if not first <= day <= last:
             raise ValidationError({"date": f"新日期应在服务周期内（{first:%Y-%m-%d} 至 {last:%Y-%m-%d}，含宽限期）"})
+        if day < timezone.localdate():
+            raise ValidationError({"date": "不能改期到今天之前。已开展的服务请填写服务记录（按实际日期），不要改期"})
         if start >= end:
             raise ValidationError({"end": "结束时间应晚于开始时间"})
         self.change(by=by, action="move", reason=reason, version=version, date=day, start=start, end=end,
@@ -327,10 +329,14 @@ class Session(models.Model):
         self.change(by=by, action="cancel", reason=reason, version=version, status=self.Status.CANCELLED,
                     change_reason=(change_reason or reason)[:200])
 
-    def hold(self, *, by):
-        """The session was held (its record was submitted): pinned, no audit row of its own
-        (the record's "submit" row is the event). The record checked the lock."""
-        self.change(by=by, action=None, status=self.Status.HELD, pinned=True)
+    def hold(self, *, by, day, start, end):
+        """The session was held on `day` from `start` to `end` (its record was submitted):
+        pinned, and shown from now on where it was held, not where it was planned (the
+        calendar SEQUENCE goes up, so subscribers move the event). No audit row of its own
+        (the record's "submit" or "amend" row is the event). The record checked the lock."""
+        if (self.status, self.date, self.start, self.end) == (self.Status.HELD, day, start, end):
+            return
+        self.change(by=by, action=None, status=self.Status.HELD, pinned=True, date=day, start=start, end=end)
 
     def record_window(self):
         """(earliest, latest) dates a record of this session may carry, as of today: not
@@ -509,7 +515,8 @@ class Record(models.Model):
             if self.status != self.Status.SUBMITTED:
                 action = "submit"
             self.status, self.submitted_at = self.Status.SUBMITTED, timezone.now()
-            session.hold(by=by)
+        if self.status == self.Status.SUBMITTED:  # submitted now, or amended: held as the record says
+            session.hold(by=by, day=self.held_on, start=self.start, end=self.end)
             Obligation.objects.filter(sessions=session, resolution="").update(done_on=self.held_on)
         self.save()
         audit_change(self, user=by, action=action, before=before)
@@ -626,6 +633,9 @@ class QuarterApproval(models.Model):
                                     related_name="+")
     reopened_at = models.DateTimeField(null=True, blank=True)
     reopen_reason = models.CharField(_("重新开放原因"), max_length=200, blank=True)
+    approve_reason = models.CharField(
+        _("审核说明"), max_length=200, blank=True,
+        help_text=_("仍有未处理的异议时审核通过的理由（有异议时必填）"))
 
     objects = QuarterApprovalQuerySet.as_manager()
 

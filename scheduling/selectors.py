@@ -6,13 +6,14 @@ Each function states its queries; none writes.
 
 import datetime
 
-from django.db.models import F
+from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 
 from mch_link.models import Contract, Membership, Role
 from mch_link.scoping import region_q
 
-from .models import Confirmation, Obligation, Record, Session
+from . import periods
+from .models import Confirmation, Obligation, Record, RecordCentre, Session
 
 SIGNED = (Contract.Status.SIGNED, Contract.Status.TERMINATED)
 
@@ -73,3 +74,72 @@ def session_centre_ids(session):
     """The ids of the centres `session` serves (a part of its record each). One query."""
     return list(
         Obligation.objects.filter(sessions=session).values_list("contract__centre", flat=True).distinct())
+
+
+# --------------------------------------------------------------------------- quarter sign-off
+
+
+def county_obligations(county, period=None):
+    """The obligations of the centres of `county` (a Region), of `period` if given."""
+    qs = Obligation.objects.filter(region_q(county, "contract__centre__township"))
+    return qs.filter(period=period) if period else qs
+
+
+def plan_starts(county_ids):
+    """{county id: the first quarter the plan owes anything there}. One query."""
+    return dict(
+        Obligation.objects.filter(contract__centre__township__parent__in=list(county_ids), period__contains="Q")
+        .order_by().values_list("contract__centre__township__parent").annotate(first=Min("period")))
+
+
+def quarters_to_approve(first, today):
+    """The quarters from `first` (the plan's start; None: none) to the last one that ended by
+    `today`, newest first: what a reviewer is offered."""
+    if first is None:
+        return []
+    year, q = periods.parse_period(periods.quarter_of(today))
+    index, out = year * 4 + q - 2, []  # the quarter before today's
+    while index >= 0 and periods.quarter_code(index // 4, index % 4 + 1) >= first:
+        out.append(periods.quarter_code(index // 4, index % 4 + 1))
+        index -= 1
+    return out
+
+
+def plan_start_quarter(county):
+    """The first quarter the plan owes anything in `county` (its earliest quarterly
+    obligation), or None. Quarters before it have nothing to approve. One query."""
+    return county_obligations(county).filter(period__contains="Q").aggregate(first=Min("period"))["first"]
+
+
+def quarter_parts(county, period):
+    """The centres' parts (RecordCentre) of the submitted records that an approval of `period`
+    in `county` locks: parts of the county's centres whose session was held in the quarter or
+    serves one of its obligations; with session, provider and centre loaded."""
+    first, last = periods.period_bounds(period)
+    serving = Session.obligations.through.objects.filter(
+        obligation__in=county_obligations(county, period).values("pk")).values("session_id")
+    return (
+        RecordCentre.objects.filter(record__status=Record.Status.SUBMITTED)
+        .filter(region_q(county, "centre__township"))
+        .filter(Q(record__session__date__range=(first, last)) | Q(record__session__in=serving))
+        .select_related("centre", "record__session__provider").order_by("record__session__date", "pk")
+    )
+
+
+def quarter_figures(county, period):
+    """{kind: {"owed", "done", "on_time", "late", "missed", "confirmed"}} of the county's
+    obligations in `period`, from their stored statuses (refreshed nightly and on every
+    change), cancelled and waived ones left out. One query."""
+    figures = {}
+    rows = (county_obligations(county, period).filter(resolution="").order_by()
+            .values_list("kind", "status", "confirmation").annotate(n=Count("pk")))
+    for kind, status, confirmation, n in rows:
+        f = figures.setdefault(kind, {"owed": 0, "done": 0, "on_time": 0, "late": 0, "missed": 0, "confirmed": 0})
+        f["owed"] += n
+        if status in ("done_on_time", "done_late"):
+            f["done"] += n
+            f["on_time" if status == "done_on_time" else "late"] += n
+            f["confirmed"] += n if confirmation == Confirmation.CONFIRMED else 0
+        elif status == "missed":
+            f["missed"] += n
+    return figures

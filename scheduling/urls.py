@@ -19,4 +19,6 @@ urlpatterns = [
     path("attachments/<int:pk>/", views_work.attachment_download, name="attachment"),
     path("quarters/", views_work.quarters, name="quarters"),
     path("quarters/action/", views_work.quarter_action, name="quarter_action"),
+    path("quarters/<str:county>/<str:period>/", views_work.quarter_review, name="quarter_review"),
+    path("obligations/<int:pk>/", views_work.obligation_session, name="obligation_session"),
 ]

@@ -6,7 +6,7 @@ import datetime
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch
+from django.db.models import Case, Prefetch, When
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -25,7 +25,9 @@ from mch_link.permissions import (
     can_confirm,
     can_record,
     can_resolve,
+    is_centre_staff,
     is_doctor,
+    own_centre_id,
     own_provider_id,
     role_required,
 )
@@ -34,8 +36,15 @@ from mch_link.scoping import get_scoped_or_404, membership_of, scoped
 from . import periods
 from .feeds import doctor_sessions_q
 from .forms import ConfirmForm, MoveForm, ReasonForm, RecordForm
-from .models import Attachment, Obligation, QuarterApproval, Record, RecordCentre, Session
-from .selectors import day_load
+from .models import Attachment, Confirmation, Kind, Obligation, QuarterApproval, Record, RecordCentre, Session
+from .selectors import (
+    day_load,
+    plan_start_quarter,
+    plan_starts,
+    quarter_figures,
+    quarter_parts,
+    quarters_to_approve,
+)
 from .services import (
     obligation_resolve,
     quarter_approve,
@@ -75,10 +84,13 @@ def agenda(request):
     week = [s for s in qs.filter(date__range=(monday, monday + datetime.timedelta(days=6)))]
     overdue = list(qs.filter(status=Session.Status.PLANNED, date__lt=today)[:50])
     drafts = list(qs.filter(record__status=Record.Status.DRAFT)[:50])
-    for s in week + overdue + drafts:
+    disputed = list(qs.filter(pk__in=RecordCentre.objects.filter(
+        confirmation=Confirmation.DISPUTED, record__status=Record.Status.SUBMITTED).values("record__session_id"))[:50])
+    for s in week + overdue + drafts + disputed:
         s.centre_list = _centres(s)
     ctx = {"today": today, "today_sessions": [s for s in week if s.date == today],
-           "week": [s for s in week if s.date != today], "overdue": overdue, "drafts": drafts}
+           "week": [s for s in week if s.date != today], "overdue": overdue, "drafts": drafts,
+           "disputed": disputed}
     return render(request, "scheduling/agenda.html", ctx)
 
 
@@ -87,6 +99,10 @@ def session_detail(request, pk):
     session = get_scoped_or_404(request.user, Session, pk=pk)
     session = Session.objects.select_related("provider", "doctor").prefetch_related(SESSION_PREFETCH).get(pk=pk)
     centres = _centres(session)
+    others = 0
+    if is_centre_staff(request.user):  # a joint training: the other centres appear as a count
+        own = [c for c in centres if c.pk == own_centre_id(request.user)]
+        centres, others = own, len(centres) - len(own)
     record = Record.objects.filter(session=session).select_related("doctor").first()
     parts = list(scoped(request.user, RecordCentre).filter(record=record).select_related("centre")) if record else []
     earlier = (
@@ -97,7 +113,8 @@ def session_detail(request, pk):
     events = history(session, *([record] if record else []), *parts)
     own = can_record(request.user, session)
     ctx = {
-        "session": session, "centres": centres, "record": record, "parts": parts, "earlier": earlier,
+        "session": session, "centres": centres, "other_centres": others, "record": record, "parts": parts,
+        "earlier": earlier,
         "events": events, "may_log": own, "may_move": own and session.status == Session.Status.PLANNED,
         "may_resolve": can_resolve(request.user, session), "locked": session.is_locked(),
         "is_centre": can_confirm(request.user),
@@ -208,9 +225,23 @@ def obligation_resolve_view(request, pk):
 
 @role_required(*CENTRE_STAFF)
 def centre_records(request):
+    """The centre's records: those to confirm first (all of them), then the answered ones
+    (the latest 200, unless ?show=pending). A pending record in an approved quarter is shown
+    as locked: it can no longer be confirmed until the quarter is reopened."""
     parts = scoped(request.user, RecordCentre).filter(record__status=Record.Status.SUBMITTED) \
-        .select_related("record__session__provider", "record__doctor", "centre").order_by("-record__held_on")[:200]
-    return render(request, "scheduling/centre_records.html", {"parts": parts})
+        .select_related("record__session__provider", "record__doctor", "centre").order_by("-record__held_on")
+    pending = list(parts.filter(confirmation=Confirmation.UNCONFIRMED))
+    show_pending = request.GET.get("show") == "pending"
+    answered = [] if show_pending else list(parts.exclude(confirmation=Confirmation.UNCONFIRMED)[:200])
+    m = membership_of(request.user)
+    county = m.centre.township.parent_id if m is not None and m.centre_id else None
+    approved = set(QuarterApproval.objects.filter(county=county, status=QuarterApproval.Status.APPROVED)
+                   .values_list("period", flat=True))
+    for part in pending:
+        part.locked = periods.quarter_of(part.record.session.date) in approved
+    ctx = {"pending": [p for p in pending if not p.locked], "locked": [p for p in pending if p.locked],
+           "answered": answered, "show_pending": show_pending}
+    return render(request, "scheduling/centre_records.html", ctx)
 
 
 @require_POST
@@ -241,17 +272,41 @@ def attachment_download(request, pk):
 
 @role_required(*BUREAUS)
 def quarters(request):
-    """Quarter sign-off: a county reviewer approves or reopens its county's quarters."""
+    """Quarter sign-off: a county reviewer approves (on the review page) or reopens its
+    county's quarters. Offered: the quarters that ended, back to the plan's start there."""
     counties = list(scoped(request.user, Region).filter(level=Region.Level.COUNTY).order_by("code"))
     today = timezone.localdate()
-    recent = [periods.quarter_of(today - datetime.timedelta(days=91 * i)) for i in range(1, 9)]
+    starts = plan_starts(c.pk for c in counties)
     approvals = {(a.county_id, a.period): a for a in QuarterApproval.objects.filter(county__in=counties)
                  .select_related("approved_by", "reopened_by")}
-    rows = [{"county": c, "period": p, "approval": approvals.get((c.pk, p))} for c in counties for p in recent]
+    rows = [{"county": c, "period": p, "approval": approvals.get((c.pk, p))}
+            for c in counties for p in quarters_to_approve(starts.get(c.pk), today)]
     ctx = {"rows": rows, "may_approve": can_approve(request.user),
            "events": AuditEvent.objects.filter(model="quarterapproval",
                                                object_id__in=[str(a.pk) for a in approvals.values()])[:50]}
     return render(request, "scheduling/quarters.html", ctx)
+
+
+@role_required(*BUREAUS)
+def quarter_review(request, county, period):
+    """The facts before an approval, for one county and quarter: the completion figures, the
+    open disputes and the records still unconfirmed, each linked to its session; the form
+    asks for an explicit confirmation, and a reason while disputes are open."""
+    county = get_scoped_or_404(request.user, Region, code=county, level=Region.Level.COUNTY)
+    if not periods.is_quarter(period):
+        raise Http404
+    parts = list(quarter_parts(county, period).filter(
+        confirmation__in=(Confirmation.DISPUTED, Confirmation.UNCONFIRMED)))
+    figures = [(Kind(kind).label, f) for kind, f in sorted(quarter_figures(county, period).items())]
+    offered = quarters_to_approve(plan_start_quarter(county), timezone.localdate())
+    ctx = {
+        "county": county, "period": period, "figures": figures,
+        "disputed": [p for p in parts if p.confirmation == Confirmation.DISPUTED],
+        "unconfirmed": [p for p in parts if p.confirmation == Confirmation.UNCONFIRMED],
+        "approval": QuarterApproval.objects.filter(county=county, period=period).first(),
+        "may_approve": can_approve(request.user, county) and period in offered, "offered": period in offered,
+    }
+    return render(request, "scheduling/quarter_review.html", ctx)
 
 
 @require_POST
@@ -267,9 +322,25 @@ def quarter_action(request):
             quarter_reopen(approval=approval, user=request.user, reason=request.POST.get("reason", ""))
             messages.success(request, f"{county.name} {period} 已重新开放")
         else:
-            quarter_approve(county=county, period=period, user=request.user)
+            if not request.POST.get("confirmed"):
+                raise ValidationError("请勾选“我已核对以上数据，确认审核通过”后再提交")
+            quarter_approve(county=county, period=period, user=request.user, reason=request.POST.get("reason", ""))
             messages.success(request, f"{county.name} {period} 已审核并锁定")
     except ValidationError as exc:
         for msg in exc.messages:
             messages.error(request, msg)
+        if "reopen" not in request.POST and periods.is_quarter(period):
+            return redirect("scheduling:quarter_review", county=county.code, period=period)
     return redirect("scheduling:quarters")
+
+
+@role_required(*BUREAUS, *PROVIDER_STAFF)
+def obligation_session(request, pk):
+    """An obligation's session page (the reports' overdue list links here): its live session,
+    else its latest cancelled one; without any, the centre's page. Scoped: else 404."""
+    obligation = get_scoped_or_404(request.user, Obligation, pk=pk)
+    session = scoped(request.user, Session).filter(obligations=obligation) \
+        .order_by(Case(When(status=Session.Status.CANCELLED, then=1), default=0), "-date").first()
+    if session is None:
+        return redirect("mch_link:centre_detail", code=obligation.contract.centre.code)
+    return redirect("scheduling:session_detail", pk=session.pk)

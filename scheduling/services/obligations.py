@@ -13,8 +13,9 @@ from mch_link.locks import lock_provider
 
 from .. import periods
 from ..models import Confirmation, Obligation, Session
-from ..selectors import confirmations_of, contracts_of_year
+from ..selectors import confirmations_of, contracts_of_year, session_centre_ids
 from ..status import facts_of, obligation_status
+from . import handovers
 
 
 @dataclass
@@ -108,8 +109,11 @@ def obligation_resolve(*, obligation, user, resolution, reason):
     its statuses are refreshed. Locks in the one order (scheduling.locks): the provider
     (shared), the obligation's sessions, then the obligation."""
     lock_provider(obligation.contract.provider_id, shared=True)
-    list(Session.objects.select_for_update().filter(obligations=obligation).order_by("pk"))
+    planned = [s.pk for s in Session.objects.select_for_update().filter(obligations=obligation).order_by("pk")
+               if s.status == Session.Status.PLANNED]
     obligation = Obligation.objects.select_for_update().get(pk=obligation.pk)
     obligation.resolve(resolution, by=user, reason=reason)
+    for session in Session.objects.filter(pk__in=planned, status=Session.Status.CANCELLED).select_related("provider"):
+        handovers.session_changed(session, session_centre_ids(session), by=user)
     statuses_refresh(timezone.localdate(), Obligation.objects.filter(pk=obligation.pk))
     return obligation

@@ -6,13 +6,13 @@ session, record, parts), call it, and refresh the statuses it touches."""
 import hashlib
 
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from mch_link.locks import lock_provider
 
 from ..models import Attachment, Obligation, Record, RecordCentre, Session
 from ..selectors import session_centre_ids
+from . import handovers
 from .obligations import statuses_refresh
 
 
@@ -34,10 +34,13 @@ def record_save(*, session, user, data, submit, version=None, attendance=None, f
     record = Record.objects.select_for_update().filter(session=session).first() or Record(session=session, doctor=user)
     record.session = session
     write = record.submit if submit else record.amend
-    write(data, by=user, centre_ids=session_centre_ids(session), attendance=attendance, version=version)
+    centre_ids = session_centre_ids(session)
+    action = write(data, by=user, centre_ids=centre_ids, attendance=attendance, version=version)
     attachments_add(record, files, user=user)
-    for part in getattr(record, "reset_parts", ()):
-        _tell_centre_to_confirm_again(record, part)
+    if action == "submit":
+        handovers.record_submitted(record, centre_ids, by=user)
+    elif action == "amend" or record.reset_parts:
+        handovers.record_amended(record, centre_ids, {p.centre_id for p in record.reset_parts}, by=user)
     statuses_refresh(timezone.localdate(), Obligation.objects.filter(sessions=session))
     return record
 
@@ -73,21 +76,6 @@ def record_confirm(*, part, user, confirm, reason="", version=None, record_versi
         part.confirm(by=user, version=version, record_version=record_version)
     else:
         part.dispute(by=user, reason=reason, version=version, record_version=record_version)
+        handovers.record_disputed(part, by=user)
     statuses_refresh(timezone.localdate(), Obligation.objects.filter(sessions=session))
     return part
-
-
-def _tell_centre_to_confirm_again(record, part):
-    """The centre's staff are told that the content they answered changed (once per version)."""
-    from mch_link.models import Membership, Role
-
-    from ..jobs import notify
-
-    session = record.session
-    url = reverse("scheduling:session_detail", args=[session.pk])
-    for m in Membership.objects.filter(role=Role.CENTRE_STAFF, centre=part.centre_id, user__is_active=True) \
-            .select_related("user"):
-        notify(m.user, key=f"record-{record.pk}-v{record.version}-centre-{part.centre_id}",
-               title=f"服务记录已修改，请重新确认：{session.date:%Y-%m-%d} {session.get_kind_display()}",
-               body="医生修改了您已确认或提出异议的服务记录，原确认已失效，请查看最新内容后重新确认。", url=url)
-

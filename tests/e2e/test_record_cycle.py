@@ -1,5 +1,6 @@
-"""The weekly cycle through the real pages on a phone: the doctor logs a visit, the centre
-disputes it, the doctor amends it, the centre confirms; other organisations get 404."""
+"""The weekly cycle through the real pages on a phone: the doctor logs a visit, the centre is
+told and disputes it, the doctor is told (home page to-do) and amends it, the centre is told
+again and confirms; other organisations get 404."""
 
 import datetime
 
@@ -46,7 +47,8 @@ def test_log_dispute_amend_confirm_on_a_phone(world, live_server, phone):
     logout(phone)
 
     login(phone, live_server, "fay")
-    phone.click("ul.actions a:text-is('服务记录确认')")
+    assert phone.inner_text("header .unread-count") == "1"  # told to confirm
+    phone.click("ul.todo a:has-text('服务记录待确认')")
     phone.click(f"a[href^='{url}']")
     phone.fill("textarea[name=reason]", "当天未检查膳食")
     phone.click("button[name=dispute]")
@@ -54,16 +56,22 @@ def test_log_dispute_amend_confirm_on_a_phone(world, live_server, phone):
     assert "有异议" in phone.inner_text("main")
     logout(phone)
 
-    login(phone, live_server, "dan")
-    phone.goto(live_server.url + url)
+    login(phone, live_server, "dan")  # the doctor sees the dispute from the home page
+    assert phone.inner_text("header .unread-count") == "1"
+    assert phone.inner_text("ul.todo a:has-text('托育机构异议待处理') .todo-count") == "1"
+    phone.click("ul.todo a:has-text('托育机构异议待处理')")
+    phone.locator(f"#disputed ~ a[href='{url}']").first.click()
+    phone.wait_for_selector("text=当天未检查膳食")
     phone.click("text=修改服务记录")
     phone.fill("#id_content", "检查晨检、消毒记录；膳食未检查，已更正")
     phone.click("button[name=submit]")
     phone.wait_for_selector("text=服务记录已提交")
     logout(phone)
 
-    login(phone, live_server, "fay")
-    phone.goto(live_server.url + url)
+    login(phone, live_server, "fay")  # told the record changed: the notification leads to it
+    phone.click("header a:has-text('通知')")
+    phone.wait_for_selector("text=服务记录已修改，请重新确认")
+    phone.click(f"main a[href='{url}']")
     phone.click("button[name=confirm]")
     phone.wait_for_selector("text=已确认")
     assert RecordCentre.objects.get().confirmation == "confirmed"

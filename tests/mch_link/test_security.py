@@ -260,6 +260,7 @@ def test_no_page_holds_inline_script_or_style(client, planned, username):
         reverse("mch_link:centre_detail", args=[planned.sunny.code]),
         reverse("mch_link:provider_detail", args=[planned.tashan_chc.code]),
         reverse("reports:dashboard") + f"?region={planned.yc.code}",
+        reverse("scheduling:quarter_review", args=[planned.yc.code, "2026Q1"]),
     ]
     client.force_login(user)
     shown = 0

@@ -98,7 +98,7 @@ class TestSessionReschedule:
 
     def test_it_is_refused_against_a_stale_version(self, planned):
         Session.objects.filter(pk=planned.guidance.pk).update(version=2)  # someone saved meanwhile
-        with pytest.raises(Conflict, match="已被他人修改"):
+        with at(planned.guidance.date - datetime.timedelta(days=5)), pytest.raises(Conflict, match="已被他人修改"):
             reschedule(planned.guidance, planned.guidance.date + datetime.timedelta(days=7), version=1)
         fresh = Session.objects.get(pk=planned.guidance.pk)
         assert (fresh.date, fresh.sequence, fresh.version) == (planned.guidance.date, 0, 2)
@@ -120,7 +120,8 @@ class TestSessionCancelAndHold:
         assert unchanged(planned.guidance)
 
     def test_hold_raises_sequence_and_version_and_leaves_the_audit_to_the_record(self, planned):
-        planned.guidance.hold(by=planned.dan)
+        g = planned.guidance
+        g.hold(by=planned.dan, day=g.date, start=g.start, end=g.end)
         session = Session.objects.get(pk=planned.guidance.pk)
         assert (session.status, session.pinned, session.sequence, session.version) == ("held", True, 1, 2)
         assert actions(session) == []
