@@ -69,7 +69,7 @@ COLUMNS = {
     "centres": (
         Column("code", ("统一社会信用代码", "编码", "代码")),
         Column("name", ("名称", "机构名称", "托育机构名称"), free_text=True),
-        Column("region_code", ("所在区划编码", "所在区划代码", "区划编码", "区划代码")),
+        Column("region_code", ("所在区划编码", "所在区划代码", "区划编码", "区划代码", "所在街道/镇/乡")),
         Column("grade", ("等级",)),
         Column("ownership", ("举办性质",)),
         Column("places", ("托位数", "托位")),
