@@ -65,6 +65,16 @@ def by_code(queryset, codes, field_name="code"):
 
 
 
+def statistical_short(text):
+    """The region code a 12-digit statistical code stands for (330602001000 -> 330602001,
+    330602000000 -> 330602), else None."""
+    if not _STATISTICAL_CODE.fullmatch(text or ""):
+        return None
+    if text[6:] == "000000":
+        return text[:6]
+    return text[:9] if text[9:] == "000" else None
+
+
 def missing(noun, code):
     return _("%(noun)s“%(code)s”不存在（数据库和本次导入中都没有）") % {"noun": noun, "code": code}
 
@@ -206,6 +216,7 @@ class Job:
         return True
 
     def load_regions(self, codes):
+        codes = [statistical_short(c) or c for c in codes]
         wanted = [c for c in codes if c and c not in self.regions]
         self.regions.update(by_code(Region.objects.select_related("parent__parent"), wanted))
 
@@ -219,11 +230,9 @@ class Job:
         region = self.regions.get(text)
         if region is not None:
             return region
-        if _STATISTICAL_CODE.fullmatch(text):
-            short = text[:9] if text[9:] == "000" else None
-            short = text[:6] if text[6:] == "000000" else short
-            short = text[:6] if text[4:] == "00000000" else short
-            region = self.regions.get(short) if short else None
+        short = statistical_short(text)
+        if short:
+            region = self.regions.get(short)
             if region is not None:
                 row.note(column, _("统计用区划代码“%(value)s”按区划编码 %(code)s 读取")
                          % {"value": text, "code": region.code})

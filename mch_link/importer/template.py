@@ -21,8 +21,14 @@ CODE_COLUMNS = {"code", "parent_code", "successor_code", "region_code", "also_co
 DATE_COLUMNS = {"valid_from", "valid_to", "filed_on", "closed_on", "grade_awarded_on", "signed_on"}
 
 
-def chinese_header(column):
-    """The column's first Chinese header ("统一社会信用代码"), else its English one."""
+# Where the first Chinese header is not the clearest for the template.
+TEMPLATE_HEADERS = {"region_code": "所在街道/镇/乡"}
+
+
+def chinese_header(column, kind="centres"):
+    """The column's header in the template: its first Chinese header ("统一社会信用代码")."""
+    if kind == "centres" and column.name in TEMPLATE_HEADERS:
+        return TEMPLATE_HEADERS[column.name]
     return next((h for h in column.aliases if not h.isascii()), column.name)
 
 
@@ -67,7 +73,7 @@ def template_workbook(townships):
         sheet = workbook.create_sheet(str(TABLE_LABELS[kind]))
         for position, column in enumerate(COLUMNS[kind], start=1):
             letter = get_column_letter(position)
-            cell = sheet.cell(row=1, column=position, value=chinese_header(column))
+            cell = sheet.cell(row=1, column=position, value=chinese_header(column, kind))
             cell.font = Font(bold=True)
             sheet.column_dimensions[letter].width = max(12, 2 * len(cell.value) + 2)
             number_format = "@" if column.name in CODE_COLUMNS else (
