@@ -153,7 +153,8 @@ def test_full_width_letters_and_digits_in_a_credit_code_are_read_with_a_note_say
 
 
 @pytest.mark.parametrize("written, grade", [
-    ("二级托育机构", "二级"), ("2级", "二级"), ("市级示范性托育机构", "市级示范"), ("三级（合格）", "三级"), ("２级", "二级"),
+    ("二级托育机构", "二级"), ("2级", "二级"), ("市级示范性托育机构", "市级示范"), ("三级（合格）", "三级"),
+    ("２级", "二级"),
 ])
 def test_grade_spellings_are_read_through_the_synonyms(world, written, grade):
     code = f.uscc()
@@ -229,8 +230,8 @@ def test_skipped_sheets_are_noted_with_the_names_a_table_may_have(world):
     result = accepted(data)
 
     notes = messages(result.notes)
-    assert any(n.startswith("说明：无法根据工作表名判断是哪张表，已跳过") and "托育机构：centres、centers、托育机构" in n
-               for n in notes)
+    skipped = "说明：无法根据工作表名判断是哪张表，已跳过"
+    assert any(n.startswith(skipped) and "托育机构：centres、centers、托育机构" in n for n in notes)
     assert any(n.startswith("托育机构名单：") and "看起来是托育机构（centres）" in n for n in notes)
 
 
