@@ -108,7 +108,7 @@ def validate_cn_number(value, shown=None):
     """The rules phonenumbers does not know: a 0575 number is 0575 + [2-9] + 7 digits, a mobile
     number 1[3-9] + 9 digits. `value` is a phonenumbers/PhoneNumber object; the model fields
     and parse_cn_phone both use this (one rule, one home)."""
-    if not value or getattr(value, "country_code", None) != 86 or not value.national_number:
+    if value is None or getattr(value, "country_code", None) != 86 or not value.national_number:
         return
     national = str(value.national_number)
     if national.startswith("575") and not _SHAOXING_LOCAL.fullmatch(national):

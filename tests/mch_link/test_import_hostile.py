@@ -71,7 +71,8 @@ def test_real_numbers_are_accepted(text, e164):
 def test_the_import_refuses_a_shaoxing_number_too_short(world, tmp_path):
     result = import_rows(tmp_path, [row(phone="0575-1234")])
 
-    assert errors(result) == ["centres.csv 第2行 phone：“0575-1234”不是有效的绍兴电话号码（0575 加以 2–9 开头的8位号码）"]
+    assert errors(result) == [
+        "centres.csv 第2行 phone：“0575-1234”不是有效的绍兴电话号码（0575 加以 2–9 开头的8位号码）"]
 
 
 def test_the_model_holds_the_phone_rule_for_forms_and_the_admin(world):
