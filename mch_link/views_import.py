@@ -8,7 +8,6 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -25,6 +24,7 @@ from .importer import (
     registry_import,
 )
 from .importer.background import scope_of, start_job
+from .importer.reading import XLS_MESSAGE, size_problem
 from .importer.template import template_workbook
 from .models import ImportJob, Region
 from .scoping import is_everything
@@ -43,17 +43,11 @@ class ImportForm(forms.Form):
 
     def clean_files(self):
         files = self.cleaned_data["files"]
-        limit = settings.MAX_UPLOAD_BYTES
-        errors = [
-            ValidationError(
-                _("文件“%(name)s”大小为 %(size)s，超过上限 %(limit)s"), code="too_big",
-                params={"name": f.name, "size": filesizeformat(f.size), "limit": filesizeformat(limit)},
-            )
-            for f in files if f.size > limit
-        ]
+        errors = [ValidationError(problem, code="too_big")
+                  for problem in (size_problem(f.name, f.size) for f in files) if problem]
         suffixes = [Path(f.name).suffix.lower() for f in files]
         if ".xls" in suffixes:
-            errors.append(ValidationError(_("旧版 Excel（.xls）文件无法导入：请在 Excel 中另存为 .xlsx"), code="xls"))
+            errors.append(ValidationError(XLS_MESSAGE, code="xls"))
         elif any(s not in (".xlsx", ".csv") for s in suffixes):
             errors.append(ValidationError(_("只能上传 .xlsx 或 .csv 文件"), code="type"))
         elif ".xlsx" in suffixes and len(files) > 1:

@@ -34,12 +34,10 @@ def start_job(files, *, user, dry_run):
     from django_q.tasks import async_task
 
     folder = f"imports/{uuid.uuid4().hex}"
-    names = []
-    for upload in files:
-        name = Path(upload.name).name
+    names = [Path(upload.name).name for upload in files]
+    for position, upload in enumerate(files):
         upload.seek(0)
-        default_storage.save(f"{folder}/{name}", upload)
-        names.append(name)
+        default_storage.save(_stored(folder, position, names[position]), upload)
     job = ImportJob.objects.create(user=user, folder=folder, names=names, dry_run=dry_run)
     transaction.on_commit(lambda: async_task(TASK, job.pk, task_name=f"import-{job.pk}"))
     return job
@@ -52,8 +50,8 @@ def run_job(job_id):
     _update(job, stage=ImportJob.Stage.CHECKING)
     handles = []
     try:
-        for name in job.names:
-            handles.append(File(default_storage.open(f"{job.folder}/{name}", "rb"), name=name))
+        for position, name in enumerate(job.names):
+            handles.append(File(default_storage.open(_stored(job.folder, position, name), "rb"), name=name))
         try:
             sources = read_uploads(handles)
         except SourceError as exc:
@@ -80,8 +78,14 @@ def run_job(job_id):
     finally:
         for handle in handles:
             handle.close()
-        for name in job.names:
-            default_storage.delete(f"{job.folder}/{name}")
+        for position, name in enumerate(job.names):
+            default_storage.delete(_stored(job.folder, position, name))
+
+
+def _stored(folder, position, name):
+    """Where an upload waits: numbered, not named as uploaded (any name is safe to show, not
+    to use as a path)."""
+    return f"{folder}/{position}{Path(name).suffix.lower()[:5]}"
 
 
 def _update(job, **values):

@@ -15,6 +15,7 @@ from pathlib import Path
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
@@ -25,6 +26,8 @@ from .spec import TABLE_NAMES, known_names, table_guess, table_kind, table_title
 # The first bytes of an old Excel (.xls, OLE2) file and of any zip (an .xlsx).
 _OLE2 = b"\xd0\xcf\x11\xe0"
 _ZIP = b"PK\x03\x04"
+UNREADABLE_WORKBOOK = gettext_lazy("无法读取 Excel 工作簿（需为 .xlsx 格式）")
+XLS_MESSAGE = gettext_lazy("这是旧版 Excel（.xls）文件，无法导入：请在 Excel 中另存为 .xlsx")
 
 
 @dataclass
@@ -65,7 +68,7 @@ def decode_csv(data, name):
     """CSV bytes as text: UTF-8 (with or without the BOM Excel's "CSV UTF-8" writes), else
     GB18030, the superset of the GBK that Excel writes on Chinese Windows."""
     if data.startswith(_OLE2):
-        _fail(name, _("这是旧版 Excel（.xls）文件，不是 CSV：请在 Excel 中另存为 .xlsx"))
+        _fail(name, str(XLS_MESSAGE))
     if data.startswith(_ZIP):
         _fail(name, _("这是 Excel 工作簿（.xlsx），不是 CSV：请把文件扩展名改为 .xlsx"))
     for encoding in ("utf-8-sig", "gb18030"):
@@ -76,11 +79,19 @@ def decode_csv(data, name):
     _fail(name, _("无法识别文件编码，请另存为 UTF-8 或 GBK 编码的 CSV"))
 
 
-def _check_size(name, size):
+def size_problem(name, size):
+    """Why a file of `size` bytes is refused (over MAX_UPLOAD_BYTES), or None."""
     limit = settings.MAX_UPLOAD_BYTES
-    if size > limit:
-        _fail(name, _("文件大小为 %(size)s，超过上限 %(limit)s") % {
-            "size": filesizeformat(size), "limit": filesizeformat(limit)})
+    if size <= limit:
+        return None
+    return _("文件“%(name)s”大小为 %(size)s，超过上限 %(limit)s") % {
+        "name": name, "size": filesizeformat(size), "limit": filesizeformat(limit)}
+
+
+def _check_size(name, size):
+    problem = size_problem(name, size)
+    if problem:
+        _fail(name, problem)
 
 
 def _csv_table(kind, name, data):
@@ -109,7 +120,7 @@ def read_csv_upload(name, file):
     data = file.read()
     if kind is None:
         if data.startswith(_OLE2) or Path(name).suffix.lower() == ".xls":
-            _fail(name, _("这是旧版 Excel（.xls）文件：请在 Excel 中另存为 .xlsx"))
+            _fail(name, str(XLS_MESSAGE))
         _fail(name, unknown_name(name, _("文件名"), ".csv", skipped=False))
     return _csv_table(kind, name, data)
 
@@ -139,7 +150,7 @@ def check_workbook(file, name):
         with zipfile.ZipFile(file) as archive:
             size = sum(info.file_size for info in archive.infolist())
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise SourceError([ImportIssue(name, None, "", _("无法读取 Excel 工作簿（需为 .xlsx 格式）"))]) from exc
+        raise SourceError([ImportIssue(name, None, "", str(UNREADABLE_WORKBOOK))]) from exc
     finally:
         if hasattr(file, "seek"):
             file.seek(0)
@@ -159,13 +170,12 @@ def read_workbook(file, name=None):
         _check_size(name, size)
     head = Path(file).read_bytes()[:4] if isinstance(file, str | Path) else _peek(file)
     if head.startswith(_OLE2):
-        _fail(name, _("这是旧版 Excel（.xls）文件：请在 Excel 中另存为 .xlsx"))
+        _fail(name, str(XLS_MESSAGE))
     check_workbook(file, name)
     try:
         workbook = load_workbook(file, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        message = _("无法读取 Excel 工作簿（需为 .xlsx 格式）")
-        raise SourceError([ImportIssue(name, None, "", message)]) from exc
+        raise SourceError([ImportIssue(name, None, "", str(UNREADABLE_WORKBOOK))]) from exc
     try:
         tables = [
             _table(table_kind(sheet.title), sheet.title,
@@ -199,7 +209,7 @@ def read_path(path):
     if p.is_file() and p.suffix.lower() == ".xlsx":
         return read_workbook(p)
     if p.is_file() and p.suffix.lower() == ".xls":
-        _fail(str(p), _("这是旧版 Excel（.xls）文件：请在 Excel 中另存为 .xlsx"))
+        _fail(str(p), str(XLS_MESSAGE))
     _fail(str(p), _("应为存放 CSV 文件的文件夹，或一个 .xlsx 工作簿"))
 
 
