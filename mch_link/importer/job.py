@@ -6,6 +6,7 @@ import re
 
 from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, ValidationError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from ..models import Region
 from .cells import CONTROL_CHARS, Row, cell_text
@@ -18,6 +19,7 @@ CHUNK = 500
 HEADER_SEARCH_ROWS = 10
 # Progress is reported every so many rows checked.
 PROGRESS_EVERY = 500
+CONTROL_MESSAGE = gettext_lazy("含有不可见的控制字符（如 NUL、垂直制表符），请删除后重新输入")
 # A 12-digit statistical code (统计用区划代码): 330602001000 is the township 330602001,
 # 330602000000 the county 330602.
 _STATISTICAL_CODE = re.compile(r"\d{12}")
@@ -163,6 +165,9 @@ class Job:
         ok = True
         for position, cell in enumerate(header):
             written = CONTROL_CHARS.sub("", cell_text(cell))
+            if written != cell_text(cell):
+                self.error(table.name, number, written, str(CONTROL_MESSAGE), order=(*order, position))
+                ok = False
             if not written:
                 continue
             column = lookup.get(clean_key(written))
@@ -199,7 +204,7 @@ class Job:
             if isinstance(cell, str) and CONTROL_CHARS.search(cell):
                 row.cells[position] = CONTROL_CHARS.sub("", cell)
                 name = next((n for n, c in row.index.items() if c[0] == position), None)
-                message = _("含有不可见的控制字符（如 NUL、垂直制表符），请删除后重新输入")
+                message = str(CONTROL_MESSAGE)
                 if name is None:
                     self.error(row.table.name, row.number, _("第%(n)d列") % {"n": position + 1}, message,
                                order=(TABLE_ORDER.index(row.table.kind), row.number, position))

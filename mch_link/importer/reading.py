@@ -57,6 +57,8 @@ def _table(kind, name, rows):
     limit = settings.IMPORT_MAX_ROWS
     data = []
     for number, cells in rows:
+        if number > 2 * limit + 1000:  # blank (formatted) rows cost time too
+            _fail(name, _("行数过多（含空行超过 %(n)d 行），请删除多余的空行后重试") % {"n": 2 * limit + 1000})
         if any(cell_text(c) for c in cells):
             data.append((number, list(cells)))
             if len(data) > limit + 1:  # the header and `limit` data rows
