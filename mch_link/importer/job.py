@@ -130,22 +130,11 @@ class Job:
         so that they go no further (PostgreSQL refuses a NUL in any query)."""
         spec = COLUMNS[table.kind]
         lookup = {clean_key(header): column for column in spec for header in column.headers}
-        candidates = table.rows[:HEADER_SEARCH_ROWS]
-        best = None
-        for number, cells in candidates:
-            found = {lookup[clean_key(cell_text(c))].name for c in cells if clean_key(cell_text(c)) in lookup}
-            if all(c.name in found for c in spec if c.required):
-                best = (number, cells)
-                break
-            if best is None or len(found) > len(best[2]):
-                best = (number, cells, found)
-        if best is None:
-            best = (1, [])
-        header_number, header = best[0], best[1]
+        header_number, header = self._find_header(table, lookup)
         index = self._header(table, header_number, header, lookup)
         if index is None:
             return None
-        if candidates and header_number != candidates[0][0]:
+        if table.rows and header_number != table.rows[0][0]:
             self.note(table.name, header_number, "", _("第%(row)d行为表头，其上方的标题行已跳过")
                       % {"row": header_number})
         rows = []
@@ -155,6 +144,20 @@ class Job:
                 self._refuse_controls(rows[-1])
         self.total += len(rows)
         return rows
+
+    @staticmethod
+    def _find_header(table, lookup):
+        """(row number, cells) of the first row, among the first HEADER_SEARCH_ROWS, holding every
+        required column; else the one holding the most columns (its errors are reported)."""
+        required = {c.name for c in COLUMNS[table.kind] if c.required}
+        best, most = (1, []), -1
+        for number, cells in table.rows[:HEADER_SEARCH_ROWS]:
+            found = {lookup[key].name for key in (clean_key(cell_text(c)) for c in cells) if key in lookup}
+            if required <= found:
+                return number, cells
+            if len(found) > most:
+                best, most = (number, cells), len(found)
+        return best
 
     def _header(self, table, number, header, lookup):
         """column name -> (position, header as written, free text) from the header row, or None
