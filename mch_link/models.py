@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
 from .signals import contract_changed
-from .validators import validate_uscc
+from .validators import validate_cn_number, validate_filing_date, validate_uscc
 
 
 def assigned(obj, name):
@@ -148,7 +148,7 @@ class Provider(models.Model):
         Region, verbose_name=_("另负责的街道/镇/乡"), blank=True, related_name="covering_providers",
         help_text=_("基层机构除所在街道/镇/乡外另负责签约的街道/镇/乡。"),
     )
-    phone = PhoneNumberField(_("电话"), blank=True)
+    phone = PhoneNumberField(_("电话"), blank=True, validators=[validate_cn_number])
     phone_ext = models.CharField(_("分机"), max_length=8, blank=True)
     address = models.CharField(_("地址"), max_length=200, blank=True)
     doctors = models.PositiveSmallIntegerField(
@@ -251,11 +251,11 @@ class Centre(ConstraintErrorsOnFields, models.Model):
         Ownership, verbose_name=_("举办性质"), null=True, blank=True, on_delete=models.PROTECT
     )
     places = models.PositiveIntegerField(_("托位数"), default=0)
-    phone = PhoneNumberField(_("电话"), blank=True)
+    phone = PhoneNumberField(_("电话"), blank=True, validators=[validate_cn_number])
     phone_ext = models.CharField(_("分机"), max_length=8, blank=True)
     address = models.CharField(_("地址"), max_length=200, blank=True)
-    filed_on = models.DateField(_("备案日期"))
-    closed_on = models.DateField(_("注销日期"), null=True, blank=True)
+    filed_on = models.DateField(_("备案日期"), validators=[validate_filing_date])
+    closed_on = models.DateField(_("注销日期"), null=True, blank=True, validators=[validate_filing_date])
 
     objects = CentreQuerySet.as_manager()
 
@@ -634,3 +634,47 @@ class AuditEvent(models.Model):
         """[(field, before, after)] for display; a creation has no `before`."""
         before, after = self.before or {}, self.after or {}
         return [(k, before.get(k), after.get(k)) for k in sorted(set(before) | set(after))]
+
+
+# --------------------------------------------------------------------------- background imports
+
+
+class ImportJob(models.Model):
+    """A registry import too large to run within the request (docs/import.md): the uploaded
+    files wait in private storage under `folder` while a django-q task checks and writes them;
+    the import page polls `stage`/`done`/`total` and shows `result` once finished."""
+
+    class Stage(models.TextChoices):
+        QUEUED = "queued", _("排队中")
+        CHECKING = "checking", _("检查中")
+        WRITING = "writing", _("写入中")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("出错")
+
+    created_at = models.DateTimeField(_("提交时间"), default=timezone.now)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                             verbose_name=_("提交人"))
+    folder = models.CharField(_("文件目录"), max_length=200)
+    names = models.JSONField(_("文件"), default=list)
+    dry_run = models.BooleanField(_("仅试运行"), default=False)
+    stage = models.CharField(_("状态"), max_length=10, choices=Stage.choices, default=Stage.QUEUED)
+    done = models.PositiveIntegerField(_("已检查行数"), default=0)
+    total = models.PositiveIntegerField(_("总行数"), default=0)
+    result = models.JSONField(_("结果"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("导入任务")
+        verbose_name_plural = _("导入任务")
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {'、'.join(self.names)}"
+
+    @property
+    def finished(self):
+        return self.stage in (self.Stage.DONE, self.Stage.FAILED)
+
+    @property
+    def percent(self):
+        return min(100, self.done * 100 // self.total) if self.total else 0

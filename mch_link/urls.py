@@ -19,6 +19,8 @@ app_patterns = [
     path("contracts/<int:pk>/terminate/", views_contracts.contract_terminate_view, name="contract_terminate"),
     path("contracts/<int:pk>/scan/", views_contracts.contract_scan, name="contract_scan"),
     path("import/", views_import.import_registry, name="import_registry"),
+    path("import/jobs/<int:pk>/", views_import.import_job, name="import_job"),
+    path("import/template.xlsx", views_import.import_template, name="import_template"),
 ]
 
 urlpatterns = [

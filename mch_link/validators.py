@@ -3,11 +3,13 @@
 Each raises django.core.exceptions.ValidationError with a message a clerk can act on.
 """
 
+import datetime
 import re
 
 import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from phonenumber_field.phonenumber import PhoneNumber
 
@@ -91,5 +93,47 @@ def parse_cn_phone(text, area_code=None):
         raise ValidationError(
             _("“%(value)s”不是中国大陆电话号码"), code="phone_country", params={"value": raw}
         )
+    validate_cn_number(number, shown=raw)
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return PhoneNumber.from_string(e164), ext
+
+
+# Shaoxing (0575) local numbers are 8 digits starting 2-9; mobile numbers 1[3-9] + 9 digits.
+# phonenumbers alone accepts 0575-1234 and 0575-12345678.
+_SHAOXING_LOCAL = re.compile(r"575[2-9]\d{7}")
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+
+
+def validate_cn_number(value, shown=None):
+    """The rules phonenumbers does not know: a 0575 number is 0575 + [2-9] + 7 digits, a mobile
+    number 1[3-9] + 9 digits. `value` is a phonenumbers/PhoneNumber object; the model fields
+    and parse_cn_phone both use this (one rule, one home)."""
+    if value is None or getattr(value, "country_code", None) != 86 or not value.national_number:
+        return
+    national = str(value.national_number)
+    if national.startswith("575") and not _SHAOXING_LOCAL.fullmatch(national):
+        raise ValidationError(_("“%(value)s”不是有效的绍兴电话号码（0575 加以 2–9 开头的8位号码）"),
+                              code="phone_local", params={"value": shown or f"0{national}"})
+    if national.startswith("1") and len(national) == 11 and not _MOBILE.fullmatch(national):
+        raise ValidationError(_("“%(value)s”不是有效的手机号码（1 加 3–9，共11位）"),
+                              code="phone_mobile", params={"value": shown or national})
+
+
+EARLIEST_FILING = datetime.date(2000, 1, 1)
+
+
+def validate_filing_date(value):
+    """A filing (or closing) date: not before 2000, not more than a year after today."""
+    if value is None:
+        return
+    today = timezone.localdate()
+    try:
+        latest = today.replace(year=today.year + 1)
+    except ValueError:  # 29 February
+        latest = today.replace(year=today.year + 1, day=28)
+    if value < EARLIEST_FILING:
+        raise ValidationError(_("日期%(value)s过早：不能早于2000年1月1日"), code="date_too_early",
+                              params={"value": value})
+    if value > latest:
+        raise ValidationError(_("日期%(value)s过晚：不能晚于一年后（%(latest)s）"), code="date_too_late",
+                              params={"value": value, "latest": latest})

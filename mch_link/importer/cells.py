@@ -1,5 +1,9 @@
 """Cell parsing: text, dates, whole numbers, phone numbers and code lists out of raw cells, and
-`Row`, which reads one data row by canonical column name and files problems against it."""
+`Row`, which reads one data row by canonical column name and files problems against it.
+
+What is unambiguous is normalised here, once per kind of cell, and reported as a note:
+full-width characters in coded cells, Excel date serials and YYYYMMDD. What is not is refused
+with how to fix it (a credit code that Excel stored as a number has lost its last digits)."""
 
 import datetime
 import re
@@ -8,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from ..validators import parse_cn_phone
-from .spec import TABLE_ORDER
+from .spec import TABLE_ORDER, fold_width
 
 _DATE_PATTERNS = [
     re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})"),
@@ -17,6 +21,16 @@ _DATE_PATTERNS = [
     re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日"),
 ]
 _INTEGER = re.compile(r"[+-]?\d+(\.0+)?")
+_YYYYMMDD = re.compile(r"(\d{4})(\d{2})(\d{2})")
+_SERIAL = re.compile(r"\d{5}")
+# Excel's day 0 (its serials count from 1900-01-01 = 1, with the 1900 leap-day bug).
+_EXCEL_EPOCH = datetime.date(1899, 12, 30)
+# Serials of 1927-05-18 (10000) to 2173-10-14 (99999): five digits, never a plausible count.
+_SERIALS = range(10000, 100000)
+# A number written the way Excel shows a long number cell: 9.13306E+17.
+_SCIENTIFIC = re.compile(r"\d(\.\d+)?e\+\d+", re.IGNORECASE)
+# C0 control characters other than tab, line feed and carriage return, and DEL.
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def cell_text(value):
@@ -43,7 +57,7 @@ def parse_date(value):
         return value
     if not isinstance(value, str):
         return None
-    text = value.strip()
+    text = fold_width(value).strip()
     for pattern in _DATE_PATTERNS:
         match = pattern.fullmatch(text)
         if match:
@@ -53,6 +67,24 @@ def parse_date(value):
                 return None
     return None
 
+
+def number_date(raw, text):
+    """(date, how) for a date written as a number: an Excel serial (45352, a date cell that lost
+    its format, or the same number in a CSV) or YYYYMMDD (20240301); (None, None) otherwise."""
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        return None, None
+    if isinstance(raw, float) and not raw.is_integer():
+        return None, None
+    digits = text.split(".")[0] if isinstance(raw, float) else text
+    match = _YYYYMMDD.fullmatch(digits)
+    if match:
+        try:
+            return datetime.date(*(int(part) for part in match.groups())), "YYYYMMDD"
+        except ValueError:
+            return None, None
+    if _SERIAL.fullmatch(digits) and int(digits) in _SERIALS:
+        return _EXCEL_EPOCH + datetime.timedelta(days=int(digits)), _("Excel 日期序列号")
+    return None, None
 
 
 def code_list(text):
@@ -68,6 +100,7 @@ class Row:
     def __init__(self, job, table, number, cells, index):
         self.job, self.table, self.number, self.cells, self.index = job, table, number, cells, index
         self.failed_columns = set()
+        self.noted = set()
 
     @property
     def failed(self):
@@ -87,7 +120,24 @@ class Row:
         return self.cells[position] if position < len(self.cells) else None
 
     def text(self, name):
-        return cell_text(self.raw(name))
+        """The cell as stripped text; in a coded column (not free text) full-width characters
+        are folded to half-width, with a note."""
+        text = cell_text(self.raw(name))
+        column = self.index.get(name)
+        if column and not column[2] and text and not text.isascii():
+            folded = fold_width(text)
+            if folded != text:
+                self.note(name, _("全角字符已按半角读取：“%(value)s”→“%(folded)s”")
+                          % {"value": text, "folded": folded})
+                return folded
+        return text
+
+    def note(self, name, message):
+        """A normalisation made, reported once per cell (not an error)."""
+        key = (name, message)
+        if key not in self.noted:
+            self.noted.add(key)
+            self.job.note(self.table.name, self.number, self.label(name), message)
 
     def error(self, name, message):
         self.failed_columns.add(name)
@@ -110,9 +160,27 @@ class Row:
             return None
         day = parse_date(raw)
         if day is None:
-            self.error(name, _("日期无法识别：“%(value)s”（可写作 2024-01-31、2024/1/31、2024.1.31 或 "
-                               "2024年1月31日）") % {"value": text})
+            day, how = number_date(raw, text)
+            if day is not None:
+                self.note(name, _("“%(value)s”按%(how)s读作日期 %(day)s") % {
+                    "value": text, "how": how, "day": day})
+        if day is None:
+            self.error(name, _("日期无法识别：“%(value)s”（可写作 2024-01-31、2024/1/31、2024.1.31、"
+                               "2024年1月31日或 20240131）") % {"value": text})
         return day
+
+    def credit_code(self, name):
+        """A unified social credit code, in capitals; None (and an error) if empty, or if Excel
+        stored it as a number and so kept only its first 15 digits."""
+        raw = self.raw(name)
+        code = self.required(name)
+        if code is None:
+            return None
+        numeric = isinstance(raw, int | float) and not isinstance(raw, bool)
+        if (numeric and len(code) >= 15) or _SCIENTIFIC.fullmatch(code):
+            self.error(name, _("该单元格被 Excel 存为数字，末尾数字已丢失：请把此列设为文本后重新输入"))
+            return None
+        return code.upper()
 
     def count(self, name, maximum):
         """A whole number >= 0 (places, doctors)."""

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from ..models import Centre, CentreGrade, Grade, Ownership
 from .job import CHUNK, assign, by_code
-from .spec import UNGRADED_VALUES
+from .spec import GRADE_SYNONYMS, UNGRADED_VALUES, clean_key
 
 # Model field -> the column it is read from, for errors the model finds.
 COLUMNS_OF_FIELDS = {"code": "code", "name": "name", "township": "region_code", "ownership": "ownership",
@@ -18,23 +18,22 @@ COLUMNS_OF_FIELDS = {"code": "code", "name": "name", "township": "region_code", 
 
 def check_centres(job, rows):
     job.load_regions([r.text("region_code") for r in rows])
-    existing = by_code(Centre.objects.select_related("township__parent__parent"),
-                       [r.text("code").upper() for r in rows])
+    codes = [r.credit_code("code") for r in rows]
+    existing = by_code(Centre.objects.select_related("township__parent__parent"), codes)
     grade_state = _grade_state([c.pk for c in existing.values()])
     grades = {g.name: g for g in Grade.objects.all()}
     ownerships = {o.name: o for o in Ownership.objects.all()}
     seen = {}
-    for row in rows:
-        code = (row.required("code") or "").upper()
-        if not code or not job.first_time(row, "code", code, seen, _("统一社会信用代码")):
-            continue
-        centre = existing.get(code) or Centre(code=code)
-        job.centres[code] = centre
+    for row, code in zip(rows, codes, strict=True):
+        if code and job.first_time(row, "code", code, seen, _("统一社会信用代码")):
+            centre = existing.get(code) or Centre(code=code)
+            job.centres[code] = centre
+        else:  # still check the rest of the row, to report all of its errors at once
+            centre = Centre(code=code or "")
         new = centre.pk is None
         old_township = None if new else centre.township
         township = job.region_ref(row, "region_code")
-        grade = _named(row, "grade", grades, _("无法识别的等级“%(value)s”，可选：%(choices)s，或留空"),
-                       blank=("", *UNGRADED_VALUES))
+        grade = _grade(row, grades)
         awarded_on = row.date("grade_awarded_on")
         if awarded_on and grade is None and row.text("grade") not in ("", *UNGRADED_VALUES):
             pass  # the grade itself is wrong, and said so
@@ -57,6 +56,18 @@ def check_centres(job, rows):
         changed = _plan_grade(job, row, centre, grade, awarded_on, grade_state.get(centre.pk)) or changed
         if job.tally("centres", row, new, changed):
             job.centre_writes.append(centre)
+
+
+def _grade(row, grades):
+    """The grade a cell names, by name or through GRADE_SYNONYMS (noted); None if blank."""
+    text = row.text("grade")
+    key = clean_key(text)
+    name = GRADE_SYNONYMS.get(key, key)
+    if text not in ("", *UNGRADED_VALUES) and name in grades and name != text:
+        row.note("grade", _("等级“%(value)s”按“%(name)s”读取") % {"value": text, "name": name})
+        return grades[name]
+    return _named(row, "grade", grades, _("无法识别的等级“%(value)s”，可选：%(choices)s，或留空"),
+                  blank=("", *UNGRADED_VALUES))
 
 
 def _named(row, column, known, message, blank=("",)):

@@ -18,14 +18,14 @@ def check_contracts(job, rows):
     wanted = [r.text("provider_code") for r in rows]
     job.providers.update(by_code(Provider.objects.select_related("region__parent__parent"),
                                  [c for c in wanted if c not in job.providers]))
-    wanted = [r.text("centre_code").upper() for r in rows]
+    centre_codes = [r.credit_code("centre_code") for r in rows]
     job.centres.update(by_code(Centre.objects.select_related("township__parent__parent"),
-                               [c for c in wanted if c not in job.centres]))
+                               [c for c in centre_codes if c not in job.centres]))
     existing = _existing_contracts(job)
     seen, planned = {}, []
-    for row in rows:
-        provider = _ref(row, "provider_code", job.providers, _("机构编码"))
-        centre = _ref(row, "centre_code", job.centres, _("托育机构代码"), upper=True)
+    for row, centre_code in zip(rows, centre_codes, strict=True):
+        provider = _ref(row, "provider_code", row.required("provider_code"), job.providers, _("机构编码"))
+        centre = _ref(row, "centre_code", centre_code, job.centres, _("托育机构代码"))
         signed_on = row.date("signed_on")
         status = Contract.Status.SIGNED if signed_on else Contract.Status.DRAFT
         terms = {"status": status, "signed_on": signed_on, "valid_from": row.date("valid_from", required=True),
@@ -59,11 +59,10 @@ def check_contracts(job, rows):
     _check_overlaps(planned, existing)
 
 
-def _ref(row, column, known, noun, upper=False):
-    code = row.required(column)
+def _ref(row, column, code, known, noun):
+    """The object `code` (read from `column`, None if its cell failed) names in `known`."""
     if code is None:
         return None
-    code = code.upper() if upper else code
     obj = known.get(code)
     if obj is None:
         row.error(column, missing(noun, code))

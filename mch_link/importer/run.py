@@ -18,7 +18,7 @@ CHECKS = {"regions": check_regions, "providers": check_providers, "centres": che
           "contracts": check_contracts}
 
 
-def registry_import(*, sources, dry_run=False, user=None, within=None, today=None):
+def registry_import(*, sources, dry_run=False, user=None, within=None, today=None, progress=None):
     """Check `sources` (Tables) and, if there is no error and not `dry_run`, write them all
     in one transaction. Returns an ImportResult; never raises for bad input.
 
@@ -26,13 +26,18 @@ def registry_import(*, sources, dry_run=False, user=None, within=None, today=Non
     the change. None (superusers, the command line) allows everything.
     `today`: the day a grade change without an award date takes effect; default
     timezone.localdate(). `user` is recorded in the audit trail of imported contracts.
+    `progress(rows checked, rows in all)` is called as the check goes, and with None
+    before writing (the background job shows it).
     """
-    job = Job(today=today or timezone.localdate(), within=within)
+    job = Job(today=today or timezone.localdate(), within=within, progress=progress)
     check(job, sources)
     errors = [issue for _order, issue in sorted(job.errors, key=lambda e: e[0])]
-    result = ImportResult(errors=errors, warnings=job.warnings, counts=job.counts, dry_run=dry_run)
+    notes = [*getattr(sources, "notes", []), *job.notes]
+    result = ImportResult(errors=errors, warnings=job.warnings, notes=notes, counts=job.counts, dry_run=dry_run)
     if result.errors or dry_run:
         return result
+    if progress:
+        progress(None, job.total)
     try:
         with transaction.atomic():
             write_plan(job, user)

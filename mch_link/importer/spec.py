@@ -2,6 +2,7 @@
 each, and the words accepted in coded cells. docs/import.md describes it to the people who
 fill the files in (a test checks every alias is documented there)."""
 
+import re
 from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy
@@ -35,6 +36,9 @@ class Column:
     name: str
     aliases: tuple[str, ...] = ()
     required: bool = True
+    # Free text (names, addresses) is kept as typed; other cells have full-width characters
+    # folded to half-width (fold_width).
+    free_text: bool = False
 
     @property
     def headers(self):
@@ -45,7 +49,7 @@ class Column:
 COLUMNS = {
     "regions": (
         Column("code", ("编码", "代码", "区划编码", "区划代码")),
-        Column("name", ("名称", "区划名称")),
+        Column("name", ("名称", "区划名称"), free_text=True),
         Column("level", ("级别", "层级")),
         Column("parent_code", ("上级编码", "上级代码", "上级区划编码", "上级区划代码")),
         Column("valid_from", ("生效日期",), required=False),
@@ -54,25 +58,25 @@ COLUMNS = {
     ),
     "providers": (
         Column("code", ("编码", "代码", "机构编码")),
-        Column("name", ("名称", "机构名称")),
+        Column("name", ("名称", "机构名称"), free_text=True),
         Column("kind", ("类别", "机构类别")),
         Column("region_code", ("所在区划编码", "所在区划代码", "区划编码", "区划代码")),
         Column("phone", ("电话", "联系电话")),
         Column("doctors", ("儿保医生数", "儿童保健医生数", "医生数")),
-        Column("address", ("地址",), required=False),
+        Column("address", ("地址",), required=False, free_text=True),
         Column("also_covers", ("另负责区划编码", "另负责街道乡镇编码", "另负责的街道/镇/乡"), required=False),
     ),
     "centres": (
         Column("code", ("统一社会信用代码", "编码", "代码")),
-        Column("name", ("名称", "机构名称", "托育机构名称")),
-        Column("region_code", ("所在区划编码", "所在区划代码", "区划编码", "区划代码")),
+        Column("name", ("名称", "机构名称", "托育机构名称"), free_text=True),
+        Column("region_code", ("所在区划编码", "所在区划代码", "区划编码", "区划代码", "所在街道/镇/乡")),
         Column("grade", ("等级",)),
         Column("ownership", ("举办性质",)),
         Column("places", ("托位数", "托位")),
         Column("phone", ("电话", "联系电话")),
         Column("filed_on", ("备案日期",)),
         Column("closed_on", ("注销日期",)),
-        Column("address", ("地址",), required=False),
+        Column("address", ("地址",), required=False, free_text=True),
         Column("grade_awarded_on", ("等级评定日期", "评定日期"), required=False),
     ),
     "contracts": (
@@ -104,6 +108,33 @@ KIND_VALUES = {
 # Grade cells that mean "no grade", besides an empty cell.
 UNGRADED_VALUES = ("未评级", "无")
 
+# Grade spellings seen in office spreadsheets -> the stored grade's name. Compared after
+# clean_key (full-width folded, spaces and a bracketed hint removed: "三级（合格）" is "三级").
+# docs/import.md lists them (a test checks it).
+GRADE_SYNONYMS = {
+    "1级": "一级", "2级": "二级", "3级": "三级",
+    "一级托育机构": "一级", "二级托育机构": "二级", "三级托育机构": "三级",
+    "市级示范性托育机构": "市级示范", "市级示范托育机构": "市级示范", "市级示范性": "市级示范",
+    "示范性托育机构": "市级示范", "市示范": "市级示范",
+}
+
+# Full-width ASCII (U+FF01..U+FF5E) and the ideographic space, as typed with a Chinese IME.
+_FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+_BRACKETED = re.compile(r"[(\[【][^)\]】]*[)\]】]")
+
+
+def fold_width(text):
+    """`text` with full-width letters, digits and signs as their half-width forms."""
+    return text.translate(_FULL_WIDTH)
+
+
+def clean_key(text):
+    """What a header or a coded word is compared by: full-width folded, without white space
+    (line breaks of a wrapped header included) or a bracketed unit or hint, in lower case:
+    "托位数（个）", "联系电话(座机/手机)" and "托 位 数" all give "托位数"."""
+    text = _BRACKETED.sub("", fold_width(text or ""))
+    return re.sub(r"\s+", "", text).lower()
+
 
 def table_kind(name):
     """The table a file stem or sheet name stands for ("Centres", "托育机构" -> "centres"), or None."""
@@ -114,5 +145,19 @@ def table_kind(name):
     return None
 
 
+def table_guess(name):
+    """The table a name that is not one of TABLE_NAMES seems to mean ("托育机构名单" -> "centres"),
+    or None: the longest table name it contains."""
+    wanted = clean_key(name)
+    found = [(len(n), kind) for kind, names in TABLE_NAMES.items() for n in names if n in wanted]
+    return max(found)[1] if found else None
+
+
+def table_title(kind):
+    """"托育机构（centres）"."""
+    return f"{TABLE_LABELS[kind]}（{kind}）"
+
+
 def known_names():
-    return "、".join(names[0] for names in TABLE_NAMES.values())
+    """Every accepted name, Chinese and English: "行政区划（regions、区划、行政区划）、..."."""
+    return "；".join(f"{TABLE_LABELS[kind]}：{'、'.join(names)}" for kind, names in TABLE_NAMES.items())

@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from mch_link.importer import SourceError, read_path, registry_import
+from mch_link.importer.issues import group
 
 
 class Command(BaseCommand):
@@ -27,6 +28,8 @@ class Command(BaseCommand):
         result = registry_import(sources=sources, dry_run=dry_run)
         for warning in result.warnings:
             self.stderr.write(self.style.WARNING(_("警告：%(issue)s") % {"issue": warning}))
+        for note in result.note_groups:
+            self.stderr.write(_("已自动处理：%(issue)s") % {"issue": note})
         if result.errors:
             self._fail(result.errors)
         if dry_run:
@@ -39,6 +42,6 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(_("导入完成。")))
 
     def _fail(self, issues):
-        for issue in issues:
+        for issue in group(issues):  # one line a kind of error, with its first rows and count
             self.stderr.write(str(issue))
         raise CommandError(_("导入失败：发现 %(n)d 个错误，未写入任何数据。") % {"n": len(issues)})
