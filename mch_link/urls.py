@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from . import security, views, views_contracts, views_import
+from . import security, views, views_audit, views_contracts, views_import
 
 app_patterns = [
     path("", views.home, name="home"),
@@ -19,6 +19,7 @@ app_patterns = [
     path("contracts/<int:pk>/terminate/", views_contracts.contract_terminate_view, name="contract_terminate"),
     path("contracts/<int:pk>/scan/", views_contracts.contract_scan, name="contract_scan"),
     path("import/", views_import.import_registry, name="import_registry"),
+    path("audit/", views_audit.audit_list, name="audit_list"),
 ]
 
 urlpatterns = [
