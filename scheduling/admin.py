@@ -12,26 +12,17 @@ from django.contrib import admin
 from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 
-from mch_link.admin import ScopedAdmin
+from mch_link.admin import ReadOnlyInline, ScopedAdmin
 from mch_link.models import Centre, Provider
 from mch_link.scoping import scoped
 
 from .models import CentreClosure, DoctorLeave, Obligation, Session, WorkDay, WorkYear
 
 
-class WorkDayInline(admin.TabularInline):
+class WorkDayInline(ReadOnlyInline, admin.TabularInline):
     model = WorkDay
     fields = ("date", "is_off", "name")
     extra = 0
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(WorkYear)

@@ -36,9 +36,7 @@ def admins(world):
     street = f.region("330702001", "城东街道", parent=wucheng)
     world.jh_centre = f.centre("金华启蒙托育", street)
     world.jh_chc = f.provider("P-JH", "城东街道社区卫生服务中心", "community_health_centre", street)
-    Contract.objects.create(provider=world.jh_chc, centre=world.jh_centre, status="signed",
-                            signed_on=datetime.date(2026, 1, 1), valid_from=datetime.date(2026, 1, 1),
-                            valid_to=datetime.date(2026, 12, 31))
+    f.signed_contract(world.jh_chc, world.jh_centre)
     world.zed = make_staff(f.user("zed", Role.CITY_ADMIN, jinhua))
     make_staff(world.alice)
     return world
@@ -46,9 +44,7 @@ def admins(world):
 
 @pytest.fixture
 def signed(admins):
-    Contract.objects.create(provider=admins.tashan_chc, centre=admins.sunny, status="signed",
-                            signed_on=datetime.date(2026, 1, 1), valid_from=datetime.date(2026, 1, 1),
-                            valid_to=datetime.date(2026, 12, 31))
+    f.signed_contract(admins.tashan_chc, admins.sunny)
     schedule_generate(year=2026, today=datetime.date(2026, 1, 5))
     return admins
 

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from mch_link.audit import audit_change
-from mch_link.models import AuditEvent, Contract, Role
+from mch_link.models import AuditEvent, Role
 from mch_link.services import contract_terminate
 from scheduling.models import RecordCentre, Session
 from scheduling.services import schedule_generate
@@ -31,9 +31,7 @@ def at(day, hour=10, minute=0):
 
 @pytest.fixture
 def planned(world):
-    world.contract = Contract.objects.create(
-        provider=world.tashan_chc, centre=world.sunny, status="signed", signed_on=datetime.date(2026, 1, 1),
-        valid_from=datetime.date(2026, 1, 1), valid_to=datetime.date(2026, 12, 31))
+    world.contract = f.signed_contract(world.tashan_chc, world.sunny)
     schedule_generate(year=2026, today=datetime.date(2026, 1, 5))
     world.training = Session.objects.filter(kind="staff_training").order_by("date").first()
     world.dan.first_name = "丹医生"
@@ -162,9 +160,7 @@ def test_the_list_query_count_does_not_grow_with_events(planned, client):
     one = count()
     for i in range(12):
         c = f.centre(f"新托育{i}", planned.tashan)
-        contract = Contract.objects.create(provider=planned.tashan_chc, centre=c, status="signed",
-                                           signed_on=datetime.date(2026, 1, 1), valid_from=datetime.date(2026, 1, 1),
-                                           valid_to=datetime.date(2026, 12, 31))
+        contract = f.signed_contract(planned.tashan_chc, c)
         audit_change(contract, user=planned.carol, action="draft")  # names its provider and centre
         with at(datetime.date(2026, 6, 1)):
             contract_terminate(contract=contract, terminated_on=datetime.date(2026, 6, 15), reason="停办",
