@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from . import ops, security, views, views_contracts, views_import
+from . import ops, security, views, views_audit, views_contracts, views_import
 
 app_patterns = [
     path("", views.home, name="home"),
@@ -21,6 +21,7 @@ app_patterns = [
     path("import/", views_import.import_registry, name="import_registry"),
     path("import/jobs/<int:pk>/", views_import.import_job, name="import_job"),
     path("import/template.xlsx", views_import.import_template, name="import_template"),
+    path("audit/", views_audit.audit_list, name="audit_list"),
 ]
 
 urlpatterns = [

@@ -27,6 +27,7 @@ from .scoping import get_scoped_or_404, membership_of, region_q, scoped
 # The roles are those the page itself requires (role_required), as the user acts (acting_role).
 ACTIONS = [
     (BUREAUS, gettext_lazy("签约覆盖情况"), "mch_link:coverage"),
+    (BUREAUS, gettext_lazy("操作记录"), "mch_link:audit_list"),
     (PROVIDER_STAFF, gettext_lazy("我的工作"), "scheduling:agenda"),
     (CENTRE_STAFF, gettext_lazy("服务记录确认"), "scheduling:centre_records"),
     (REVIEWERS, gettext_lazy("季度审核"), "scheduling:quarters"),

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from .audit import history
+from .audit import history, readable
 from .forms import CoverageFilterForm, DraftMissingForm, RenewForm, SignForm, TerminateForm
 from .models import Contract, Region, Tier
 from .permissions import (
@@ -86,7 +86,7 @@ def contract_detail(request, pk):
         "sign_form": SignForm(initial={"valid_from": contract.valid_from, "valid_to": contract.valid_to})
         if may_change and contract.status == Contract.Status.DRAFT else None,
         "terminate_form": TerminateForm() if may_change and contract.status == Contract.Status.SIGNED else None,
-        "events": history(contract),
+        "events": readable(history(contract)),
     }
     return render(request, "mch_link/contract_detail.html", ctx)
 
@@ -106,7 +106,7 @@ def _manager_change(request, pk, form, service, done_message, form_slot):
             return redirect("mch_link:contract_detail", pk=contract.pk)
     contract.refresh_from_db()
     ctx = {"contract": contract, "may_change": True, "sign_form": None, "terminate_form": None,
-           "events": history(contract), form_slot: form}
+           "events": readable(history(contract)), form_slot: form}
     return render(request, "mch_link/contract_detail.html", ctx, status=400)
 
 

@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from mch_link.audit import audit_change, snapshot
+from mch_link.audit import audit_change, audit_if_changed, snapshot
 from mch_link.errors import Conflict, Locked
 from mch_link.models import Centre, Contract, Provider
 
@@ -496,8 +496,10 @@ class Record(models.Model):
         if created:
             self.save()
         was_submitted = self.status == self.Status.SUBMITTED
+        written = []  # (part, its snapshot before): attendance and resets belong in the trail
         for centre_id in centre_ids:
             part = parts.get(centre_id) or RecordCentre(record=self, centre_id=centre_id)
+            written.append((part, snapshot(part) if part.pk else None))
             changed = content_changed
             if attendance is not None and centre_id in attendance and part.attendance != attendance[centre_id]:
                 part.attendance = attendance[centre_id]
@@ -520,6 +522,10 @@ class Record(models.Model):
             Obligation.objects.filter(sessions=session, resolution="").update(done_on=self.held_on)
         self.save()
         audit_change(self, user=by, action=action, before=before)
+        for part, part_before in written:
+            if part_before is not None or part.attendance is not None:
+                audit_if_changed(part, user=by, action=action, before=part_before,
+                                 reason="服务记录已修改，恢复为待确认" if part in self.reset_parts else "")
         return action
 
     def _holds(self, data, parts, attendance, submit):

@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from mch_link.audit import history
+from mch_link.audit import history, readable
 from mch_link.errors import Conflict, add_to_form, status_of
 from mch_link.models import AuditEvent, Region
 from mch_link.permissions import (
@@ -110,7 +110,7 @@ def session_detail(request, pk):
                                             status=Record.Status.SUBMITTED)
         .exclude(session=session).select_related("session").distinct().order_by("-held_on")[:5]
     )
-    events = history(session, *([record] if record else []), *parts)
+    events = readable(history(session, *([record] if record else []), *parts))
     own = can_record(request.user, session)
     ctx = {
         "session": session, "centres": centres, "other_centres": others, "record": record, "parts": parts,

@@ -5,7 +5,7 @@ import itertools
 
 from django.contrib.auth import get_user_model
 
-from mch_link.models import Centre, CentreGrade, Grade, Membership, Provider, Region, Role
+from mch_link.models import Centre, CentreGrade, Contract, Grade, Membership, Provider, Region, Role
 from mch_link.validators import uscc_check_char
 
 _seq = itertools.count(1)
@@ -58,3 +58,10 @@ def user(username, role=None, organisation=None, **kw):
         }[role]
         Membership.objects.create(user=u, role=role, **{field: organisation})
     return u
+
+
+def signed_contract(provider, centre, year=2026):
+    """A contract signed on 1 January of `year`, in force the whole year."""
+    return Contract.objects.create(provider=provider, centre=centre, status="signed",
+                                   signed_on=datetime.date(year, 1, 1), valid_from=datetime.date(year, 1, 1),
+                                   valid_to=datetime.date(year, 12, 31))

@@ -145,8 +145,10 @@ def test_the_whole_cycle_log_dispute_amend_confirm(planned, client):
         assert "已确认" in html and "补充：膳食未检查，已更正" in html
     actions = list(AuditEvent.objects.order_by("at", "pk").values_list("model", "action"))
     assert actions == [("record", "submit"), ("recordcentre", "dispute"), ("record", "amend"),
-                       ("recordcentre", "confirm")]
-    amend = AuditEvent.objects.get(action="amend")
+                       ("recordcentre", "amend"), ("recordcentre", "confirm")]
+    reset = AuditEvent.objects.get(model="recordcentre", action="amend")  # disputed -> unconfirmed is on the record
+    assert (reset.before["confirmation"], reset.after["confirmation"]) == ("disputed", "unconfirmed")
+    amend = AuditEvent.objects.get(model="record", action="amend")
     assert amend.before["content"] == "检查晨检与消毒记录" and amend.after["content"] == "补充：膳食未检查，已更正"
 
 
