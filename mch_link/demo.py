@@ -592,12 +592,23 @@ def _grant_admin_permissions(user_pks):
     return tally
 
 
+def reference_data_ensure():
+    """The grades and ownership kinds migration 0002 seeds, put back where they are missing
+    (a flushed database, `seed_demo --reset`). Idempotent."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("mch_link.migrations.0002_reference_data_and_contract_overlap").seed(apps, None)
+
+
 def demo_registry_build(*, password=DEFAULT_PASSWORD, plan=None, update=False, reset_passwords=False):
     """Write the demo registry (regions, providers, centres, grades, users and memberships)
     and return a DemoResult with a Tally per table. Idempotent; no contracts. Call it inside
     a transaction (demo_seed does). `reset_passwords` gives existing demo users `password`."""
     plan = plan or demo_plan(read_regions())
     result = DemoResult(plan=plan, password=password, update=update)
+    reference_data_ensure()
     region_pks = _write_regions(plan, result)
     provider_pks = _write_providers(plan, result, region_pks)
     centre_pks = _write_centres(plan, result, region_pks)

@@ -21,7 +21,7 @@ from scheduling.services.quarters import quarter_approve
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
-QUERIES = 8
+QUERIES = 9  # + the header's unread-notification count
 
 
 def at(day, hour=10, minute=0):
@@ -166,5 +166,6 @@ def test_the_list_query_count_does_not_grow_with_events(planned, client):
             contract_terminate(contract=contract, terminated_on=datetime.date(2026, 6, 15), reason="停办",
                                user=planned.carol)
     assert AuditEvent.objects.count() == 26
-    # session, user, membership, its region, count, page of events (with their people), providers, centres
+    # session, user, membership, its region, count, page of events (with their people), providers, centres,
+    # the header's unread notifications
     assert count() == one == QUERIES

@@ -55,13 +55,12 @@ class Command(BaseCommand):
 
 def _empty_database():
     """Every table emptied (flush), then the reference data the migrations seed put back."""
-    import importlib
-
-    from django.apps import apps
     from django.core.management import call_command
 
+    from mch_link.demo import reference_data_ensure
+
     call_command("flush", interactive=False, verbosity=0)
-    importlib.import_module("mch_link.migrations.0002_reference_data_and_contract_overlap").seed(apps, None)
+    reference_data_ensure()
 
 
 def _width(text):
