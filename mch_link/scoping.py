@@ -14,6 +14,7 @@ apps register theirs), receive the Principal.
 | centre staff      | its own centre, its contracts and their providers                 |
 """
 
+import functools
 from dataclasses import dataclass
 
 from django.db.models import Q
@@ -53,12 +54,24 @@ class Principal:
         return self.membership.role if self.membership is not None else None
 
 
-def scope_for(model):
-    """Register `fn(principal)` as the scope of `model`."""
+def scope_for(model, *, of_membership=False):
+    """Register `fn(principal)` as the scope of `model`. With `of_membership` the rule common
+    to every model is applied first (a superuser sees every row, a user without a membership
+    none) and `fn(membership, all rows)` decides the rest."""
 
     def register(fn):
-        _SCOPES[model] = fn
-        return fn
+        scope = fn
+        if of_membership:
+            @functools.wraps(fn)
+            def scope(who):
+                rows = model.objects.all()
+                if who.everything:
+                    return rows
+                if who.membership is None:
+                    return rows.none()
+                return fn(who.membership, rows)
+        _SCOPES[model] = scope
+        return scope
 
     return register
 
@@ -127,14 +140,8 @@ def default_region(who):
     return cities[0] if len(cities) == 1 else None
 
 
-@scope_for(Region)
-def visible_regions(who):
-    qs = Region.objects.all()
-    if who.everything:
-        return qs
-    m = who.membership
-    if m is None:
-        return qs.none()
+@scope_for(Region, of_membership=True)
+def visible_regions(m, qs):
     if m.role in (Role.CITY_ADMIN, Role.COUNTY_REVIEWER):
         return qs.filter(region_q(m.region))
     if m.role in (Role.PROVIDER_MANAGER, Role.DOCTOR):
@@ -142,14 +149,8 @@ def visible_regions(who):
     return qs.filter(pk=m.centre.township_id)
 
 
-@scope_for(Centre)
-def visible_centres(who):
-    qs = Centre.objects.all()
-    if who.everything:
-        return qs
-    m = who.membership
-    if m is None:
-        return qs.none()
+@scope_for(Centre, of_membership=True)
+def visible_centres(m, qs):
     if m.role in (Role.CITY_ADMIN, Role.COUNTY_REVIEWER):
         return qs.filter(region_q(m.region, "township"))
     if m.role in (Role.PROVIDER_MANAGER, Role.DOCTOR):
@@ -158,14 +159,8 @@ def visible_centres(who):
     return qs.filter(pk=m.centre_id)
 
 
-@scope_for(Provider)
-def visible_providers(who):
-    qs = Provider.objects.all()
-    if who.everything:
-        return qs
-    m = who.membership
-    if m is None:
-        return qs.none()
+@scope_for(Provider, of_membership=True)
+def visible_providers(m, qs):
     if m.role == Role.CITY_ADMIN:
         return qs.filter(region_q(m.region, "region"))
     if m.role == Role.COUNTY_REVIEWER:
@@ -178,14 +173,8 @@ def visible_providers(who):
     return qs.filter(pk__in=serving)
 
 
-@scope_for(Contract)
-def visible_contracts(who):
-    qs = Contract.objects.all()
-    if who.everything:
-        return qs
-    m = who.membership
-    if m is None:
-        return qs.none()
+@scope_for(Contract, of_membership=True)
+def visible_contracts(m, qs):
     if m.role in (Role.CITY_ADMIN, Role.COUNTY_REVIEWER):
         return qs.filter(region_q(m.region, "centre__township"))
     if m.role in (Role.PROVIDER_MANAGER, Role.DOCTOR):

@@ -4,7 +4,7 @@ Everything follows the contracts a user may see: a session, obligation or record
 when one of its contracts is."""
 
 from mch_link.models import Contract, Role
-from mch_link.scoping import scope_for, scoped
+from mch_link.scoping import Principal, scope_for, scoped
 
 from .models import Obligation, Record, RecordCentre, Session
 
@@ -16,18 +16,13 @@ def visible_obligations(who):
     return Obligation.objects.filter(contract__in=scoped(who, Contract).values("pk"))
 
 
-@scope_for(Session)
-def visible_sessions(who):
-    if who.everything:
-        return Session.objects.all()
-    m = who.membership
-    if m is None:
-        return Session.objects.none()
+@scope_for(Session, of_membership=True)
+def visible_sessions(m, qs):
     if m.role in (Role.PROVIDER_MANAGER, Role.DOCTOR):
-        return Session.objects.filter(provider=m.provider_id)
+        return qs.filter(provider=m.provider_id)
     ids = Session.obligations.through.objects.filter(
-        obligation__contract__in=scoped(who, Contract).values("pk")).values("session_id")
-    return Session.objects.filter(pk__in=ids)
+        obligation__contract__in=scoped(Principal(m), Contract).values("pk")).values("session_id")
+    return qs.filter(pk__in=ids)
 
 
 @scope_for(Record)
