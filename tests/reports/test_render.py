@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 TOP_KEYS = {"region", "period", "as_of", "signed_guidance_rate", "completion", "by_region", "by_provider",
             "uncovered_centres", "missing_pairs", "overdue"}
-KIND_KEYS = {"owed", "done_on_time", "done_late", "missed", "pending", "confirmed"}
+KIND_KEYS = {"owed", "done_on_time", "done_late", "missed", "pending", "confirmed", "backfilled"}
 TITLE = "绍兴市 2026年第一季度 医育结合签约服务“四个一”完成情况"
 
 
@@ -38,7 +38,7 @@ def test_the_json_has_exactly_the_documented_keys(report, case):
     assert set(data["completion"]) == {"guidance", "staff_training", "parent_lecture"}
     assert all(set(figures) == KIND_KEYS for figures in data["completion"].values())
     assert data["completion"]["guidance"] == {"owed": 6, "done_on_time": 4, "done_late": 1, "missed": 1,
-                                              "pending": 0, "confirmed": 1}
+                                              "pending": 0, "confirmed": 1, "backfilled": 0}
     for key in ("by_region", "by_provider"):
         for row in data[key]:
             assert set(row) == {"code", "name", "completion"}
