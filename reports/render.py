@@ -10,12 +10,14 @@ import io
 import json
 import os
 from dataclasses import dataclass
+from xml.sax.saxutils import escape
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from mch_link.models import Tier
-from mch_link.tables import Sheet, csv_bytes, xlsx_bytes
+from mch_link.rates import rate, rate_shown, rate_text
+from mch_link.tables import CONTROL_CHARACTERS, Sheet, csv_bytes, xlsx_bytes
 from scheduling import periods
 
 from .rows import KIND_SHORT_LABELS, Completion, Report
@@ -160,7 +162,7 @@ def _sections(report: Report):
     out.append(Section("trend", _("季度趋势（三项季度服务）"), [_("季度"), _("应完成"), _("已完成"), _("完成率")],
                        [[t.label, t.owed, t.done, t.rate] for t in report.trend], ["text", "int", "int", "rate"]))
     tiers = [[row["label"], row["required"], row["covered"], row["missing"],
-              round(row["covered"] / row["required"], 4) if row["required"] else None]
+              rate(row["covered"], row["required"])]
              for row in report.by_tier.values()]
     out.append(Section("by_tier", _("应签约对覆盖（按层级）"),
                        [_("层级"), _("应签约"), _("已覆盖"), _("缺少"), _("覆盖率")], tiers,
@@ -209,7 +211,7 @@ def _csv_cell(value, fmt):
     if value is None:
         return ""
     if fmt == "rate" or (fmt == "mixed" and isinstance(value, float)):
-        return f"{value:.1%}"
+        return rate_text(value)
     return value
 
 
@@ -247,10 +249,26 @@ def render_xlsx(report: Report):
     as numbers formatted "0.0%"."""
     percent_of = {"rate": _percent, "mixed": _percent_if_number}
     return xlsx_bytes(Sheet(
-        SHEET_NAMES[section.key], section.headers, section.rows,
+        SHEET_NAMES[section.key], section.headers, _shown_rates(section),
         number_formats={i: percent_of[fmt] for i, fmt in enumerate(section.formats) if fmt in percent_of},
         widths=[_width(header, [r[i] for r in section.rows[:200]]) for i, header in enumerate(section.headers)],
     ) for section in sections(report))
+
+
+def _shown_rates(section):
+    """The rows with each rate as shown (mch_link.rates: 0.924 for 92.4%), so that Excel's
+    "0.0%" shows the one rounding and never rounds again."""
+    columns = [i for i, fmt in enumerate(section.formats) if fmt in ("rate", "mixed")]
+    if not columns:
+        return section.rows
+    rows = []
+    for row in section.rows:
+        row = list(row)
+        for i in columns:
+            if isinstance(row[i], float):
+                row[i] = rate_shown(row[i])
+        rows.append(row)
+    return rows
 
 
 def _width(header, cells):
@@ -281,16 +299,24 @@ def register_font(path=None):
     return FONT_NAME
 
 
+def markup(text):
+    """`text` made safe for reportlab's paragraph markup: control characters removed, `&`, `<`
+    and `>` escaped (a name like "<b>" or "<link ...>" is printed as written)."""
+    return escape(CONTROL_CHARACTERS.sub("", str(text)))
+
+
 def _pdf_cell(value, fmt, style):
     from reportlab.platypus import Paragraph
 
     if value is None:
         return "—"
     if fmt == "rate" or (fmt == "mixed" and isinstance(value, float)):
-        return f"{value:.1%}"
+        return rate_text(value)
+    if fmt == "code":  # a code never wraps: one line, its column sized for it (CODE_WIDTH)
+        return markup(value)
     if isinstance(value, str) and len(value) > 6:
-        return Paragraph(value.replace("&", "&amp;").replace("<", "&lt;"), style)
-    return str(value)
+        return Paragraph(markup(value), style)
+    return markup(value)
 
 
 # Compact columns for A4 portrait: (header, accessor, format) over a Completion.
@@ -414,7 +440,7 @@ def render_pdf(report: Report):
 
     def table(headers, rows, formats, widths=None):
         """A table whose header row (if any) repeats on every page it runs over."""
-        data = [[Paragraph(h, cell) for h in headers]] if headers else []
+        data = [[Paragraph(markup(h), cell) for h in headers]] if headers else []
         data += [[_pdf_cell(v, f, cell) for v, f in zip(row, formats, strict=True)] for row in rows]
         t = Table(data, colWidths=widths, repeatRows=1 if headers else 0, hAlign="LEFT")
         style = [
@@ -436,17 +462,16 @@ def render_pdf(report: Report):
         rows = [[g.name] + [a(g.total) for _h, a, _f in PDF_COMPLETION] for g in groups]
         return table(headers, rows, formats, COMPLETION_WIDTHS)
 
-    story = [Paragraph(report.title, title_style)]
+    story = [Paragraph(markup(report.title), title_style)]
     sub = _("地区：{region}　周期：{period}　统计截至：{as_of}").format(
         region=report.region_name, period=report.period_label, as_of=report.as_of.isoformat())
     if report.provider:
         sub += _("　医疗卫生机构：{p}").format(p=report.provider.name)
-    story += [Paragraph(sub, sub_style), Spacer(1, 6)]
+    story += [Paragraph(markup(sub), sub_style), Spacer(1, 6)]
 
     sg = report.signed_guidance
     total = report.total
-    rate = "—" if sg["rate"] is None else f"{sg['rate']:.1%}"
-    done_rate = "—" if total.rate is None else f"{total.rate:.1%}"
+    rate, done_rate = rate_text(sg["rate"]), rate_text(total.rate)
     headline = [
         [_("签约指导率"), f"{rate}（{sg['numerator']} / {sg['denominator']}）",
          _("统计日"), report.coverage_day.isoformat()],
@@ -464,7 +489,7 @@ def render_pdf(report: Report):
               Spacer(1, 8), _bar_chart(report, font)]
 
     if report.by_region:
-        story += [Paragraph(_("按区域（{level}）").format(level=report.sub_level_label), h2),
+        story += [Paragraph(markup(_("按区域（{level}）").format(level=report.sub_level_label)), h2),
                   group_table(report.by_region, _("区域")), Spacer(1, 6),
                   _rate_chart(report.by_region, _("各区域完成率（%）"), font)]
     if report.by_provider:
@@ -481,8 +506,8 @@ def render_pdf(report: Report):
     for section in sections(report):
         if section.key not in ("by_tier", "missing_pairs", "uncovered_centres", "overdue"):
             continue
-        story.append(Paragraph(section.title if section.key == "by_tier"
-                               else f"{section.title}（{len(section.rows)}）", h2))
+        story.append(Paragraph(markup(section.title if section.key == "by_tier"
+                                      else f"{section.title}（{len(section.rows)}）"), h2))
         if not section.rows:
             story.append(Paragraph(_("无"), base))
         elif section.key == "overdue":
@@ -493,7 +518,7 @@ def render_pdf(report: Report):
             story.append(table(section.headers, section.rows, section.formats))
     story.append(Paragraph(_("口径说明及参数"), h2))
     for term, text in definitions(report):
-        story.append(Paragraph(f"<b>{term}</b>：{text}", base))
+        story.append(Paragraph(f"<b>{markup(term)}</b>：{markup(text)}", base))
 
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm,

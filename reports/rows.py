@@ -60,6 +60,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from mch_link.models import Centre, Provider, Region
+from mch_link.rates import rate
 from mch_link.scoping import scoped
 from mch_link.selectors import MAX_REGION_IDS, Coverage, coverage, region_q, registry_as_of
 from scheduling import periods
@@ -100,7 +101,8 @@ def period_label(code):
 
 
 def _rate(part, whole):
-    return round(part / whole, 4) if whole else None
+    """A documented 4-decimal fraction that is shown by the one rounding rule (mch_link.rates)."""
+    return rate(part, whole)
 
 
 # --------------------------------------------------------------------------- the figures

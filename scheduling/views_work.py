@@ -30,6 +30,7 @@ from mch_link.permissions import (
     role_required,
 )
 from mch_link.scoping import get_scoped_or_404, membership_of, scoped
+from reports.filing import attach_filed
 
 from . import periods
 from .feeds import doctor_sessions_q
@@ -247,6 +248,7 @@ def quarters(request):
     recent = [periods.quarter_of(today - datetime.timedelta(days=91 * i)) for i in range(1, 9)]
     approvals = {(a.county_id, a.period): a for a in QuarterApproval.objects.filter(county__in=counties)
                  .select_related("approved_by", "reopened_by")}
+    attach_filed(approvals.values())  # 已归档 reports of each approval, one query
     rows = [{"county": c, "period": p, "approval": approvals.get((c.pk, p))} for c in counties for p in recent]
     ctx = {"rows": rows, "may_approve": can_approve(request.user),
            "events": AuditEvent.objects.filter(model="quarterapproval",
