@@ -292,6 +292,16 @@ class Report:
     generated_at: datetime.datetime
     regions_on_day: dict = field(default_factory=dict, repr=False)  # id -> Region, for crumbs
     used_stored_statuses: bool = False  # the statuses were the stored ones, aggregated in SQL
+    projected: bool = False  # 预计: the period has not begun; the rates are taken on its first day
+
+    @property
+    def full_coverage(self):
+        """The stricter indicator beside the signed-guidance rate: centres that have every
+        contract the tier rules require (no missing pair) over the centres counted."""
+        t = self.coverage.totals
+        missing = len({m["centre"] for m in self.coverage.missing_pairs})
+        full = max(t.centres - missing, 0)
+        return {"numerator": full, "denominator": t.centres, "rate": rate(full, t.centres)}
 
     @property
     def region_name(self):
@@ -356,7 +366,9 @@ class Report:
                        "level": region.level if region else None},
             "period": self.period,
             "as_of": self.as_of.isoformat(),
+            "projected": self.projected,
             "signed_guidance_rate": self.signed_guidance,
+            "full_coverage_rate": self.full_coverage,
             "completion": {kind: c.as_json() for kind, c in self.completion.items()},
             "by_region": [row.as_json() for row in self.by_region],
             "by_provider": [row.as_json() for row in self.by_provider],
@@ -396,6 +408,7 @@ def settings_used():
         "MIN_DAYS_IN_FORCE_QUARTER": settings.MIN_DAYS_IN_FORCE_QUARTER,
         "MIN_DAYS_IN_FORCE_YEAR": settings.MIN_DAYS_IN_FORCE_YEAR,
         "GRACE_DAYS": settings.GRACE_DAYS,
+        "LATE_ENTRY_DAYS": settings.LATE_ENTRY_DAYS,
     }
 
 
@@ -776,6 +789,9 @@ def completion_rows(*, region, period, provider=None, as_of=None, user=None):
     first, last = periods.period_bounds(period)
     as_of = as_of or default_as_of(period)
     day = min(last, as_of)  # nothing after as_of is known: a running period is shown as of as_of
+    projected = as_of < first  # 预计: a period ahead takes its rates on its first day, from the
+    if projected:              # contracts signed so far
+        day = first
     registry = registry_as_of(day, region)  # the region's centres only
     cov = coverage(day, region, provider=provider, registry=registry, drill_down=False)
     tree = registry.tree
@@ -879,6 +895,7 @@ def completion_rows(*, region, period, provider=None, as_of=None, user=None):
         coverage=cov, completion=completion, by_region=by_region, by_provider=provider_rows,
         by_centre=centre_rows, trend=trend, overdue=overdue, settings_used=settings_used(),
         generated_at=timezone.localtime(), regions_on_day=tree.rows, used_stored_statuses=used_stored,
+        projected=projected,
     )
 
 
