@@ -6,19 +6,16 @@ import hashlib
 import json
 
 import pytest
-import time_machine
 from django.urls import reverse
 
 from mch_link.models import Centre, Contract
 from reports.models import FiledReport
 from scheduling.services import schedule_generate
+from tests.reports.conftest import at
 
 pytestmark = pytest.mark.django_db
 D = datetime.date
 
-
-def at(day, hour=10):
-    return time_machine.travel(datetime.datetime(day.year, day.month, day.day, hour - 8, tzinfo=datetime.UTC))
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ reproduces on any later day; a record entered late (补录) asks for its reason 
 import datetime
 
 import pytest
-import time_machine
 from django.urls import reverse
 
 from mch_link.models import Contract
@@ -14,6 +13,7 @@ from reports.rows import completion_rows
 from scheduling.models import Obligation, Record, Session
 from scheduling.services import schedule_generate, statuses_refresh
 from scheduling.status import DONE_ON_TIME, MISSED, PLANNED, ObligationFacts, obligation_status
+from tests.reports.conftest import at
 
 pytestmark = pytest.mark.django_db
 D = datetime.date
@@ -21,10 +21,6 @@ BEFORE = D(2026, 11, 1)  # the day a bureau asked for the Q3 report
 ENTERED = D(2026, 11, 29)  # the day the backdated record was entered
 HELD = D(2026, 7, 3)
 
-
-def at(day, hour=10):
-    """The clock at `hour` o'clock Shanghai time (UTC+8) on `day`."""
-    return time_machine.travel(datetime.datetime(day.year, day.month, day.day, hour - 8, tzinfo=datetime.UTC))
 
 
 @pytest.fixture

@@ -75,3 +75,16 @@ def test_the_pdf_renders_a_name_with_markup(case):
     data = renderers.render_pdf(completion_rows(region=case.yc, period="2026Q1", as_of=AS_OF))
     text = subprocess.run(["pdftotext", "-", "-"], input=data, capture_output=True, check=True).stdout.decode()
     assert "越城<b>区</b>" in text
+
+
+def test_a_period_ahead_is_projected_from_the_contracts_signed_so_far(case):
+    from tests.reports.conftest import sign
+
+    D = AS_OF.__class__
+    sign(case.tashan_chc, case.rice, start=D(2027, 1, 1), end=D(2027, 12, 31))
+    report = completion_rows(region=case.city, period="2027Q1", as_of=D(2026, 11, 29))
+    assert report.projected and report.coverage_day == D(2027, 1, 1)
+    assert report.signed_guidance["numerator"] >= 1  # not 0/…: the 2027 contract counts on its first day
+    assert report.as_json()["projected"] is True
+    assert "预计" in renderers.render_csv(report).decode("utf-8-sig")
+    assert not completion_rows(region=case.city, period="2026Q1", as_of=AS_OF).projected
