@@ -11,6 +11,7 @@ from django.db.models import CharField, Q
 from django.db.models.functions import Cast
 
 from .models import Centre, CentreGrade, Contract, Provider, Region, Tier
+from .rates import rate
 from .tiers import CentreFacts, ProviderFacts, RequiredPair, required_pairs, required_tiers
 
 
@@ -183,11 +184,11 @@ class CoverageRow:
 
     @property
     def signed_guidance_rate(self):
-        return round(self.signed_centres / self.centres, 4) if self.centres else None
+        return rate(self.signed_centres, self.centres)  # a documented fraction, shown by mch_link.rates
 
     @property
     def pair_coverage(self):
-        return round(self.covered_pairs / self.required_pairs, 4) if self.required_pairs else None
+        return rate(self.covered_pairs, self.required_pairs)
 
 
 @dataclass

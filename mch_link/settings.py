@@ -227,6 +227,9 @@ MIN_DAYS_IN_FORCE_QUARTER = env_int("MIN_DAYS_IN_FORCE_QUARTER", 30)
 MIN_DAYS_IN_FORCE_YEAR = env_int("MIN_DAYS_IN_FORCE_YEAR", 90)
 # Days after a period ends during which a service still counts, as done late.
 GRACE_DAYS = env_int("GRACE_DAYS", 15)
+# A record entered more than this many days after it was held is a late entry ("补录"): its
+# reason is asked for, and reports count it apart.
+LATE_ENTRY_DAYS = env_int("LATE_ENTRY_DAYS", 7)
 SESSIONS_PER_DOCTOR_PER_DAY = env_int("SESSIONS_PER_DOCTOR_PER_DAY", 2)
 BUFFER_WORKING_DAYS = env_int("BUFFER_WORKING_DAYS", 10)
 TRAINING_GROUP_SIZE = env_int("TRAINING_GROUP_SIZE", 5)

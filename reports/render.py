@@ -10,12 +10,14 @@ import io
 import json
 import os
 from dataclasses import dataclass
+from xml.sax.saxutils import escape
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from mch_link.models import Tier
-from mch_link.tables import Sheet, csv_bytes, xlsx_bytes
+from mch_link.rates import rate, rate_shown, rate_text
+from mch_link.tables import CONTROL_CHARACTERS, Sheet, csv_bytes, xlsx_bytes
 from scheduling import periods
 
 from .rows import KIND_SHORT_LABELS, Completion, Report
@@ -86,9 +88,17 @@ def definitions(report: Report):
         (_("统计截至"), _("状态按统计截至日由同一状态函数计算：该日之后的服务记录和确认视为尚未发生；"
                        "排期取当前排期。")),
         (_("区域归属"), _("按托育机构所在街道/镇/乡在统计日的行政区划归属（区划调整后归继任区划）。")),
-        ("MIN_DAYS_IN_FORCE_QUARTER", str(s["MIN_DAYS_IN_FORCE_QUARTER"])),
-        ("MIN_DAYS_IN_FORCE_YEAR", str(s["MIN_DAYS_IN_FORCE_YEAR"])),
-        ("GRACE_DAYS", str(s["GRACE_DAYS"])),
+        (_("应签约协议齐全率"), _("统计日已备案且未注销、层级规则要求的各类签约协议均有效的托育机构数 ÷ 统计日已备案"
+                            "且未注销的托育机构数。比签约指导率（有任意一份有效协议即计入）更严格，二者并列。")),
+        (_("补录"), _("服务记录在实际日期 {n} 天之后才提交的，计为补录（须填写补录原因），在已完成中单列。"
+                    "统计截至某日的报表只计该日结束前已录入的记录、确认和取消/豁免，任何日后重算结果不变。"
+                    ).format(n=s["LATE_ENTRY_DAYS"])),
+        (_("预计"), _("周期尚未开始时，签约指导率和协议齐全率按周期第一天、以目前已签订的协议计算，标为“预计”。")),
+        (_("百分比"), _("所有比率按精确分数一次性四舍五入到一位小数；不足 100% 的不显示为 100%。")),
+        (_("季度最少有效天数"), _("{n} 天").format(n=s["MIN_DAYS_IN_FORCE_QUARTER"])),
+        (_("年度最少有效天数"), _("{n} 天").format(n=s["MIN_DAYS_IN_FORCE_YEAR"])),
+        (_("宽限期"), _("{n} 天").format(n=s["GRACE_DAYS"])),
+        (_("补录天数"), _("{n} 天").format(n=s["LATE_ENTRY_DAYS"])),
     ]
 
 
@@ -103,18 +113,23 @@ def summary_rows(report: Report):
         [_("统计截至"), report.as_of.isoformat()],
         [_("签约指导率统计日"), report.coverage_day.isoformat()],
     ]
+    if report.projected:
+        rows.append([_("预计"), _("周期尚未开始：比率按周期第一天、以目前已签订的协议计算")])
     if report.provider:
         rows.append([_("医疗卫生机构"), f"{report.provider.name}（{report.provider.code}）"])
     rows += [
         [_("签约指导率"), sg["rate"]],
         [_("已签约托育机构（分子）"), sg["numerator"]],
         [_("在册托育机构（分母）"), sg["denominator"]],
+        [_("应签约协议齐全率"), report.full_coverage["rate"]],
+        [_("协议齐全的托育机构"), report.full_coverage["numerator"]],
         [_("应签约对"), cov.required_pairs],
         [_("已覆盖签约对"), cov.covered_pairs],
         [_("应签约对覆盖率"), cov.pair_coverage],
         [_("应完成服务"), total.owed],
         [_("已完成服务"), total.done],
         [_("完成率"), total.rate],
+        [_("其中补录"), total.backfilled],
         [_("生成时间"), f"{report.generated_at:%Y-%m-%d %H:%M}"],
     ]
     return rows
@@ -160,7 +175,7 @@ def _sections(report: Report):
     out.append(Section("trend", _("季度趋势（三项季度服务）"), [_("季度"), _("应完成"), _("已完成"), _("完成率")],
                        [[t.label, t.owed, t.done, t.rate] for t in report.trend], ["text", "int", "int", "rate"]))
     tiers = [[row["label"], row["required"], row["covered"], row["missing"],
-              round(row["covered"] / row["required"], 4) if row["required"] else None]
+              rate(row["covered"], row["required"])]
              for row in report.by_tier.values()]
     out.append(Section("by_tier", _("应签约对覆盖（按层级）"),
                        [_("层级"), _("应签约"), _("已覆盖"), _("缺少"), _("覆盖率")], tiers,
@@ -170,16 +185,16 @@ def _sections(report: Report):
         [_("层级"), _("机构编码"), _("医疗卫生机构"), _("统一社会信用代码"), _("托育机构")],
         [[Tier(m["tier"]).label, m["provider"], m["provider_name"], m["centre"], m["centre_name"]]
          for m in report.missing_pairs],
-        ["text"] * 5))
+        ["text", "code", "text", "code", "text"]))
     out.append(Section("uncovered_centres", _("未签约的托育机构"), [_("统一社会信用代码"), _("名称")],
-                       [[c.code, c.name] for c in report.uncovered_centres], ["text", "text"]))
+                       [[c.code, c.name] for c in report.uncovered_centres], ["code", "text"]))
     out.append(Section(
         "overdue", _("逾期及未完成的服务"),
         [_("周期"), _("服务类型"), _("机构编码"), _("医疗卫生机构"), _("统一社会信用代码"), _("托育机构"),
          _("排期日期"), _("状态")],
         [[o.period, o.kind_label, o.provider_code, o.provider_name, o.centre_code, o.centre_name,
           o.planned_on.isoformat() if o.planned_on else "", o.status_label] for o in report.overdue],
-        ["text"] * 8))
+        ["text", "text", "code", "text", "code", "text", "text", "text"]))
     out.append(Section("definitions", _("口径说明及参数"), [_("项目"), _("说明")],
                        [list(d) for d in definitions(report)], ["text", "text"]))
     return out
@@ -209,7 +224,7 @@ def _csv_cell(value, fmt):
     if value is None:
         return ""
     if fmt == "rate" or (fmt == "mixed" and isinstance(value, float)):
-        return f"{value:.1%}"
+        return rate_text(value)
     return value
 
 
@@ -247,10 +262,26 @@ def render_xlsx(report: Report):
     as numbers formatted "0.0%"."""
     percent_of = {"rate": _percent, "mixed": _percent_if_number}
     return xlsx_bytes(Sheet(
-        SHEET_NAMES[section.key], section.headers, section.rows,
+        SHEET_NAMES[section.key], section.headers, _shown_rates(section),
         number_formats={i: percent_of[fmt] for i, fmt in enumerate(section.formats) if fmt in percent_of},
         widths=[_width(header, [r[i] for r in section.rows[:200]]) for i, header in enumerate(section.headers)],
     ) for section in sections(report))
+
+
+def _shown_rates(section):
+    """The rows with each rate as shown (mch_link.rates: 0.924 for 92.4%), so that Excel's
+    "0.0%" shows the one rounding and never rounds again."""
+    columns = [i for i, fmt in enumerate(section.formats) if fmt in ("rate", "mixed")]
+    if not columns:
+        return section.rows
+    rows = []
+    for row in section.rows:
+        row = list(row)
+        for i in columns:
+            if isinstance(row[i], float):
+                row[i] = rate_shown(row[i])
+        rows.append(row)
+    return rows
 
 
 def _width(header, cells):
@@ -281,16 +312,39 @@ def register_font(path=None):
     return FONT_NAME
 
 
+SIGN_OFF = ("填报单位", "负责人", "审核人", "日期", "盖章处")
+
+
+def sign_off_block(report: Report, table, mm):
+    """The block a bureau signs: 填报单位 (the region), 负责人, 审核人, 日期, 盖章处, with room
+    to write and stamp."""
+    unit = f"{report.region_name}卫生健康局" if report.region else ""
+    rows = [[_("填报单位"), unit, _("日期"), ""], [_("负责人"), "", _("审核人"), ""], [_("盖章处"), "", "", ""]]
+    t = table(None, rows, ["text"] * 4, [28 * mm, 59 * mm, 28 * mm, 59 * mm])
+    t.setStyle([("SPAN", (1, 2), (3, 2)), ("ROWBACKGROUNDS", (0, 0), (-1, -1), [None]),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 10), ("TOPPADDING", (0, 2), (-1, 2), 30),
+                ("BOTTOMPADDING", (0, 2), (-1, 2), 30)])
+    return t
+
+
+def markup(text):
+    """`text` made safe for reportlab's paragraph markup: control characters removed, `&`, `<`
+    and `>` escaped (a name like "<b>" or "<link ...>" is printed as written)."""
+    return escape(CONTROL_CHARACTERS.sub("", str(text)))
+
+
 def _pdf_cell(value, fmt, style):
     from reportlab.platypus import Paragraph
 
     if value is None:
         return "—"
     if fmt == "rate" or (fmt == "mixed" and isinstance(value, float)):
-        return f"{value:.1%}"
+        return rate_text(value)
+    if fmt == "code":  # a code never wraps: one line, its column sized for it (CODE_WIDTH)
+        return markup(value)
     if isinstance(value, str) and len(value) > 6:
-        return Paragraph(value.replace("&", "&amp;").replace("<", "&lt;"), style)
-    return str(value)
+        return Paragraph(markup(value), style)
+    return markup(value)
 
 
 # Compact columns for A4 portrait: (header, accessor, format) over a Completion.
@@ -381,6 +435,7 @@ def render_pdf(report: Report):
     # 174 mm between the margins: a wide first column, 14 mm per figure, 17 for 取消/豁免.
     COMPLETION_WIDTHS = [45 * mm] + [14 * mm] * (len(PDF_COMPLETION) - 1) + [17 * mm]
     made_at = f"{report.generated_at:%Y-%m-%d %H:%M}"
+    frame_width = A4[0] - 36 * mm - 12  # between the margins, less the frame's paddings
     base = ParagraphStyle("base", fontName=font, fontSize=9, leading=13, wordWrap="CJK")
     cell = ParagraphStyle("cell", parent=base, fontSize=8, leading=10)
     title_style = ParagraphStyle("title", parent=base, fontSize=15, leading=21, alignment=TA_CENTER,
@@ -414,8 +469,10 @@ def render_pdf(report: Report):
 
     def table(headers, rows, formats, widths=None):
         """A table whose header row (if any) repeats on every page it runs over."""
-        data = [[Paragraph(h, cell) for h in headers]] if headers else []
+        data = [[Paragraph(markup(h), cell) for h in headers]] if headers else []
         data += [[_pdf_cell(v, f, cell) for v, f in zip(row, formats, strict=True)] for row in rows]
+        if widths and sum(widths) > frame_width:  # inside the frame (its 6 pt paddings included)
+            widths = [w * frame_width / sum(widths) for w in widths]
         t = Table(data, colWidths=widths, repeatRows=1 if headers else 0, hAlign="LEFT")
         style = [
             ("FONTNAME", (0, 0), (-1, -1), font),
@@ -436,20 +493,22 @@ def render_pdf(report: Report):
         rows = [[g.name] + [a(g.total) for _h, a, _f in PDF_COMPLETION] for g in groups]
         return table(headers, rows, formats, COMPLETION_WIDTHS)
 
-    story = [Paragraph(report.title, title_style)]
+    story = [Paragraph(markup(report.title), title_style)]
     sub = _("地区：{region}　周期：{period}　统计截至：{as_of}").format(
         region=report.region_name, period=report.period_label, as_of=report.as_of.isoformat())
     if report.provider:
         sub += _("　医疗卫生机构：{p}").format(p=report.provider.name)
-    story += [Paragraph(sub, sub_style), Spacer(1, 6)]
+    story += [Paragraph(markup(sub), sub_style), Spacer(1, 6)]
 
-    sg = report.signed_guidance
+    sg, full = report.signed_guidance, report.full_coverage
     total = report.total
-    rate = "—" if sg["rate"] is None else f"{sg['rate']:.1%}"
-    done_rate = "—" if total.rate is None else f"{total.rate:.1%}"
+    rate, done_rate = rate_text(sg["rate"]), rate_text(total.rate)
+    ahead = _("（预计）") if report.projected else ""
     headline = [
-        [_("签约指导率"), f"{rate}（{sg['numerator']} / {sg['denominator']}）",
+        [_("签约指导率") + ahead, f"{rate}（{sg['numerator']} / {sg['denominator']}）",
          _("统计日"), report.coverage_day.isoformat()],
+        [_("协议齐全率") + ahead, f"{rate_text(full['rate'])}（{full['numerator']} / {full['denominator']}）",
+         _("其中补录"), str(total.backfilled)],
         [_("应签约对覆盖"), f"{report.coverage.totals.covered_pairs} / {report.coverage.totals.required_pairs}",
          _("服务完成率"), f"{done_rate}（{total.done} / {total.owed}）"],
     ]
@@ -464,7 +523,7 @@ def render_pdf(report: Report):
               Spacer(1, 8), _bar_chart(report, font)]
 
     if report.by_region:
-        story += [Paragraph(_("按区域（{level}）").format(level=report.sub_level_label), h2),
+        story += [Paragraph(markup(_("按区域（{level}）").format(level=report.sub_level_label)), h2),
                   group_table(report.by_region, _("区域")), Spacer(1, 6),
                   _rate_chart(report.by_region, _("各区域完成率（%）"), font)]
     if report.by_provider:
@@ -475,25 +534,30 @@ def render_pdf(report: Report):
               table([_("季度"), _("应完成"), _("已完成"), _("完成率")],
                     [[t.label, t.owed, t.done, t.rate] for t in report.trend], ["text", "int", "int", "rate"],
                     [40 * mm, 25 * mm, 25 * mm, 25 * mm])]
+    # Every table within the 174 mm frame; an 18-character credit code on one line (30 mm at 8 pt).
     # The overdue list without the provider code, to fit A4 portrait.
     overdue_columns = [0, 1, 3, 4, 5, 6, 7]
-    overdue_widths = [w * mm for w in (15, 32, 32, 33, 28, 19, 15)]
+    overdue_widths = [w * mm for w in (14, 27, 31, 31, 31, 20, 20)]
+    section_widths = {"by_tier": [54 * mm, 30 * mm, 30 * mm, 30 * mm, 30 * mm],
+                      "missing_pairs": [24 * mm, 22 * mm, 44 * mm, 31 * mm, 53 * mm],
+                      "uncovered_centres": [40 * mm, 134 * mm]}
     for section in sections(report):
         if section.key not in ("by_tier", "missing_pairs", "uncovered_centres", "overdue"):
             continue
-        story.append(Paragraph(section.title if section.key == "by_tier"
-                               else f"{section.title}（{len(section.rows)}）", h2))
+        story.append(Paragraph(markup(section.title if section.key == "by_tier"
+                                      else f"{section.title}（{len(section.rows)}）"), h2))
         if not section.rows:
             story.append(Paragraph(_("无"), base))
         elif section.key == "overdue":
             story.append(table([section.headers[i] for i in overdue_columns],
                                [[row[i] for i in overdue_columns] for row in section.rows],
-                               ["text"] * len(overdue_columns), overdue_widths))
+                               [section.formats[i] for i in overdue_columns], overdue_widths))
         else:
-            story.append(table(section.headers, section.rows, section.formats))
+            story.append(table(section.headers, section.rows, section.formats, section_widths[section.key]))
     story.append(Paragraph(_("口径说明及参数"), h2))
     for term, text in definitions(report):
-        story.append(Paragraph(f"<b>{term}</b>：{text}", base))
+        story.append(Paragraph(f"<b>{markup(term)}</b>：{markup(text)}", base))
+    story += [Spacer(1, 12), sign_off_block(report, table, mm)]
 
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=16 * mm,

@@ -39,18 +39,33 @@ from typing import NamedTuple
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.models import Aggregate, CharField, Count, Min, OuterRef, Q, Subquery, TextField, Value
+from django.db.models import (
+    Aggregate,
+    Case,
+    CharField,
+    Count,
+    DateField,
+    F,
+    Min,
+    OuterRef,
+    Q,
+    Subquery,
+    TextField,
+    Value,
+    When,
+)
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from mch_link.models import Centre, Provider, Region
+from mch_link.rates import rate
 from mch_link.scoping import scoped
 from mch_link.selectors import MAX_REGION_IDS, Coverage, coverage, region_q, registry_as_of
 from scheduling import periods
 from scheduling.models import Obligation, RecordCentre, Session
-from scheduling.services import confirmations_of
+from scheduling.selectors import confirmations_of, end_of_day, planned_session_q
 from scheduling.status import (
     CANCELLED,
     DONE_LATE,
@@ -59,6 +74,7 @@ from scheduling.status import (
     OVERDUE,
     STATUS_LABELS,
     WAIVED,
+    entered_late,
     facts_of,
     obligation_status,
 )
@@ -85,7 +101,8 @@ def period_label(code):
 
 
 def _rate(part, whole):
-    return round(part / whole, 4) if whole else None
+    """A documented 4-decimal fraction that is shown by the one rounding rule (mch_link.rates)."""
+    return rate(part, whole)
 
 
 # --------------------------------------------------------------------------- the figures
@@ -96,7 +113,8 @@ class Completion:
     """Completion figures of a set of obligations (one kind, or all kinds of a group).
 
     owed = done_on_time + done_late + missed + pending; `overdue` is part of `pending`;
-    confirmed and disputed are parts of the done ones; cancelled and waived are outside `owed`.
+    confirmed, disputed and backfilled (补录) are parts of the done ones; cancelled and waived are
+    outside `owed`.
     """
 
     owed: int = 0
@@ -109,8 +127,9 @@ class Completion:
     disputed: int = 0
     cancelled: int = 0
     waived: int = 0
+    backfilled: int = 0  # 补录: part of the done ones, entered > LATE_ENTRY_DAYS after they were held
 
-    JSON_KEYS = ("owed", "done_on_time", "done_late", "missed", "pending", "confirmed")
+    JSON_KEYS = ("owed", "done_on_time", "done_late", "missed", "pending", "confirmed", "backfilled")
 
     def add(self, status, confirmation=UNCONFIRMED, n=1):
         if status == CANCELLED:
@@ -273,6 +292,16 @@ class Report:
     generated_at: datetime.datetime
     regions_on_day: dict = field(default_factory=dict, repr=False)  # id -> Region, for crumbs
     used_stored_statuses: bool = False  # the statuses were the stored ones, aggregated in SQL
+    projected: bool = False  # 预计: the period has not begun; the rates are taken on its first day
+
+    @property
+    def full_coverage(self):
+        """The stricter indicator beside the signed-guidance rate: centres that have every
+        contract the tier rules require (no missing pair) over the centres counted."""
+        t = self.coverage.totals
+        missing = len({m["centre"] for m in self.coverage.missing_pairs})
+        full = max(t.centres - missing, 0)
+        return {"numerator": full, "denominator": t.centres, "rate": rate(full, t.centres)}
 
     @property
     def region_name(self):
@@ -337,7 +366,9 @@ class Report:
                        "level": region.level if region else None},
             "period": self.period,
             "as_of": self.as_of.isoformat(),
+            "projected": self.projected,
             "signed_guidance_rate": self.signed_guidance,
+            "full_coverage_rate": self.full_coverage,
             "completion": {kind: c.as_json() for kind, c in self.completion.items()},
             "by_region": [row.as_json() for row in self.by_region],
             "by_provider": [row.as_json() for row in self.by_provider],
@@ -377,6 +408,7 @@ def settings_used():
         "MIN_DAYS_IN_FORCE_QUARTER": settings.MIN_DAYS_IN_FORCE_QUARTER,
         "MIN_DAYS_IN_FORCE_YEAR": settings.MIN_DAYS_IN_FORCE_YEAR,
         "GRACE_DAYS": settings.GRACE_DAYS,
+        "LATE_ENTRY_DAYS": settings.LATE_ENTRY_DAYS,
     }
 
 
@@ -447,17 +479,54 @@ class _DayOf(dict):
         return day
 
 
-def _planned_dates(obligations):
+def _planned_dates(obligations, as_of=None):
     """{obligation id: earliest planned session date}: the `planned_on` fact, as statuses_refresh
-    reads it (planned sessions only). One query.
+    reads it (planned sessions, and with `as_of` held ones whose record was entered after it:
+    selectors.planned_session_q). One query.
 
     Joined from the obligations rather than `through.filter(obligation__in=<subquery>)`: SQLite
     uses such an IN list as an index constraint and probes it once per session (minutes at a
     province's scale)."""
     return dict(
-        obligations.filter(sessions__status=Session.Status.PLANNED).values("pk")
+        obligations.filter(planned_session_q(as_of, "sessions__")).values("pk")
         .annotate(day=Min("sessions__date")).values_list("pk", "day")
     )
+
+
+def _known_facts(obligations, as_of):
+    """`obligations` with their facts as known on `as_of` (knowledge time), as text for _fetch:
+    `done_text` and `known_text` (the record's day and the day it was entered), and
+    `known_resolution` (a resolution entered after as_of was not known: "")."""
+    return obligations.annotate(
+        done_text=Cast("done_on", CharField()), known_text=Cast("done_known_on", CharField()),
+        start_text=Cast("start", CharField()),
+        known_resolution=Case(When(resolved_at__gte=end_of_day(as_of), then=Value("")), default=F("resolution"),
+                              output_field=CharField()))
+
+
+def _done_by(obligations, as_of):
+    """Those of `obligations` done by `as_of` as known on that day."""
+    return obligations.filter(done_on__lte=as_of).exclude(done_known_on__gt=as_of)
+
+
+def _backfilled_q():
+    """Q of the obligations done by a late entry (补录): their record entered more than
+    LATE_ENTRY_DAYS days after it was held (status.entered_late), counted among the done."""
+    return Q(status__in=(DONE_ON_TIME, DONE_LATE),
+             done_on__gte=F("start"),
+             done_known_on__gt=F("done_on") + datetime.timedelta(days=settings.LATE_ENTRY_DAYS))
+
+
+class _Backfilled(dict):
+    """status.entered_late from the days' ISO texts, memoised per pair."""
+
+    def __call__(self, done_raw, known_raw, start_raw):
+        key = (done_raw, known_raw, start_raw)
+        late = self.get(key)
+        if late is None:
+            late = self[key] = entered_late(_DayOf.parse(done_raw), _DayOf.parse(known_raw),
+                                            settings.LATE_ENTRY_DAYS, _DayOf.parse(start_raw))
+        return late
 
 
 class _Places:
@@ -538,27 +607,29 @@ class _Joined(Aggregate):
 FIELD_SEP, RECORD_SEP = "\x1f", "\x1e"  # ASCII unit and record separators: never in a code or name
 
 
-def _late_text():
+def _late_text(as_of):
     """Per overdue or missed obligation, its facts as one text for _Joined: id, period, done_on,
     earliest planned session, confirmation, centre code and name, separated by FIELD_SEP."""
-    planned = Session.objects.filter(obligations=OuterRef("pk"), status=Session.Status.PLANNED).order_by() \
+    planned = Session.objects.filter(planned_session_q(as_of), obligations=OuterRef("pk")).order_by() \
         .values("obligations").annotate(day=Min("date")).values("day")
     sep = Value(FIELD_SEP)
-    return Concat(Cast("pk", CharField()), sep, "period", sep, Cast("done_on", CharField()), sep,
+    done_on = Case(When(done_known_on__gt=as_of, then=Value(None)), default=F("done_on"),
+                   output_field=DateField())  # entered after as_of: not known then
+    return Concat(Cast("pk", CharField()), sep, "period", sep, Cast(done_on, CharField()), sep,
                   Cast(Subquery(planned), CharField()), sep, "confirmation", sep, "contract__centre__code", sep,
                   "contract__centre__name", output_field=TextField())
 
 
 # Both sources of the counts yield tallies of one shape, one per (kind, status, provider, place):
-#   (kind, status, provider id, place id, n, confirmed, disputed, late, *per_trend)
-# n, confirmed and disputed over the counted periods (confirmed and disputed are parts of n);
+#   (kind, status, provider id, place id, n, confirmed, disputed, backfilled, late, *per_trend)
+# n, confirmed, disputed and backfilled (补录) over the counted periods (parts of n);
 # late the overdue and missed obligations of the counted periods, each (id, period, done_on,
 # planned_on, confirmation, centre code, centre name), ids and dates as values or as their text:
 # a list of tuples, or their texts joined (FIELD_SEP, RECORD_SEP) as the SQL aggregate gives
 # them, or None; per_trend the counts per trend period (any confirmation). _count reads them.
 
 
-def _stored_tallies(obligations, place_field, counted, trend):
+def _stored_tallies(obligations, place_field, counted, trend, as_of):
     """The tallies of `obligations` by their stored status and confirmation: one GROUP BY (kind,
     status, provider and place, see _Places; the periods as conditional counts; the late
     obligations joined as text in the same scan), its rows streamed straight from the cursor as
@@ -572,9 +643,10 @@ def _stored_tallies(obligations, place_field, counted, trend):
         n=Count("pk", filter=in_counted) if not read_all else Count("pk"),
         confirmed=Count("pk", filter=in_counted & Q(confirmation=CONFIRMED)),
         disputed=Count("pk", filter=in_counted & Q(confirmation=DISPUTED)),
-        late=_Joined(_late_text(), RECORD_SEP, filter=in_counted & Q(status__in=(OVERDUE, MISSED))),
+        backfilled=Count("pk", filter=in_counted & _backfilled_q()),
+        late=_Joined(_late_text(as_of), RECORD_SEP, filter=in_counted & Q(status__in=(OVERDUE, MISSED))),
         **per_period,
-    ).values_list(*fields, "n", "confirmed", "disputed", "late", *per_period))
+    ).values_list(*fields, "n", "confirmed", "disputed", "backfilled", "late", *per_period))
 
 
 def _computed_tallies(obligations, counted_obligations, place_field, counted, trend, as_of, centres):
@@ -583,21 +655,26 @@ def _computed_tallies(obligations, counted_obligations, place_field, counted, tr
     GROUP BY of _stored_tallies does in SQL. planned_on decides a status only while nothing is
     done by as_of, and confirmations count only for what is done by then: each query reads just
     those obligations of the counted periods."""
-    planned = _planned_dates(
-        counted_obligations.filter(resolution="").filter(Q(done_on__isnull=True) | Q(done_on__gt=as_of)))
-    confirmed = confirmations_of(counted_obligations.filter(done_on__lte=as_of), as_of)
+    unresolved = Q(resolution="") | Q(resolved_at__gte=end_of_day(as_of))
+    planned = _planned_dates(counted_obligations.filter(unresolved).filter(
+        Q(done_on__isnull=True) | Q(done_on__gt=as_of) | Q(done_known_on__gt=as_of)), as_of)
+    confirmed = confirmations_of(_done_by(counted_obligations, as_of), as_of)
     status_of = _StatusOf(as_of)
     memo = status_of.memo
-    # The tallies' figures in one flat list, `width` numbers each (n, confirmed, disputed, then
-    # per trend period), rather than a list per tally: far fewer objects for the garbage collector.
-    width = 3 + len(trend)
-    trend_column = {code: 3 + i for i, code in enumerate(trend)}
+    as_of_text, backfilled_of = as_of.isoformat(), _Backfilled()
+    # The tallies' figures in one flat list, `width` numbers each (n, confirmed, disputed,
+    # backfilled, then per trend period), rather than a list per tally: far fewer objects for
+    # the garbage collector.
+    width = 4 + len(trend)
+    trend_column = {code: 4 + i for i, code in enumerate(trend)}
     period_of = {code: (code in counted, trend_column.get(code)) for code in {*counted, *trend}}
     slots, figures, late = {}, [], {}  # (kind, status, provider, place) -> its first index; index -> late
-    rows = _fetch(obligations.annotate(done_text=Cast("done_on", CharField())).values_list(
-        "pk", "kind", "period", "resolution", "done_text", "contract__provider_id", place_field,
-        "contract__centre_id"))
-    for pk, kind, ob_period, resolution, done_raw, provider_id, place_id, centre_id in rows:
+    rows = _fetch(_known_facts(obligations, as_of).values_list(
+        "pk", "kind", "period", "known_resolution", "done_text", "known_text", "start_text", "contract__provider_id",
+        place_field, "contract__centre_id"))
+    for pk, kind, ob_period, resolution, done_raw, known_raw, start_raw, provider_id, place_id, centre_id in rows:
+        if known_raw is not None and done_raw is not None and known_raw > as_of_text:
+            done_raw = None  # entered after as_of (ISO texts compare as the days): not known then
         planned_on = planned.get(pk)
         key = (ob_period, resolution, done_raw, planned_on)
         status = memo.get(key)
@@ -616,30 +693,36 @@ def _computed_tallies(obligations, counted_obligations, place_field, counted, tr
                 figures[slot + 1] += 1
             elif confirmation == DISPUTED:
                 figures[slot + 2] += 1
+            if known_raw is not None and (status == DONE_ON_TIME or status == DONE_LATE) \
+                    and backfilled_of(done_raw, known_raw, start_raw):
+                figures[slot + 3] += 1
             if status == OVERDUE or status == MISSED:
                 code, name, _t = centres[centre_id]
                 late.setdefault(slot, []).append((pk, ob_period, done_raw, planned_on, confirmation, code, name))
         if column is not None:
             figures[slot + column] += 1
     for (kind, status, provider_id, place_id), slot in slots.items():
-        n, confirmed_n, disputed_n = figures[slot:slot + 3]
-        yield (kind, status, provider_id, place_id, n, confirmed_n, disputed_n, late.get(slot),
-               *figures[slot + 3:slot + width])
+        n, confirmed_n, disputed_n, backfilled_n = figures[slot:slot + 4]
+        yield (kind, status, provider_id, place_id, n, confirmed_n, disputed_n, backfilled_n, late.get(slot),
+               *figures[slot + 4:slot + width])
 
 
 def _count(tallies, places, trend, providers, as_of):
-    """The one count of a report from its tallies (either source): (counts, trend_counts,
-    overdue), counts being {(kind, group index, status, confirmation): n} over the counted
-    periods, trend_counts {(period, status): n}, overdue the ObligationRows of the late ones.
+    """The one count of a report from its tallies (either source): (counts, backfilled,
+    trend_counts, overdue), counts being {(kind, group index, status, confirmation): n} over the
+    counted periods, backfilled {(kind, group index): n} the late entries (补录) among them,
+    trend_counts {(period, status): n}, overdue the ObligationRows of the late ones.
     Tallies whose place resolves outside the region on the day are left out."""
-    counts, overdue = {}, []
+    counts, backfilled, overdue = {}, Counter(), []
     group, get, day_of = places.group, counts.get, _DayOf()
     trend_sums = {}  # status -> its counts per trend period
     for tally in tallies:
-        kind, status, provider_id, place_id, n, confirmed, disputed, late = tally[:8]
+        kind, status, provider_id, place_id, n, confirmed, disputed, backfilled_n, late = tally[:9]
         gi = group(place_id, provider_id)
         if gi is None:
             continue
+        if backfilled_n:
+            backfilled[(kind, gi)] += backfilled_n
         if n:
             # Completion.add decides what a confirmation counts for (what is done only)
             unconfirmed = n - confirmed - disputed
@@ -655,7 +738,7 @@ def _count(tallies, places, trend, providers, as_of):
         sums = trend_sums.get(status)
         if sums is None:
             sums = trend_sums[status] = [0] * len(trend)
-        for i, m in enumerate(tally[8:]):
+        for i, m in enumerate(tally[9:]):
             sums[i] += m
         if late:
             p = providers[provider_id]
@@ -672,7 +755,7 @@ def _count(tallies, places, trend, providers, as_of):
         for code, m in zip(trend, sums, strict=True):
             if m:
                 trend_counts[(code, status)] += m
-    return counts, trend_counts, overdue
+    return counts, backfilled, trend_counts, overdue
 
 
 def _stored_statuses_fresh(obligations, as_of):
@@ -706,6 +789,9 @@ def completion_rows(*, region, period, provider=None, as_of=None, user=None):
     first, last = periods.period_bounds(period)
     as_of = as_of or default_as_of(period)
     day = min(last, as_of)  # nothing after as_of is known: a running period is shown as of as_of
+    projected = as_of < first  # 预计: a period ahead takes its rates on its first day, from the
+    if projected:              # contracts signed so far
+        day = first
     registry = registry_as_of(day, region)  # the region's centres only
     cov = coverage(day, region, provider=provider, registry=registry, drill_down=False)
     tree = registry.tree
@@ -737,11 +823,11 @@ def completion_rows(*, region, period, provider=None, as_of=None, user=None):
     counted_set = frozenset(counted)
     used_stored = _stored_statuses_fresh(all_qs, as_of)
     if used_stored:
-        tallies = _stored_tallies(all_qs, places.field, counted_set, trend_periods)
+        tallies = _stored_tallies(all_qs, places.field, counted_set, trend_periods, as_of)
     else:
         tallies = _computed_tallies(all_qs, counted_qs, places.field, counted_set, trend_periods, as_of,
                                     centres or _centres(tree, region_id))
-    counts, trend_counts, overdue = _count(tallies, places, trend_periods, providers, as_of)
+    counts, backfilled, trend_counts, overdue = _count(tallies, places, trend_periods, providers, as_of)
     groups = list(places.index)
     completion = {kind: Completion() for kind in kinds}
     subs, by_provider, by_centre = {}, {}, {}
@@ -763,6 +849,14 @@ def completion_rows(*, region, period, provider=None, as_of=None, user=None):
         bucket(by_provider, provider_id, kind).add(status, confirmation, n)
         if centre_id is not None:
             bucket(by_centre, centre_id, kind).add(status, confirmation, n)
+    for (kind, gi), n in backfilled.items():  # 补录, a part of the done ones counted above
+        sub, provider_id, centre_id = groups[gi]
+        completion[kind].backfilled += n
+        if sub is not None:
+            bucket(subs, sub, kind).backfilled += n
+        bucket(by_provider, provider_id, kind).backfilled += n
+        if centre_id is not None:
+            bucket(by_centre, centre_id, kind).backfilled += n
 
     def full(per_kind):
         return {kind: per_kind.get(kind) or Completion() for kind in kinds}
@@ -801,6 +895,7 @@ def completion_rows(*, region, period, provider=None, as_of=None, user=None):
         coverage=cov, completion=completion, by_region=by_region, by_provider=provider_rows,
         by_centre=centre_rows, trend=trend, overdue=overdue, settings_used=settings_used(),
         generated_at=timezone.localtime(), regions_on_day=tree.rows, used_stored_statuses=used_stored,
+        projected=projected,
     )
 
 
@@ -810,15 +905,18 @@ def centre_obligations(*, centre, period, provider=None, as_of=None, user=None):
     as_of = as_of or default_as_of(period)
     qs = obligations_in_scope(user=user, provider=provider).filter(
         contract__centre=centre, period__in=report_periods(period))
-    rows = list(qs.values_list("pk", "kind", "period", "resolution", "done_on", "contract__provider__code",
-                               "contract__provider__name"))
-    planned = _planned_dates(qs)
-    confirmed = confirmations_of(qs, as_of)
+    rows = list(_known_facts(qs, as_of).values_list(
+        "pk", "kind", "period", "known_resolution", "done_on", "done_known_on", "contract__provider__code",
+        "contract__provider__name"))
+    planned = _planned_dates(qs, as_of)
+    confirmed = confirmations_of(_done_by(qs, as_of), as_of)
     status_of = _StatusOf(as_of)
-    result = [
-        ObligationRow(pk, ob_period, kind, p_code, p_name, centre.code, centre.name, planned.get(pk), done_on,
-                      status_of(ob_period, resolution, done_on, planned.get(pk)), confirmed.get(pk, UNCONFIRMED))
-        for pk, kind, ob_period, resolution, done_on, p_code, p_name in rows
-    ]
+    result = []
+    for pk, kind, ob_period, resolution, done_on, known_on, p_code, p_name in rows:
+        if known_on is not None and known_on > as_of:
+            done_on = None  # entered after as_of: not known then
+        result.append(ObligationRow(
+            pk, ob_period, kind, p_code, p_name, centre.code, centre.name, planned.get(pk), done_on,
+            status_of(ob_period, resolution, done_on, planned.get(pk)), confirmed.get(pk, UNCONFIRMED)))
     result.sort(key=lambda o: (o.period, periods.KINDS.index(o.kind), o.provider_code))
     return result

@@ -7,4 +7,5 @@ app_name = "reports"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("download/", views.download, name="download"),
+    path("filed/<int:pk>/", views.filed, name="filed"),
 ]

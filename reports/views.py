@@ -21,6 +21,7 @@ from scheduling import periods
 
 from . import render as renderers
 from .forms import ReportFilterForm, period_choices
+from .models import FiledReport
 from .rows import KIND_SHORT_LABELS, centre_obligations, completion_rows, default_as_of, period_label
 
 REPORT_ROLES = (*BUREAUS, *MANAGERS)
@@ -117,6 +118,22 @@ def dashboard(request):
         "trend_max": max([t.owed for t in report.trend] or [0]),
     })
     return render(request, "reports/dashboard.html", ctx)
+
+
+@role_required(*BUREAUS)
+def filed(request, pk):
+    """A filed report (reports.filing), byte for byte as it was filed; 404 outside the user's
+    region."""
+    entry = FiledReport.objects.filter(pk=pk).first()
+    if entry is None:
+        raise Http404
+    get_scoped_or_404(request.user, Region, pk=entry.county_id)
+    with entry.file.open("rb") as fh:
+        data = fh.read()
+    response = HttpResponse(data, content_type=renderers.CONTENT_TYPES[entry.fmt])
+    response["Content-Disposition"] = content_disposition_header(
+        True, f"completion-{entry.county.code}-{entry.period}-v{entry.version}.{entry.fmt}")
+    return response
 
 
 @role_required(*REPORT_ROLES)

@@ -1,7 +1,10 @@
 from django import forms
+from django.conf import settings
+from django.utils import timezone
 
 from mch_link.forms import DateInput, MultipleFileField, validate_upload
 
+from .models import Record
 from .work import ATTENDANCE_LABEL, CHECKLIST_AREAS, CHECKLIST_KINDS, TOPICS
 
 ATTACHMENT_TYPES = ("jpg", "jpeg", "png", "pdf")
@@ -29,11 +32,14 @@ class RecordForm(forms.Form):
     follow_up_on = forms.DateField(label="复查日期", required=False, widget=DateInput())
     files = MultipleFileField(label="附件（照片、签到表：JPG、PNG、PDF）", required=False, max_files=MAX_ATTACHMENTS,
                               accept="image/jpeg,image/png,application/pdf")
+    late_reason = forms.CharField(label="补录原因", required=False, max_length=200)
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, session, centres, **kwargs):
         super().__init__(*args, **kwargs)
         self.session = session
+        self.fields["late_reason"].help_text = (
+            f"实际日期早于今天 {settings.LATE_ENTRY_DAYS} 天以上的记录为补录，提交时请说明原因")
         self.fields["topics"].choices = [(t, t) for t in TOPICS.get(session.kind, ())]
         self.centres = centres
         label = ATTENDANCE_LABEL.get(session.kind)
@@ -69,7 +75,21 @@ class RecordForm(forms.Form):
                     self.add_error(field.name, "提交前请填写参加人数")
             if self.checklist and not any(data.get(f.name) for f in self.finding_fields()):
                 self.add_error(None, "提交前请至少填写一个方面的检查发现")
+            if self.is_late_entry(data.get("held_on")) and not (data.get("late_reason") or "").strip():
+                self.add_error("late_reason",
+                               f"实际日期早于今天 {settings.LATE_ENTRY_DAYS} 天以上，属补录，请填写补录原因")
         return data
+
+    def is_late_entry(self, held_on):
+        """Whether submitting now enters the record late ("补录"): held more than LATE_ENTRY_DAYS
+        days ago, within its period (not before: allowed early), and not submitted before
+        (reports count it apart: status.entered_late)."""
+        if held_on is None or (timezone.localdate() - held_on).days <= settings.LATE_ENTRY_DAYS:
+            return False
+        starts = list(self.session.obligations.values_list("start", flat=True))
+        if starts and held_on < min(starts):
+            return False  # held before its period (allowed early, or refused): not a late entry
+        return not Record.objects.filter(session=self.session, status=Record.Status.SUBMITTED).exists()
 
     def record_data(self):
         d = self.cleaned_data
@@ -77,7 +97,7 @@ class RecordForm(forms.Form):
             "held_on": d["held_on"], "start": d["start"], "end": d["end"],
             "topics": d.get("topics") or [], "topics_other": d.get("topics_other", ""),
             "content": d.get("content", ""), "advice": d.get("advice", ""),
-            "follow_up_on": d.get("follow_up_on"),
+            "follow_up_on": d.get("follow_up_on"), "late_reason": (d.get("late_reason") or "").strip(),
             "findings": {area: d[f"finding_{i}"] for i, area in enumerate(CHECKLIST_AREAS)
                          if self.checklist and d.get(f"finding_{i}")},
         }

@@ -9,7 +9,8 @@ import uuid
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -148,6 +149,11 @@ class Obligation(models.Model):
     resolution_reason = models.CharField(_("原因"), max_length=200, blank=True)
     done_on = models.DateField(_("完成日期"), null=True, blank=True,
                                help_text=_("服务记录的实际日期（由服务记录写入）"))
+    done_known_on = models.DateField(
+        _("完成录入日期"), null=True, blank=True,
+        help_text=_("服务记录首次提交的日期（本地日期）：此前的报表不计该完成；空表示录入时间未记载"))
+    resolved_at = models.DateTimeField(_("处理录入时间"), null=True, blank=True,
+                                       help_text=_("取消或免除录入的时间：此前的报表不计该处理"))
     status = models.CharField(_("状态"), max_length=14, choices=list(STATUS_LABELS.items()),
                               default="unplanned",
                               help_text=_("由 obligation_status() 计算，每夜及每次变更时刷新"))
@@ -193,7 +199,8 @@ class Obligation(models.Model):
             refuse_if_locked([self.contract.centre.township.parent_id], [self.period])
         before = snapshot(self)
         self.resolution, self.resolution_reason = resolution, reason.strip()[:200]
-        self.save(update_fields=["resolution", "resolution_reason"])
+        self.resolved_at = timezone.now()
+        self.save(update_fields=["resolution", "resolution_reason", "resolved_at"])
         cancelled = resolution == self.Resolution.CANCELLED
         audit_change(self, user=by, action="cancel" if cancelled else "waive", before=before, reason=reason)
         for session in sessions:
@@ -423,6 +430,8 @@ class Record(models.Model):
     follow_up_on = models.DateField(_("复查日期"), null=True, blank=True)
     version = models.PositiveIntegerField(default=1, help_text=_("防止并发覆盖的版本号"))
     submitted_at = models.DateTimeField(null=True, blank=True)
+    late_reason = models.CharField(_("补录原因"), max_length=200, blank=True,
+                                   help_text=_("实际日期早于提交日 LATE_ENTRY_DAYS 天以上（补录）时填写"))
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -493,6 +502,8 @@ class Record(models.Model):
         for name in self.CONTENT:  # only the content: status, doctor and version are the protocol's
             if name in data:
                 setattr(self, name, data[name])
+        if data.get("late_reason"):  # why it is entered late (补录): not content a centre confirms
+            self.late_reason = data["late_reason"]
         if created:
             self.save()
         was_submitted = self.status == self.Status.SUBMITTED
@@ -519,7 +530,11 @@ class Record(models.Model):
             self.status, self.submitted_at = self.Status.SUBMITTED, timezone.now()
         if self.status == self.Status.SUBMITTED:  # submitted now, or amended: held as the record says
             session.hold(by=by, day=self.held_on, start=self.start, end=self.end)
-            Obligation.objects.filter(sessions=session, resolution="").update(done_on=self.held_on)
+            # knowledge time: the day the record was first entered (reports as of earlier days
+            # do not count it)
+            Obligation.objects.filter(sessions=session, resolution="").update(
+                done_on=self.held_on,
+                done_known_on=Coalesce("done_known_on", Value(timezone.localdate(), output_field=models.DateField())))
         self.save()
         audit_change(self, user=by, action=action, before=before)
         for part, part_before in written:

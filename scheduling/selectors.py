@@ -42,6 +42,23 @@ def doctors_by_provider(provider_ids):
     return doctors
 
 
+def end_of_day(day):
+    """The first instant after local `day` (Asia/Shanghai): what was entered before it was known
+    on `day`."""
+    return datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time.min,
+                                     tzinfo=timezone.get_current_timezone())
+
+
+def planned_session_q(as_of=None, prefix=""):
+    """Q of the sessions that were planned on `as_of` as far as is known: planned ones, and with
+    `as_of`, held ones whose record was submitted after that day (knowledge time: on `as_of`
+    the session was still ahead or overdue). `prefix`: the path to the session ("sessions__")."""
+    q = Q(**{f"{prefix}status": Session.Status.PLANNED})
+    if as_of is not None:
+        q |= Q(**{f"{prefix}status": Session.Status.HELD, f"{prefix}record__submitted_at__gte": end_of_day(as_of)})
+    return q
+
+
 def confirmations_of(obligations, as_of=None):
     """{obligation id: confirmed | disputed} of `obligations`: the answer of the obligation's own
     centre (its contract's) to its part (RecordCentre) of a submitted record of one of the

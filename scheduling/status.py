@@ -40,6 +40,10 @@ class ObligationFacts:
 
     `done_on`: the date of the held session's record, if any. `planned_on`: the date of the next
     planned session, if any. Days are local dates (Asia/Shanghai), inclusive.
+
+    Knowledge time: `done_known_on` is the day the record was entered (submitted), and
+    `resolved_on` the day the cancellation or waiver was entered; a fact entered after the day
+    asked about was not known then. None: known since ever (entered before this was kept).
     """
 
     period_start: date
@@ -48,14 +52,33 @@ class ObligationFacts:
     waived: bool = False
     done_on: date | None = None
     planned_on: date | None = None
+    done_known_on: date | None = None
+    resolved_on: date | None = None
 
 
-def facts_of(period: str, resolution: str, done_on: date | None, planned_on: date | None) -> ObligationFacts:
+def facts_of(period: str, resolution: str, done_on: date | None, planned_on: date | None,
+             done_known_on: date | None = None, resolved_on: date | None = None) -> ObligationFacts:
     """ObligationFacts from an obligation's stored fields: its period code, its resolution
-    ("", "cancelled" or "waived"), its record date and its earliest planned session date."""
+    ("", "cancelled" or "waived"), its record date, its earliest planned session date, and the
+    days the record and the resolution were entered."""
     first, last = period_bounds(period)
     return ObligationFacts(period_start=first, period_end=last, cancelled=resolution == CANCELLED,
-                           waived=resolution == WAIVED, done_on=done_on, planned_on=planned_on)
+                           waived=resolution == WAIVED, done_on=done_on, planned_on=planned_on,
+                           done_known_on=done_known_on, resolved_on=resolved_on)
+
+
+def known(entered_on: date | None, today: date) -> bool:
+    """Whether a fact entered on `entered_on` (None: since ever) was known on `today`."""
+    return entered_on is None or entered_on <= today
+
+
+def entered_late(done_on: date | None, done_known_on: date | None, late_entry_days: int,
+                 start: date | None = None) -> bool:
+    """"补录": the record was entered more than `late_entry_days` days after it was held; one
+    held before `start`, the obligation's first day (allowed early), is not a late entry."""
+    if done_on is None or done_known_on is None or (start is not None and done_on < start):
+        return False
+    return (done_known_on - done_on).days > late_entry_days
 
 
 def obligation_status(ob: ObligationFacts, today: date, grace_days: int) -> str:
@@ -72,16 +95,19 @@ def obligation_status(ob: ObligationFacts, today: date, grace_days: int) -> str:
     - unplanned: nothing of the above.
 
     "As of": a record or plan dated after `today` is not known yet at `today`, so a record
-    dated later than `today` is ignored (a report as of a past day sees what was true then).
+    dated later than `today` is ignored (a report as of a past day sees what was true then);
+    so is a record or resolution entered after `today` (knowledge time: done_known_on,
+    resolved_on), whatever the day it is about.
     """
     if grace_days < 0:
         raise ValueError(f"grace_days must be >= 0, got {grace_days}")
-    if ob.cancelled:
-        return CANCELLED
-    if ob.waived:
-        return WAIVED
+    if known(ob.resolved_on, today):
+        if ob.cancelled:
+            return CANCELLED
+        if ob.waived:
+            return WAIVED
     last_grace_day = ob.period_end + timedelta(days=grace_days)
-    if ob.done_on is not None and ob.done_on <= today:
+    if ob.done_on is not None and ob.done_on <= today and known(ob.done_known_on, today):
         if ob.done_on <= ob.period_end:
             return DONE_ON_TIME
         if ob.done_on <= last_grace_day:

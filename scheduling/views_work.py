@@ -32,6 +32,7 @@ from mch_link.permissions import (
     role_required,
 )
 from mch_link.scoping import get_scoped_or_404, membership_of, scoped
+from reports.filing import attach_filed
 
 from . import periods
 from .feeds import doctor_sessions_q
@@ -279,6 +280,7 @@ def quarters(request):
     starts = plan_starts(c.pk for c in counties)
     approvals = {(a.county_id, a.period): a for a in QuarterApproval.objects.filter(county__in=counties)
                  .select_related("approved_by", "reopened_by")}
+    attach_filed(approvals.values())  # 已归档 reports of each approval, one query
     rows = [{"county": c, "period": p, "approval": approvals.get((c.pk, p))}
             for c in counties for p in quarters_to_approve(starts.get(c.pk), today)]
     ctx = {"rows": rows, "may_approve": can_approve(request.user),

@@ -2,15 +2,16 @@
 
 from django import template
 
+from mch_link.rates import rate_text
+
 register = template.Library()
 
 
 @register.filter
-def percent(value, digits=1):
-    """0.8333 -> "83.3%"; None -> "—"."""
-    if value is None or value == "":
-        return "—"
-    return f"{float(value):.{int(digits)}%}"
+def percent(value):
+    """A rate as shown everywhere (mch_link.rates, one rounding rule): Rate(5, 6) -> "83.3%";
+    None -> "—"."""
+    return rate_text(value)
 
 
 @register.filter

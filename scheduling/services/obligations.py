@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Min, Q
+from django.db.models import Min
 from django.utils import timezone
 
 from mch_link.audit import audit_change, snapshot
@@ -13,7 +13,7 @@ from mch_link.locks import lock_provider
 
 from .. import periods
 from ..models import Confirmation, Obligation, Session
-from ..selectors import confirmations_of, contracts_of_year, session_centre_ids
+from ..selectors import confirmations_of, contracts_of_year, planned_session_q, session_centre_ids
 from ..status import facts_of, obligation_status
 from . import handovers
 
@@ -70,7 +70,8 @@ def obligations_sync(year, provider_ids=None):
             reason = "协议在该周期内有效天数不足"
         before = snapshot(ob)
         ob.resolution, ob.resolution_reason = Obligation.Resolution.CANCELLED, reason
-        ob.save(update_fields=["resolution", "resolution_reason"])
+        ob.resolved_at = timezone.now()
+        ob.save(update_fields=["resolution", "resolution_reason", "resolved_at"])
         audit_change(ob, user=None, action="cancel", before=before, reason=reason)
         report.cancelled.append((ob, reason))
     return report
@@ -84,12 +85,14 @@ def statuses_refresh(today, obligations=None):
     obligations = obligations if obligations is not None else Obligation.objects.all()
     confirmed = confirmations_of(obligations, as_of=today)
     qs = obligations.annotate(
-        planned_on=Min("sessions__date", filter=Q(sessions__status=Session.Status.PLANNED)))
+        planned_on=Min("sessions__date", filter=planned_session_q(today, "sessions__")))
     changed = {}
-    for pk, period, resolution, done_on, status, status_on, confirmation, planned_on in qs.values_list(
-        "pk", "period", "resolution", "done_on", "status", "status_on", "confirmation", "planned_on"
-    ):
-        new = obligation_status(facts_of(period, resolution, done_on, planned_on), today, settings.GRACE_DAYS)
+    for pk, period, resolution, done_on, status, status_on, confirmation, planned_on, known_on, resolved_at in \
+            qs.values_list("pk", "period", "resolution", "done_on", "status", "status_on", "confirmation",
+                           "planned_on", "done_known_on", "resolved_at"):
+        resolved_on = timezone.localdate(resolved_at) if resolved_at else None  # knowledge time
+        new = obligation_status(facts_of(period, resolution, done_on, planned_on, known_on, resolved_on), today,
+                                settings.GRACE_DAYS)
         new_confirmation = confirmed.get(pk, Confirmation.UNCONFIRMED)
         if new != status or new_confirmation != confirmation or status_on != today:
             changed.setdefault((new, new_confirmation), []).append(pk)

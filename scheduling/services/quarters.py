@@ -1,5 +1,6 @@
 """Writes of the quarter sign-off: a county reviewer approves a quarter (locking it, see
-models.refuse_if_locked) or reopens it with a reason."""
+models.refuse_if_locked, and filing the county's report: reports.filing) or reopens it with a
+reason."""
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -38,6 +39,9 @@ def quarter_approve(*, county, period, user, reason=""):
     approval.approve_reason = reason.strip()[:200]
     approval.save()
     audit_change(approval, user=user, action="approve", before=None if _created else before, reason=reason)
+    from reports.filing import file_reports  # reports reads scheduling: imported here, not at load
+
+    file_reports(approval, user=user)  # 已归档: the county's report as approved, a new version each time
     handovers.quarter_decided(approval, by=user, bounds=bounds)
     return approval
 

@@ -5,6 +5,7 @@ again and confirms; other organisations get 404."""
 import datetime
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from mch_link.models import Contract
@@ -41,6 +42,8 @@ def test_log_dispute_amend_confirm_on_a_phone(world, live_server, phone):
     phone.fill("#id_finding_4", "消毒记录不全")
     phone.fill("#id_advice", "补全消毒记录")
     phone.fill("#id_follow_up_on", (session.date + datetime.timedelta(days=30)).isoformat())
+    if (today - session.date).days > settings.LATE_ENTRY_DAYS:  # a late entry (补录) asks for its reason
+        phone.fill("#id_late_reason", "纸质记录后补")
     phone.click("button[name=submit]")
     phone.wait_for_selector("text=服务记录已提交")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390

@@ -91,7 +91,7 @@ def test_a_bad_region_is_a_clear_error(contracts):
 def test_the_coverage_page_shows_the_rate_and_drills_down(contracts, client):
     client.force_login(contracts.alice)
     html = client.get(reverse("mch_link:coverage"), {"date": "2026-06-30"}).content.decode()
-    assert "75%" in html and "（3 / 4）" in html and "越城区" in html and "柯桥区" in html
+    assert "75.0%" in html and "（3 / 4）" in html and "越城区" in html and "柯桥区" in html
     html = client.get(reverse("mch_link:coverage"), {"date": "2026-06-30", "region": "330602001"}).content.decode()
     assert "阳光托育园" in html and "小星星托育" in html and "竹韵托育" not in html
 

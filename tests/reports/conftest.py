@@ -100,3 +100,10 @@ def case(world):
     # parent_lecture: only c1, late
     done(c.c1, "parent_lecture", D(2026, 4, 12))
     return w
+
+
+def at(day, hour=10):
+    """Freeze the clock at `hour` o'clock Shanghai time (UTC+8) on `day`."""
+    import time_machine
+
+    return time_machine.travel(datetime.datetime(day.year, day.month, day.day, hour - 8, tzinfo=datetime.UTC))

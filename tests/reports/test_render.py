@@ -18,9 +18,9 @@ from .conftest import AS_OF
 
 pytestmark = pytest.mark.django_db
 
-TOP_KEYS = {"region", "period", "as_of", "signed_guidance_rate", "completion", "by_region", "by_provider",
-            "uncovered_centres", "missing_pairs", "overdue"}
-KIND_KEYS = {"owed", "done_on_time", "done_late", "missed", "pending", "confirmed"}
+TOP_KEYS = {"region", "period", "as_of", "projected", "signed_guidance_rate", "full_coverage_rate", "completion",
+            "by_region", "by_provider", "uncovered_centres", "missing_pairs", "overdue"}
+KIND_KEYS = {"owed", "done_on_time", "done_late", "missed", "pending", "confirmed", "backfilled"}
 TITLE = "绍兴市 2026年第一季度 医育结合签约服务“四个一”完成情况"
 
 
@@ -38,7 +38,7 @@ def test_the_json_has_exactly_the_documented_keys(report, case):
     assert set(data["completion"]) == {"guidance", "staff_training", "parent_lecture"}
     assert all(set(figures) == KIND_KEYS for figures in data["completion"].values())
     assert data["completion"]["guidance"] == {"owed": 6, "done_on_time": 4, "done_late": 1, "missed": 1,
-                                              "pending": 0, "confirmed": 1}
+                                              "pending": 0, "confirmed": 1, "backfilled": 0}
     for key in ("by_region", "by_provider"):
         for row in data[key]:
             assert set(row) == {"code", "name", "completion"}
@@ -65,7 +65,7 @@ def test_the_csv_is_utf8_with_a_bom_and_sections(report):
                                    "已完成", "完成率"]
     assert rows[start + 2][:9] == ["卫生保健业务指导", "6", "4", "1", "1", "0", "0", "5", "83.3%"]
     assert ["签约指导率", "80.0%"] in rows
-    assert ["GRACE_DAYS", "15"] in rows
+    assert ["宽限期", "15 天"] in rows
 
 
 def test_the_xlsx_reloads_with_the_same_figures(report):
@@ -76,7 +76,8 @@ def test_the_xlsx_reloads_with_the_same_figures(report):
     assert ws.freeze_panes == "A2"
     assert [c.value for c in ws[1]][:3] == ["服务类型", "应完成", "按时完成"]
     guidance = [c.value for c in ws[2]]
-    assert guidance[:9] == ["卫生保健业务指导", 6, 4, 1, 1, 0, 0, 5, 0.8333]
+    # the rate as shown (mch_link.rates, 83.3%): Excel does not round it again
+    assert guidance[:9] == ["卫生保健业务指导", 6, 4, 1, 1, 0, 0, 5, 0.833]
     assert ws.cell(row=2, column=9).number_format == "0.0%"
     assert [c.value for c in ws[4]][:5] == ["家长婴幼儿养育照护知识讲座及现场咨询指导", 8, 0, 1, 7]
     summary = {row[0].value: row[1].value for row in wb["概况"].iter_rows(min_row=2)}
@@ -106,7 +107,7 @@ def test_the_pdf_embeds_its_chinese_font_and_its_text_extracts(report, tmp_path)
     assert "80.0%（4 / 5）" in text
     squeezed = "".join(text.split())  # pdftotext drops or adds spaces between CJK glyphs
     assert "第1页/共" in squeezed
-    assert "GRACE_DAYS" in text and "MIN_DAYS_IN_FORCE_QUARTER" in text and "生成时间" in text
+    assert "宽限期：15 天" in text and "季度最少有效天数：30 天" in text and "生成时间" in text
 
 
 def test_a_long_table_repeats_its_header_on_every_page(report, tmp_path):

@@ -1,0 +1,42 @@
+"""Filed reports: the county's quarter report as it stood when a reviewer approved it."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+def filed_path(instance, filename):
+    return f"filed/{instance.county.code}/{instance.period}/v{instance.version}/{filename}"
+
+
+class FiledReport(models.Model):
+    """One file (PDF or JSON) of the report filed at a quarter's approval. Never changed: a
+    reopen and a new approval file a new version beside it."""
+
+    class Format(models.TextChoices):
+        PDF = "pdf", "PDF"
+        JSON = "json", "JSON"
+
+    approval = models.ForeignKey("scheduling.QuarterApproval", on_delete=models.PROTECT,
+                                 related_name="filed_reports", verbose_name=_("审核"))
+    county = models.ForeignKey("mch_link.Region", on_delete=models.PROTECT, related_name="+",
+                               verbose_name=_("区县"))
+    period = models.CharField(_("季度"), max_length=6)
+    version = models.PositiveIntegerField(_("版本"))
+    fmt = models.CharField(_("格式"), max_length=4, choices=Format.choices)
+    file = models.FileField(_("文件"), upload_to=filed_path)
+    sha256 = models.CharField("SHA-256", max_length=64)
+    as_of = models.DateField(_("统计截至"))
+    filed_at = models.DateTimeField(_("归档时间"))
+    filed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+",
+                                 verbose_name=_("审核人"))
+
+    class Meta:
+        ordering = ["county", "period", "-version", "fmt"]
+        verbose_name = _("已归档报表")
+        verbose_name_plural = _("已归档报表")
+        constraints = [models.UniqueConstraint(fields=["county", "period", "version", "fmt"],
+                                               name="one_filed_file_per_version")]
+
+    def __str__(self):
+        return f"{self.period} v{self.version} {self.fmt}"
