@@ -13,8 +13,3 @@ def percent(value):
     None -> "—"."""
     return rate_text(value)
 
-
-@register.filter
-def bar_width(value):
-    """A fraction (0..1, or None) as a CSS width in percent: "83.3%"."""
-    return f"{100 * (value or 0):.1f}%"
