@@ -231,9 +231,14 @@ def build_obligations(rng):
                                             batch_size=2000)
                 counts["planned"] += len(sessions)
     # The stored statuses as the nightly job leaves them: with the planned sessions, as of TODAY.
+    from django.db import connection
+
     from scheduling.services import statuses_refresh
 
     statuses_refresh(TODAY)
+    if connection.vendor == "postgresql":  # the planner's statistics as autovacuum leaves them
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
     return counts
 
 
