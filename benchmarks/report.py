@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/report.py [--centres 10000] [--runs 7] [--db PATH [--reuse]] [--profile]
 
-Builds, in a throwaway SQLite database (bulk_create, deterministic: random.Random(1)), a
+Builds, in a throwaway SQLite database or DATABASE_URL's (bulk_create, deterministic: random.Random(1)), a
 province: 11 cities, 88 counties, 1,000 townships, one provider per township plus the county
 and city MCH agencies, `--centres` centres with grades, and the signed contracts the tier rules
 require, in force 2025-01-01..2027-12-31. Then three years of obligations (2025..2027) built
@@ -12,7 +12,7 @@ confirmation per done guidance obligation; for 2027, a planned session per open 
 obligation of Q2 and Q3. The stored statuses and confirmations are then refreshed as of TODAY
 (statuses_refresh, as the nightly job leaves them).
 
-It times, in one process, best of `--runs` (warm cache), for a city and the province:
+It times, in one process, `--runs` paired rounds (warm cache), for a city and the province:
 
 1. completion_rows() as the dashboard gives it, as of TODAY: the finished year 2026 (with its
    records) and the running quarter 2027Q2; and the year 2026 as of a past day (2026-12-31),
@@ -28,10 +28,13 @@ It times, in one process, best of `--runs` (warm cache), for a city and the prov
 4. for reference, the bare GROUP BY kind, status of the same obligations (`bare_aggregate()`).
 
 The measurements are interleaved (report, coverage, baseline, bare, report, ...), each after a
-gc.collect(), and the best of each counts. It prints the seconds, the ratio report / baseline
-(target: at most 1.5), the same without the coverage part, and the ratio to the bare GROUP BY.
-Nothing about time is asserted: this is a benchmark, not a test. `--db PATH` keeps the
-database; `--db PATH --reuse` times it again without rebuilding.
+gc.collect(); the medians count, and each ratio is the median of the rounds' own ratios (on
+a loaded machine the best runs flatter whichever measurement was lucky). It prints the
+seconds, the ratio report / baseline (target: at most 1.5), the same without the coverage
+part, and the ratio to the bare GROUP BY. Nothing about time is asserted: this is a
+benchmark, not a test. `--db PATH` keeps the database; `--db PATH --reuse` times it again
+without rebuilding. On PostgreSQL: DATABASE_URL=postgres://.../an_empty_db (built there,
+kept), then the same with --reuse.
 """
 
 import argparse
@@ -40,6 +43,7 @@ import datetime
 import gc
 import pstats
 import random
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -227,9 +231,14 @@ def build_obligations(rng):
                                             batch_size=2000)
                 counts["planned"] += len(sessions)
     # The stored statuses as the nightly job leaves them: with the planned sessions, as of TODAY.
+    from django.db import connection
+
     from scheduling.services import statuses_refresh
 
     statuses_refresh(TODAY)
+    if connection.vendor == "postgresql":  # the planner's statistics as autovacuum leaves them
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
     return counts
 
 
@@ -273,8 +282,10 @@ def baseline(region, counted, trend, day, as_of):
     - the overdue and missed obligations of the counted periods, with their planned day (none
       once a record is dated by `as_of`).
 
-    Rows: (what, key, provider, kind, status, n, m1, m2, x1, x2, *n of each trend quarter): see
-    assert_same_figures for each part's columns."""
+    Rows: (what, key, provider, kind, status, n, m1, m2, x1, x2, x3, *n of each trend quarter):
+    see assert_same_figures for each part's columns. Each column has one type in every part
+    (numbers, or text: the sub-region id and the planned day are cast to text), as
+    PostgreSQL's UNION requires."""
     from django.db import connection
 
     from mch_link.models import RANK_CITY_MODEL, RANK_LEVEL_2, Provider
@@ -311,25 +322,27 @@ def baseline(region, counted, trend, day, as_of):
         f"ON p.region_id = oc.county AND p.kind = %s WHERE oc.rank >= %s "
         f"UNION ALL SELECT 'city', p.id, oc.id, oc.code FROM oc JOIN mch_link_provider p "
         f"ON p.region_id = oc.city AND p.kind = %s WHERE oc.rank >= %s) AS pairs) "
-        f"SELECT 'completion', {sub}, c.provider_id, o.kind, o.status, "
+        f"SELECT 'completion', CAST({sub} AS TEXT), c.provider_id, o.kind, o.status, "
         f"COUNT(*) FILTER (WHERE {in_counted}), "
         f"COUNT(*) FILTER (WHERE {in_counted} AND o.confirmation = 'confirmed'), "
-        f"COUNT(*) FILTER (WHERE {in_counted} AND o.confirmation = 'disputed'), NULL, NULL{per_trend} "
+        f"COUNT(*) FILTER (WHERE {in_counted} AND o.confirmation = 'disputed'), NULL, NULL, NULL{per_trend} "
         f"{obligations} WHERE o.period IN ({marks}) {inside} "
         f"GROUP BY {sub}, c.provider_id, o.kind, o.status "
-        f"UNION ALL SELECT 'overdue', ce.code, c.provider_id, o.kind, o.status, o.id, o.period, "
-        f"CASE WHEN o.done_on IS NOT NULL AND o.done_on <= %s THEN NULL ELSE (SELECT MIN(s.date) "
+        f"UNION ALL SELECT 'overdue', ce.code, c.provider_id, o.kind, o.status, o.id, NULL, NULL, ce.name, "
+        f"o.period, CAST(CASE WHEN o.done_on IS NOT NULL AND o.done_on <= %s THEN NULL ELSE (SELECT MIN(s.date) "
         f"FROM scheduling_session s JOIN scheduling_session_obligations so ON so.session_id = s.id "
-        f"WHERE so.obligation_id = o.id AND s.status = 'planned') END, ce.name, NULL{padding} "
+        f"WHERE so.obligation_id = o.id AND s.status = 'planned') END AS TEXT){padding} "
         f"{obligations} WHERE o.period IN ({counted_marks}) AND o.status IN ('overdue', 'missed') {inside} "
-        f"UNION ALL SELECT 'centres', NULL, NULL, NULL, NULL, COUNT(*), NULL, NULL, NULL, NULL{padding} FROM oc "
-        f"UNION ALL SELECT 'signed', NULL, NULL, NULL, NULL, COUNT(DISTINCT c.centre_id), NULL, NULL, NULL, NULL"
+        f"UNION ALL SELECT 'centres', NULL, NULL, NULL, NULL, COUNT(*), NULL, NULL, NULL, NULL, NULL{padding} FROM oc "
+        f"UNION ALL SELECT 'signed', NULL, NULL, NULL, NULL, COUNT(DISTINCT c.centre_id), NULL, NULL, NULL, NULL, NULL"
         f"{padding} FROM mch_link_contract c JOIN oc ON oc.id = c.centre_id WHERE {in_force} "
-        f"UNION ALL SELECT 'uncovered', oc.code, NULL, NULL, NULL, NULL, NULL, NULL, oc.name, NULL{padding} FROM oc "
+        f"UNION ALL SELECT 'uncovered', oc.code, NULL, NULL, NULL, NULL, NULL, NULL, oc.name, NULL, NULL{padding} "
+        f"FROM oc "
         f"WHERE NOT EXISTS (SELECT 1 FROM mch_link_contract c WHERE c.centre_id = oc.id AND {in_force}) "
         f"UNION ALL SELECT 'tier', tier, NULL, NULL, NULL, COUNT(*), COUNT(*) FILTER (WHERE covered), NULL, NULL, "
-        f"NULL{padding} FROM rp GROUP BY tier "
-        f"UNION ALL SELECT 'missing', tier, provider_id, NULL, NULL, NULL, NULL, NULL, code, NULL{padding} FROM rp "
+        f"NULL, NULL{padding} FROM rp GROUP BY tier "
+        f"UNION ALL SELECT 'missing', tier, provider_id, NULL, NULL, NULL, NULL, NULL, code, NULL, NULL{padding} "
+        f"FROM rp "
         f"WHERE NOT covered"
     )
     where = [] if region is None else [region.pk]
@@ -364,8 +377,9 @@ def assert_same_figures(report, rows, region):
     providers = {pk: (code, name) for pk, code, name in Provider.objects.values_list("pk", "code", "name")}
     trend_codes = trend_periods(report.period)
     trend = {code: Completion() for code in trend_codes}
-    for what, key, provider_id, kind, status, n, m1, m2, x1, _x2, *per_trend in rows:
+    for what, key, provider_id, kind, status, n, m1, m2, x1, x2, x3, *per_trend in rows:
         if what == "completion":
+            key = int(key) if key is not None else None
             for code, m in zip(trend_codes, per_trend, strict=True):
                 trend[code].add(status, n=m)
             for k, table in ((kind, by_kind), ((key, kind), by_sub), ((provider_id, kind), by_provider)):
@@ -374,10 +388,9 @@ def assert_same_figures(report, rows, region):
                 c.add(status, DISPUTED, m2)
                 c.add(status, UNCONFIRMED, n - m1 - m2)
         elif what == "overdue":
-            planned = m2 if m2 is None or isinstance(m2, str) else m2.isoformat()
-            overdue.append({"period": m1, "kind": kind, "provider": providers[provider_id][0],
+            overdue.append({"period": x2, "kind": kind, "provider": providers[provider_id][0],
                             "provider_name": providers[provider_id][1], "centre": key, "centre_name": x1,
-                            "planned_on": planned, "status": status})
+                            "planned_on": x3, "status": status})
         elif what == "uncovered":
             uncovered.append({"code": key, "name": x1})
         elif what == "tier":
@@ -415,9 +428,9 @@ def assert_same_figures(report, rows, region):
 
 
 def interleaved(runs, *fns):
-    """Best (minimum) seconds of each of `fns` over `runs` rounds, run in turn within each round
-    so that a busy machine slows them alike. Returns [(seconds, last result)] in order."""
-    best = [None] * len(fns)
+    """Paired rounds: each of `fns` run once per round, in turn, so that a busy machine slows
+    the members of a round alike. Returns [(seconds of each round, last result)] in order."""
+    times = [[] for _ in fns]
     results = [None] * len(fns)
     for _ in range(runs):
         for i, fn in enumerate(fns):
@@ -425,9 +438,13 @@ def interleaved(runs, *fns):
             gc.collect()
             started = time.perf_counter()
             results[i] = fn()
-            seconds = time.perf_counter() - started
-            best[i] = seconds if best[i] is None else min(best[i], seconds)
-    return list(zip(best, results, strict=True))
+            times[i].append(time.perf_counter() - started)
+    return list(zip(times, results, strict=True))
+
+
+def paired_ratio(times, base_times):
+    """The median over the rounds of one measurement over another of the same round."""
+    return statistics.median(t / b for t, b in zip(times, base_times, strict=True))
 
 
 def coverage_part(region, period, as_of):
@@ -442,7 +459,8 @@ def coverage_part(region, period, as_of):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--centres", type=int, default=10000)
-    parser.add_argument("--runs", type=int, default=7, help="timed runs of each measurement; the best counts")
+    parser.add_argument("--runs", type=int, default=9,
+                        help="paired rounds (each measurement once per round); the medians count")
     parser.add_argument("--db", help="SQLite file to use (kept); default: a temporary file, removed after")
     parser.add_argument("--reuse", action="store_true",
                         help="time the database given with --db as it is, built by an earlier run")
@@ -481,27 +499,29 @@ def main(argv=None):
         ]
         print(f"\n{'report':30} {'obligations':>11} {'report s':>9} {'coverage s':>10} {'baseline s':>10} "
               f"{'ratio':>6} {'w/o coverage':>12} {'bare s':>7} {'/ bare':>6}  "
-              f"(best of {args.runs}, interleaved; target ratio <= 1.5)")
+              f"(medians of {args.runs} paired rounds; ratios: median of the rounds' ratios; target <= 1.5)")
         for label, region, period, as_of in cases:
             codes, trend = report_periods(period), trend_periods(period)
             read = sorted(set(codes) | set(trend))
             day = min(periods.period_bounds(period)[1], as_of)
             completion_rows(region=region, period=period, as_of=as_of)  # warm the page cache
-            (report_s, report), (coverage_s, _cov), (base_s, rows), (bare_s, _bare) = interleaved(
+            (report_t, report), (coverage_t, _cov), (base_t, rows), (bare_t, _bare) = interleaved(
                 args.runs,
                 lambda r=region, p=period, a=as_of: completion_rows(region=r, period=p, as_of=a),
                 lambda r=region, p=period, a=as_of: coverage_part(r, p, a),
                 lambda r=region, c=codes, t=trend, d=day, a=as_of: baseline(r, c, t, d, a),
                 lambda r=region, c=read: bare_aggregate(r, c),
             )
+            report_s, coverage_s, base_s, bare_s = map(statistics.median, (report_t, coverage_t, base_t, bare_t))
+            without = [r - c for r, c in zip(report_t, coverage_t, strict=True)]
             n = sum(row[5] for row in rows if row[0] == "completion")
             total = report.total
             assert total.owed + total.cancelled + total.waived == n  # the same obligations
             if report.used_stored_statuses:
                 assert_same_figures(report, rows, region)
             print(f"{label:30} {n:>11} {report_s:>9.3f} {coverage_s:>10.3f} {base_s:>10.3f} "
-                  f"{report_s / base_s:>6.2f} {(report_s - coverage_s) / base_s:>12.2f} {bare_s:>7.3f} "
-                  f"{report_s / bare_s:>6.1f}")
+                  f"{paired_ratio(report_t, base_t):>6.2f} {paired_ratio(without, base_t):>12.2f} {bare_s:>7.3f} "
+                  f"{paired_ratio(report_t, bare_t):>6.1f}")
             if report.used_stored_statuses:  # the same figures as computed statuses (not timed)
                 from reports import rows as rows_module
 

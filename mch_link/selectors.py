@@ -7,7 +7,7 @@ import datetime
 from collections import Counter
 from dataclasses import dataclass, field
 
-from django.db.models import CharField, Q
+from django.db.models import CharField, Exists, Q
 from django.db.models.functions import Cast
 
 from .models import Centre, CentreGrade, Contract, Provider, Region, Tier
@@ -25,13 +25,26 @@ class RegionTree:
     day: datetime.date
     rows: dict  # id -> Region
     predecessors: dict = field(default_factory=dict)  # successor id -> [region ids]
+    whole: bool = True  # every region; False: a region's subtree and parents (load(within=))
     _ancestors: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # township id -> ids
     _children: dict | None = field(default=None, init=False, repr=False, compare=False)  # parent id -> [Region]
 
     @classmethod
-    def load(cls, day):
-        rows = {r.pk: r for r in Region.objects.all()}
+    def load(cls, day, within=None):
+        """The tree of `day`: every region, or with `within` (a Region) only that region's
+        stored subtree and its parents when no region changed by `day` (none begins after it
+        or ended before it: the stored tree is then the tree of the day), and every region
+        otherwise. One query either way (the test for a change is an uncorrelated EXISTS)."""
+        regions = Region.objects.all()
+        if within is not None:
+            changed = Region.objects.filter(Q(valid_from__gt=day) | Q(valid_to__lt=day))
+            parents = Region.objects.filter(pk=within.parent_id)
+            regions = regions.filter(region_q(within) | Q(pk=within.parent_id) | Q(pk__in=parents.values("parent_id"))
+                                     | Q(Exists(changed)))
+        rows = {r.pk: r for r in regions}
         tree = cls(day=day, rows=rows)
+        # Whole when asked, or when a region changed (the EXISTS then returned every row)
+        tree.whole = within is None or not all(tree._valid(r) for r in rows.values())
         for r in rows.values():
             if r.successor_id:
                 tree.predecessors.setdefault(r.successor_id, []).append(r.pk)
@@ -44,7 +57,9 @@ class RegionTree:
         current = region_id
         while current not in seen:
             seen.add(current)
-            r = self.rows[current]
+            r = self.rows.get(current)
+            if r is None:  # outside a subtree loaded by load(within=): as stored, nothing changed
+                return current
             if r.valid_to and r.valid_to < self.day and r.successor_id:
                 current = r.successor_id
             elif r.valid_from and r.valid_from > self.day and self.predecessors.get(current):
@@ -142,8 +157,12 @@ def _stored_inside(tree, r, region_id):
 def registry_as_of(day, region=None):
     """The registry as it stood on `day`: 5 queries (regions, grades, centres, providers and
     the townships they also cover). With `region`, only the centres (and their grades) whose
-    township lies within the region on `day`; the region tree and the providers stay whole."""
-    tree = RegionTree.load(day)
+    township lies within the region on `day`, and, unless a region changed by `day`
+    (RegionTree.load), only the region's subtree and parents and the providers a report or
+    the coverage of the region can name: those of the regions loaded, those that also cover
+    one of its townships, and those with a contract on one of its centres. A province's
+    small region then costs what its own rows cost."""
+    tree = RegionTree.load(day, within=region)
     region_id = tree.resolve(region.pk) if region is not None else None
     centre_qs = Centre.objects.open_on(day)
     grade_qs = CentreGrade.objects.held_on(day)
@@ -158,11 +177,23 @@ def registry_as_of(day, region=None):
         for pk, code, name, township_id in centre_qs.values_list("pk", "code", "name", "township_id")
     ]
     covers = {}
-    for provider_id, region_id_ in Provider.also_covers.through.objects.values_list("provider_id", "region_id"):
+    also_covers = Provider.also_covers.through.objects.all()
+    provider_qs = Provider.objects.all()
+    if not tree.whole:
+        loaded = list(tree.rows)
+        inside = region_q(tree.get(region_id), "township", on=tree)
+        also_covers = also_covers.filter(
+            provider__in=Provider.also_covers.through.objects.filter(region__in=loaded).values("provider_id"))
+        provider_qs = provider_qs.filter(
+            Q(region__in=loaded) | Q(pk__in=Provider.also_covers.through.objects.filter(region__in=loaded)
+                                     .values("provider_id"))
+            | Q(pk__in=Contract.objects.filter(Q(centre__in=Centre.objects.filter(inside).values("pk")))
+                .values("provider_id")))
+    for provider_id, region_id_ in also_covers.values_list("provider_id", "region_id"):
         covers.setdefault(provider_id, set()).add(tree.resolve(region_id_))
     providers = []
-    for pk, code, name, kind, provider_region in Provider.objects.values_list("pk", "code", "name", "kind",
-                                                                              "region_id"):
+    for pk, code, name, kind, provider_region in provider_qs.values_list("pk", "code", "name", "kind",
+                                                                         "region_id"):
         provider_region = tree.resolve(provider_region)
         townships = frozenset(covers.get(pk, set()) | {provider_region}) \
             if Provider.TIER_BY_KIND[kind] == Tier.GRASSROOTS else frozenset()

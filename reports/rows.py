@@ -40,21 +40,21 @@ from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import (
-    Aggregate,
     Case,
     CharField,
     Count,
     DateField,
     F,
+    Func,
+    IntegerField,
     Min,
-    OuterRef,
     Q,
-    Subquery,
     TextField,
     Value,
     When,
 )
 from django.db.models.functions import Cast, Concat
+from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -64,7 +64,7 @@ from mch_link.rates import rate
 from mch_link.scoping import scoped
 from mch_link.selectors import MAX_REGION_IDS, Coverage, coverage, region_q, registry_as_of
 from scheduling import periods
-from scheduling.models import Obligation, RecordCentre, Session
+from scheduling.models import Obligation, RecordCentre
 from scheduling.selectors import confirmations_of, end_of_day, planned_session_q
 from scheduling.status import (
     CANCELLED,
@@ -509,12 +509,30 @@ def _done_by(obligations, as_of):
     return obligations.filter(done_on__lte=as_of).exclude(done_known_on__gt=as_of)
 
 
+class _DaysAfter(Func):
+    """Whole days from date `earlier` to date `later` (an integer): a date difference on
+    PostgreSQL, julianday() on SQLite, where Django's date arithmetic is a Python function
+    called once per row (most of a province report's time)."""
+
+    arg_joiner = " - "
+    template = "(%(expressions)s)"
+    output_field = IntegerField()
+
+    def __init__(self, later, earlier):
+        super().__init__(later, earlier)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        (later, later_params), (earlier, earlier_params) = (
+            compiler.compile(e) for e in self.get_source_expressions())
+        return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)", [*later_params, *earlier_params]
+
+
 def _backfilled_q():
     """Q of the obligations done by a late entry (补录): their record entered more than
     LATE_ENTRY_DAYS days after it was held (status.entered_late), counted among the done."""
-    return Q(status__in=(DONE_ON_TIME, DONE_LATE),
-             done_on__gte=F("start"),
-             done_known_on__gt=F("done_on") + datetime.timedelta(days=settings.LATE_ENTRY_DAYS))
+    return Q(status__in=(DONE_ON_TIME, DONE_LATE), done_on__gte=F("start"),
+             done_known_on__isnull=False) & Q(
+        GreaterThan(_DaysAfter("done_known_on", "done_on"), settings.LATE_ENTRY_DAYS))
 
 
 class _Backfilled(dict):
@@ -590,33 +608,20 @@ class _Places:
         return self.index.setdefault(key, len(self.index))
 
 
-class _Joined(Aggregate):
-    """The texts of a group joined with a separator: GROUP_CONCAT on SQLite, STRING_AGG on
-    PostgreSQL. Rows whose text is NULL are left out."""
-
-    function = "STRING_AGG"
-    output_field = TextField()
-
-    def __init__(self, expression, separator, **extra):
-        super().__init__(expression, Value(separator), **extra)
-
-    def as_sqlite(self, compiler, connection, **extra):
-        return super().as_sql(compiler, connection, function="GROUP_CONCAT", **extra)
-
-
-FIELD_SEP, RECORD_SEP = "\x1f", "\x1e"  # ASCII unit and record separators: never in a code or name
+FIELD_SEP = "\x1f"  # the ASCII unit separator: never in a code or name
 
 
 def _late_text(as_of):
-    """Per overdue or missed obligation, its facts as one text for _Joined: id, period, done_on,
-    earliest planned session, confirmation, centre code and name, separated by FIELD_SEP."""
-    planned = Session.objects.filter(planned_session_q(as_of), obligations=OuterRef("pk")).order_by() \
-        .values("obligations").annotate(day=Min("date")).values("day")
+    """Per overdue or missed obligation, its facts as one text: id, period, done_on, earliest
+    planned session, confirmation, centre code and name, separated by FIELD_SEP. The planned
+    day is an aggregate over the obligation's sessions (joined, the rows grouped per
+    obligation): no correlated subquery, which PostgreSQL's JIT compiled at every report."""
     sep = Value(FIELD_SEP)
     done_on = Case(When(done_known_on__gt=as_of, then=Value(None)), default=F("done_on"),
                    output_field=DateField())  # entered after as_of: not known then
+    planned = Min("sessions__date", filter=planned_session_q(as_of, "sessions__"))
     return Concat(Cast("pk", CharField()), sep, "period", sep, Cast(done_on, CharField()), sep,
-                  Cast(Subquery(planned), CharField()), sep, "confirmation", sep, "contract__centre__code", sep,
+                  Cast(planned, CharField()), sep, "confirmation", sep, "contract__centre__code", sep,
                   "contract__centre__name", output_field=TextField())
 
 
@@ -625,28 +630,35 @@ def _late_text(as_of):
 # n, confirmed, disputed and backfilled (补录) over the counted periods (parts of n);
 # late the overdue and missed obligations of the counted periods, each (id, period, done_on,
 # planned_on, confirmation, centre code, centre name), ids and dates as values or as their text:
-# a list of tuples, or their texts joined (FIELD_SEP, RECORD_SEP) as the SQL aggregate gives
+# a list of tuples, or one obligation's facts as one text (FIELD_SEP) as the SQL statement gives
 # them, or None; per_trend the counts per trend period (any confirmation). _count reads them.
 
 
 def _stored_tallies(obligations, place_field, counted, trend, as_of):
-    """The tallies of `obligations` by their stored status and confirmation: one GROUP BY (kind,
-    status, provider and place, see _Places; the periods as conditional counts; the late
-    obligations joined as text in the same scan), its rows streamed straight from the cursor as
-    they are. The caller has checked that the stored statuses are of its day
+    """The tallies of `obligations` by their stored status and confirmation: one statement, its
+    rows streamed straight from the cursor as they are. A GROUP BY (kind, status, provider and
+    place, see _Places; the periods as conditional counts), and after it (UNION ALL) one tally
+    per late (overdue or missed) obligation of the counted periods, counting nothing, with the
+    obligation's facts as text. The caller has checked that the stored statuses are of its day
     (_stored_statuses_fresh)."""
     fields = ("kind", "status", "contract__provider_id", place_field)
     read_all = set(trend) <= set(counted)  # a year report: every row read is counted
     per_period = {f"t{i}": Count("pk", filter=Q(period=code)) for i, code in enumerate(trend)}
     in_counted = Q() if read_all else Q(period__in=sorted(counted))
-    return _fetch(obligations.values(*fields).annotate(
+    counts = obligations.values(*fields).annotate(
         n=Count("pk", filter=in_counted) if not read_all else Count("pk"),
         confirmed=Count("pk", filter=in_counted & Q(confirmation=CONFIRMED)),
         disputed=Count("pk", filter=in_counted & Q(confirmation=DISPUTED)),
         backfilled=Count("pk", filter=in_counted & _backfilled_q()),
-        late=_Joined(_late_text(as_of), RECORD_SEP, filter=in_counted & Q(status__in=(OVERDUE, MISSED))),
+        late=Value(None, output_field=TextField()),
         **per_period,
-    ).values_list(*fields, "n", "confirmed", "disputed", "backfilled", "late", *per_period))
+    ).values_list(*fields, "n", "confirmed", "disputed", "backfilled", "late", *per_period)
+    none = Value(0, output_field=IntegerField())
+    zeros = {name: none for name in ("n0", "confirmed0", "disputed0", "backfilled0", *(f"z{p}" for p in per_period))}
+    late = obligations.filter(in_counted, status__in=(OVERDUE, MISSED)).values(*fields, "pk").annotate(
+        **zeros, late_text=_late_text(as_of),
+    ).values_list(*fields, "n0", "confirmed0", "disputed0", "backfilled0", "late_text", *(f"z{p}" for p in per_period))
+    return _fetch(counts.union(late, all=True))
 
 
 def _computed_tallies(obligations, counted_obligations, place_field, counted, trend, as_of, centres):
@@ -742,8 +754,8 @@ def _count(tallies, places, trend, providers, as_of):
             sums[i] += m
         if late:
             p = providers[provider_id]
-            if isinstance(late, str):  # one list at a time: few objects for the garbage collector
-                late = (text.split(FIELD_SEP, 6) for text in late.split(RECORD_SEP))
+            if isinstance(late, str):  # one obligation's facts as text (_stored_tallies)
+                late = (late.split(FIELD_SEP, 6),)
             for pk, ob_period, done_on, planned_on, confirmation, c_code, c_name in late:
                 done_on = day_of(done_on or None)
                 # planned_on is not a fact of the status once done by as_of

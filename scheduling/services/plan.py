@@ -17,7 +17,7 @@ from .. import planner, replan
 from ..models import CentreClosure, DoctorLeave, Obligation, Session
 from ..selectors import doctors_by_provider, provider_ids_for
 from .calendar import work_years_for
-from .obligations import obligations_sync, statuses_refresh
+from .obligations import analyze_after_bulk_write, obligations_sync, statuses_refresh
 
 
 def planner_settings():
@@ -146,6 +146,7 @@ def _schedule_generate(*, year, today, region, provider, user):
     plan = planner.plan(inp, planner_settings())
     _apply(plan, sessions, provider_ids, work_years, user, report)
     statuses_refresh(today, Obligation.objects.of_year(year).filter(contract__provider__in=provider_ids))
+    analyze_after_bulk_write(report.created, Session, Session.obligations.through)  # fresh statistics (PostgreSQL)
     return report
 
 
