@@ -194,3 +194,24 @@ def test_the_doctors_and_the_centres_controls_are_big_enough_to_tap(busy, live_s
     assert tappable_too_small(phone, "main form") == []
     phone.goto(f"{live_server.url}/schedule/records/")
     assert tappable_too_small(phone, "main") == []
+
+
+def test_a_failed_submit_focuses_the_error_summary_and_enter_submits_the_record(busy, live_server, phone):
+    session = Session.objects.filter(provider=busy.tashan_chc, kind="guidance").order_by("date")[1]
+    login(phone, live_server, "dan")
+    phone.goto(f"{live_server.url}/schedule/sessions/{session.pk}/record/")
+    assert phone.locator("fieldset legend:text-is('主题')").count() == 1  # the topics are a named group
+    phone.press("#id_topics_other", "Enter")  # Enter in a text field: submit, which needs content
+
+    summary = phone.wait_for_selector("[data-error-summary]")
+    assert summary.get_attribute("role") == "alert"
+    assert phone.evaluate("document.activeElement.hasAttribute('data-error-summary')")
+    assert "提交前请填写服务主题或内容" in summary.inner_text()  # a draft would have been saved
+    summary.query_selector("a[href='#id_content']").click()
+    assert phone.evaluate("document.activeElement.id") == "id_content"
+
+    phone.fill("#id_content", "检查晨检记录")
+    phone.fill("#id_finding_0", "晨检记录齐全")
+    phone.press("#id_topics_other", "Enter")
+    message = phone.wait_for_selector(".messages li:has-text('服务记录已提交')")  # submitted, not a draft
+    assert message.get_attribute("role") == "status"
