@@ -174,7 +174,8 @@ def tappable_too_small(page, selector):
                     if (l.height * l.width > box.height * box.width) box = l;
                 }
                 if (box.height < 44 || box.width < 44) {
-                    small.push(`${el.name || el.textContent.trim()} ${Math.round(box.width)}×${Math.round(box.height)}`);
+                    const size = `${Math.round(box.width)}×${Math.round(box.height)}`;
+                    small.push(`${el.name || el.textContent.trim()} ${size}`);
                 }
             }
         }
