@@ -13,7 +13,12 @@ DEB_PACKAGES := fonts-wqy-microhei poppler-utils chromium postgresql-client
 WEB_WORKERS ?= 4
 Q_WORKERS ?= 2
 
-.PHONY: run reset-demo serve test venv system-deps migrate demo lint clean
+# axe-core for the browser suite's accessibility audit (tests/e2e/test_accessibility.py),
+# pinned, from the npm registry into .axe/ (outside the served files, not committed).
+AXE_VERSION := 4.14.1
+AXE_JS := .axe/node_modules/axe-core/axe.min.js
+
+.PHONY: run reset-demo serve test venv system-deps migrate demo lint clean axe
 
 # DEBUG is off unless set (docs/security.md); the demo targets turn it on, which also lets the
 # development SECRET_KEY through. Static files come from whitenoise either way.
@@ -40,6 +45,15 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 venv: $(VENV)/.installed
+
+$(AXE_JS): Makefile
+	@command -v npm >/dev/null || { echo "Installing Debian's npm (for axe-core, the accessibility test)"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm; }
+	npm install --prefix .axe --no-save --no-audit --no-fund axe-core@$(AXE_VERSION)
+	test -f $@ && touch $@
+
+axe: $(AXE_JS)
 
 system-deps:
 	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -80,11 +94,11 @@ serve: venv
 	$(PY) manage.py setup_jobs
 	PY=$(PY) WEB_WORKERS=$(WEB_WORKERS) Q_WORKERS=$(Q_WORKERS) $(PY) -m mch_link.procrun Procfile
 
-test: system-deps venv
+test: system-deps venv axe
 	DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .
 
 clean:
-	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles .axe

@@ -73,6 +73,9 @@ MIDDLEWARE = [
     # First, so its duration covers the whole request; on unless REQUEST_LOG=0 (off with DEBUG).
     *(["mch_link.ops.RequestLogMiddleware"] if env_bool("REQUEST_LOG", not DEBUG) else []),
     "django.middleware.security.SecurityMiddleware",
+    # Compresses HTML for weak phone connections (docs/accessibility.md: BREACH and why the
+    # pages here may be compressed). Before whitenoise, which serves its own .gz copies.
+    "django.middleware.gzip.GZipMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -183,16 +186,27 @@ AXES_CLIENT_IP_CALLABLE = "mch_link.security.client_ip"
 NUMBER_OF_PROXIES = env_int("NUMBER_OF_PROXIES", 0)
 
 # --- Language and time ----------------------------------------------------------------------
+# One language: the pages are Chinese whatever the browser asks, and Django's own messages
+# ("这个字段是必填项。") with them; LocaleMiddleware answers Content-Language: zh-hans, the
+# same as <html lang> (docs/accessibility.md).
 LANGUAGE_CODE = "zh-hans"
-LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LANGUAGES = [("zh-hans", "简体中文")]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
 
 # --- Files ----------------------------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Without DEBUG (the production profile, after `collectstatic`): hashed names, so whitenoise
+# serves them with a ten-year Cache-Control, and gzip copies made once at collectstatic.
+# With DEBUG (`make run`): plain names from the app folders, no collectstatic needed.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage" if DEBUG
+                    else "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 # Uploads (signed agreements, visit photos) live outside the web root and are served only by
 # views that check who may see them: there is deliberately no MEDIA_URL route.
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "private_media")))
@@ -243,9 +257,11 @@ SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-# Cookies only over https unless DEBUG; a deployment on plain http must set both to 0.
-SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
-CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+# Cookies only over https unless DEBUG. A deployment (or a local production test) on plain
+# http sets COOKIES_OVER_HTTP=1 (the same as both *_COOKIE_SECURE=0; docs/deploy.md).
+_COOKIES_SECURE = not DEBUG and not env_bool("COOKIES_OVER_HTTP")
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", _COOKIES_SECURE)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", _COOKIES_SECURE)
 # Turned on by a deployment that answers on https (the proxy terminating TLS sets
 # X-Forwarded-Proto: https, and SECURE_PROXY_SSL_HEADER=1 trusts it).
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
@@ -290,5 +306,6 @@ LOGGING = {
     },
 }
 
-# Serve static files from the app folders too, so `make run` needs no collectstatic.
-WHITENOISE_USE_FINDERS = True
+# Serve static files from the app folders too with DEBUG, so `make run` needs no collectstatic;
+# without it only the collected (hashed, compressed) files.
+WHITENOISE_USE_FINDERS = DEBUG

@@ -85,9 +85,12 @@ def test_two_web_processes_and_two_workers_replan_a_signed_contract(world, tmp_p
         "REDIS_URL": REDIS, "Q_CLUSTER_NAME": f"smoke{os.getpid()}", "SECRET_KEY": "smoke-test-key-not-secret",
         "DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1", "SESSION_COOKIE_SECURE": "0", "CSRF_COOKIE_SECURE": "0",
         "MEDIA_ROOT": str(tmp_path / "media"), "PROCRUN_STOP_SECONDS": "8",
+        "STATIC_ROOT": str(tmp_path / "static"),
     }
     if db.get("PASSWORD"):
         env["PGPASSWORD"] = db["PASSWORD"]
+    # as `make serve` does: the pages link the hashed names collectstatic writes in its manifest
+    subprocess.run([py, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=settings.BASE_DIR, env=env, check=True)
     log = open(tmp_path / "procrun.log", "w+")
     runner = subprocess.Popen(
         [py, "-m", "mch_link.procrun",
