@@ -212,6 +212,9 @@ MIN_DAYS_IN_FORCE_YEAR = env_int("MIN_DAYS_IN_FORCE_YEAR", 90)
 GRACE_DAYS = env_int("GRACE_DAYS", 15)
 SESSIONS_PER_DOCTOR_PER_DAY = env_int("SESSIONS_PER_DOCTOR_PER_DAY", 2)
 BUFFER_WORKING_DAYS = env_int("BUFFER_WORKING_DAYS", 10)
+# Years a URL or form may name (mch_link.params): the plan's span plus a margin. Anything
+# outside is refused with a 400 or a form error.
+PARAM_YEARS = (env_int("PARAM_YEAR_MIN", 2020), env_int("PARAM_YEAR_MAX", 2035))
 TRAINING_GROUP_SIZE = env_int("TRAINING_GROUP_SIZE", 5)
 GROUP_PARENT_LECTURES = env_bool("GROUP_PARENT_LECTURES", False)
 REMINDER_DAYS_DOCTOR = env_int("REMINDER_DAYS_DOCTOR", 3)

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from . import params
 from .models import Centre, CentreGrade, Contract, Provider, Region
 from .permissions import (
     ADMINS,
@@ -70,10 +71,10 @@ def home(request):
 @login_required
 def centre_list(request):
     qs = scoped(request.user, Centre).select_related("township__parent", "ownership")
-    query = request.GET.get("q", "").strip()
+    query = params.text(request.GET.get("q"), label="搜索词")
     if query:
         qs = qs.filter(Q(name__icontains=query) | Q(code__icontains=query))
-    region_code = request.GET.get("region", "")
+    region_code = params.code(request.GET.get("region"), label="区划代码")
     if region_code:
         region = get_scoped_or_404(request.user, Region, code=region_code)
         qs = qs.filter(region_q(region, "township"))
@@ -106,7 +107,7 @@ def centre_detail(request, code):
 @login_required
 def provider_list(request):
     qs = scoped(request.user, Provider).select_related("region__parent")
-    query = request.GET.get("q", "").strip()
+    query = params.text(request.GET.get("q"), label="搜索词")
     if query:
         qs = qs.filter(Q(name__icontains=query) | Q(code__icontains=query))
     page = Paginator(qs.order_by("code"), 50).get_page(request.GET.get("page"))

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from . import params
 from .audit import history
 from .forms import CoverageFilterForm, DraftMissingForm, RenewForm, SignForm, TerminateForm
 from .models import Contract, Region, Tier
@@ -33,7 +34,7 @@ ALL_CONTRACT_ROLES = (*BUREAUS, *PROVIDER_STAFF, *CENTRE_STAFF)
 def coverage(request):
     form = CoverageFilterForm(request.GET or None)
     day = form.day()
-    code = request.GET.get("region")
+    code = params.code(request.GET.get("region"), label="区划代码")
     region = get_scoped_or_404(request.user, Region, code=code) if code else default_region(request.user)
     report = coverage_report(day, region)
     ctx = {
@@ -169,5 +170,9 @@ def contract_scan(request, pk):
     contract = get_scoped_or_404(request.user, Contract, pk=pk)
     if not contract.scan:
         raise Http404
-    return FileResponse(contract.scan.open("rb"), as_attachment=False,
+    try:
+        handle = contract.scan.open("rb")
+    except OSError:
+        return params.not_found(request, "协议扫描件文件已不存在，请重新上传。")
+    return FileResponse(handle, as_attachment=False,
                         filename=f"contract-{contract.pk}.{contract.scan.name.rsplit('.', 1)[-1]}")

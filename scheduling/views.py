@@ -6,6 +6,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from mch_link import params
 from mch_link.permissions import MANAGERS, role_required
 from mch_link.scoping import membership_of
 
@@ -17,14 +18,8 @@ WEEKDAYS = "一二三四五六日"
 
 
 def _quarter_param(request):
-    code = request.GET.get("quarter") or request.POST.get("quarter") or periods.quarter_of(timezone.localdate())
-    try:
-        if not periods.is_quarter(code):
-            raise ValueError
-        periods.period_bounds(code)
-    except ValueError:
-        code = periods.quarter_of(timezone.localdate())
-    return code
+    return params.period(request.GET.get("quarter") or request.POST.get("quarter"),
+                         default=periods.quarter_of(timezone.localdate()), quarter=True)
 
 
 def _shift_quarter(code, step):

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from mch_link import params
 from mch_link.audit import history
 from mch_link.errors import Conflict, add_to_form, status_of
 from mch_link.models import AuditEvent, Region
@@ -171,8 +172,8 @@ def session_move_view(request, pk):
                 return redirect("scheduling:session_detail", pk=session.pk)
     elif not form.is_bound:
         try:
-            day = datetime.date.fromisoformat(request.GET.get("date", ""))
-        except ValueError:
+            day = params.date(request.GET.get("date"))
+        except params.BadParam:
             day = None
     if day:
         count, capacity = day_load(session.provider, day, exclude=session)
@@ -236,7 +237,11 @@ def attachment_download(request, pk):
     attachment = Attachment.objects.filter(pk=pk, record__in=scoped(request.user, Record).values("pk")).first()
     if attachment is None:
         raise Http404
-    return FileResponse(attachment.file.open("rb"), filename=attachment.original_name)
+    try:
+        handle = attachment.file.open("rb")
+    except OSError:
+        return params.not_found(request, "附件文件已不存在，请联系上传的医生重新上传。")
+    return FileResponse(handle, filename=attachment.original_name)
 
 
 @role_required(*BUREAUS)
@@ -257,14 +262,16 @@ def quarters(request):
 @require_POST
 @role_required(*REVIEWERS)
 def quarter_action(request):
-    county = get_scoped_or_404(request.user, Region, code=request.POST.get("county", ""), level=Region.Level.COUNTY)
-    period = request.POST.get("period", "")
+    county = get_scoped_or_404(request.user, Region, code=params.code(request.POST.get("county"), label="区县代码"),
+                               level=Region.Level.COUNTY)
+    period = params.period(request.POST.get("period"), default="", quarter=True)
     try:
         if "reopen" in request.POST:
             approval = QuarterApproval.objects.filter(county=county, period=period).first()
             if approval is None:
                 raise Http404
-            quarter_reopen(approval=approval, user=request.user, reason=request.POST.get("reason", ""))
+            reason = params.text(request.POST.get("reason"), label="原因", max_length=2000)
+            quarter_reopen(approval=approval, user=request.user, reason=reason)
             messages.success(request, f"{county.name} {period} 已重新开放")
         else:
             quarter_approve(county=county, period=period, user=request.user)
