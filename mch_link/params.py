@@ -135,9 +135,11 @@ def date(value, default=None, label="日期"):
     return day
 
 
-def period(value, default=None, quarter=False):
+def period(value, default=None, quarter=False, required=False):
     """A period code: '2027Q1' (a quarter) or, unless `quarter`, '2027' (a year)."""
     raw = _raw(value)
+    if not raw and required:
+        raise BadParam("请选择季度" if quarter else "请选择周期")
     if not raw:
         return default
     try:

@@ -128,7 +128,10 @@ def contract_terminate_view(request, pk):
 @require_POST
 @role_required(*MANAGERS)
 def contract_draft_missing_view(request):
-    provider = membership_of(request.user).provider
+    m = membership_of(request.user)
+    if m is None:  # a superuser has no provider of its own
+        raise Http404
+    provider = m.provider
     form = DraftMissingForm(request.POST)
     if form.is_valid():
         created = contract_draft_missing(provider=provider, user=request.user, **form.cleaned_data)
@@ -146,7 +149,10 @@ def contract_draft_missing_view(request):
 @require_POST
 @role_required(*MANAGERS)
 def contract_renew_view(request):
-    provider_id = membership_of(request.user).provider_id
+    m = membership_of(request.user)
+    if m is None:  # a superuser has no provider of its own
+        raise Http404
+    provider_id = m.provider_id
     own = scoped(request.user, Contract).filter(provider=provider_id)
     form = RenewForm(request.POST, contract_ids=own.values_list("pk", flat=True))
     if form.is_valid():

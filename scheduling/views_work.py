@@ -188,6 +188,8 @@ def session_move_view(request, pk):
 @role_required(*MANAGERS)
 def obligation_resolve_view(request, pk):
     m = membership_of(request.user)
+    if m is None:  # a superuser has no provider of its own
+        raise Http404
     obligation = get_scoped_or_404(request.user, Obligation, pk=pk, contract__provider=m.provider_id)
     form = ReasonForm(request.POST)
     resolution = request.POST.get("resolution")
@@ -264,7 +266,7 @@ def quarters(request):
 def quarter_action(request):
     county = get_scoped_or_404(request.user, Region, code=params.code(request.POST.get("county"), label="区县代码"),
                                level=Region.Level.COUNTY)
-    period = params.period(request.POST.get("period"), default="", quarter=True)
+    period = params.period(request.POST.get("period"), quarter=True, required=True)
     try:
         if "reopen" in request.POST:
             approval = QuarterApproval.objects.filter(county=county, period=period).first()

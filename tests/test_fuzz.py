@@ -18,7 +18,10 @@ Run it on PostgreSQL too (DATABASE_URL): a NUL only breaks PostgreSQL.
 
 import datetime
 import inspect
+import os
 import re
+import sys
+import time
 import zlib
 
 import pytest
@@ -47,6 +50,7 @@ FILES = [b"", b"\x00\x01\x02", b"{not json", b"[]", b"null", b"123", b'"text"', 
          b'{"year": 2027, "days": [{"name": null, "date": 7, "isOffDay": "yes"}]}',
          b'{"year": 99999999999999999999, "days": [{"name": "\\u0000", "date": "2027-13-01", "isOffDay": true}]}',
          b"%PDF-1.4\n%%EOF\n", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64]
+PROGRESS = os.environ.get("FUZZ_PROGRESS")  # print a line every 200 requests
 ADMIN_SAMPLE = 3  # values per parameter for the admin's views (Django's own code)
 ADMIN_PARAMS = ("q", "o", "p", "e", "_changelist_filters", "language", "next")
 
@@ -241,9 +245,12 @@ def _reaches(response):
     return response is not None and response.status_code not in (301, 302, 403, 404, 405)
 
 
-def _requests(w):
-    """(who, user, method, path, data) of the whole walk, generated from the URL conf."""
+def _requests(w, admin):
+    """(who, user, method, path, data) of the walk of the app's patterns (or the admin's),
+    generated from the URL conf."""
     for route, name, callback in _patterns():
+        if name.startswith("admin:") != admin:
+            continue
         names = _path_names(route)
         params = view_parameters(callback)
         seed = zlib.crc32(name.encode())
@@ -263,7 +270,8 @@ def _requests(w):
             pool = reached or [(who, user, real_paths[0]) for who, user in roles]
             values = HOSTILE if reached and not is_admin else _pick(HOSTILE, ADMIN_SAMPLE if is_admin else 2, seed)
             # 2. hostile path parameters: every value anonymously and as a rotating reaching role
-            for j, value in enumerate(PATH_HOSTILE if names else []):
+            for j, value in enumerate((_pick(PATH_HOSTILE, ADMIN_SAMPLE, seed) if is_admin else PATH_HOSTILE)
+                                      if names else []):
                 path = _fill(route, {n: value for n in names})
                 yield "anonymous", None, method, path, dict(base)
                 who, user, _p = pool[(seed + j) % len(pool)]
@@ -280,13 +288,23 @@ def _requests(w):
 
 
 def test_no_hostile_request_answers_5xx(hostile_world):
+    assert _walk(hostile_world, admin=False) > 2000
+
+
+def test_the_admin_answers_no_5xx_either(hostile_world):
+    assert _walk(hostile_world, admin=True) > 500
+
+
+def _walk(hostile_world, admin):
+    """Send the walk; fail listing every request that answered 5xx. Returns how many were sent."""
     clients = {}
     for who, user in hostile_world.roles:
         clients[who] = Client()
         if user is not None:
             clients[who].force_login(user)
     failures, sent = [], 0
-    walk = _requests(hostile_world)
+    began = time.monotonic()
+    walk = _requests(hostile_world, admin)
     answer = None
     while True:
         try:
@@ -299,8 +317,10 @@ def test_no_hostile_request_answers_5xx(hostile_world):
         if user is not None and "_auth_user_id" not in client.session:  # logged out by /accounts/logout/
             client.force_login(user)
         answer = (who, user, path) if _reaches(response) else None
-    assert sent > 2000
+        if PROGRESS and sent % 200 == 0:
+            print(sent, round(time.monotonic() - began), path, file=sys.stderr, flush=True)
     assert not failures, f"{len(failures)} of {sent} requests answered 5xx:\n" + "\n".join(failures[:40])
+    return sent
 
 
 # --------------------------------------------------------------------------- what a user sees
