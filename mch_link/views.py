@@ -94,7 +94,7 @@ def centre_list(request):
 
 @login_required
 def centre_detail(request, code):
-    centre = get_scoped_or_404(request.user, Centre, code=code)
+    centre = get_scoped_or_404(request.user, Centre, code=params.code(code, label="托育机构编码"))
     ctx = {
         "centre": centre,
         "grades": centre.grades.select_related("grade").order_by("-awarded_on"),
@@ -116,7 +116,7 @@ def provider_list(request):
 
 @login_required
 def provider_detail(request, code):
-    provider = get_scoped_or_404(request.user, Provider, code=code)
+    provider = get_scoped_or_404(request.user, Provider, code=params.code(code, label="医疗卫生机构编码"))
     ctx = {
         "provider": provider,
         "contracts": scoped(request.user, Contract).filter(provider=provider)

@@ -152,7 +152,7 @@ def record_edit(request, pk):
 def session_move_view(request, pk):
     session = _own_session(request, pk)
     form = MoveForm(request.POST or None, initial={
-        "date": request.GET.get("date") or session.date, "start": session.start, "end": session.end,
+        "date": params.date(request.GET.get("date"), default=session.date), "start": session.start, "end": session.end,
         "version": session.version})
     load = None
     day = None
@@ -171,10 +171,7 @@ def session_move_view(request, pk):
                 messages.success(request, f"已改期至 {day:%Y-%m-%d}")
                 return redirect("scheduling:session_detail", pk=session.pk)
     elif not form.is_bound:
-        try:
-            day = params.date(request.GET.get("date"))
-        except params.BadParam:
-            day = None
+        day = params.date(request.GET.get("date"))
     if day:
         count, capacity = day_load(session.provider, day, exclude=session)
         load = {"day": day, "count": count, "capacity": capacity, "over": count + 1 > capacity}
@@ -193,7 +190,7 @@ def obligation_resolve_view(request, pk):
     obligation = get_scoped_or_404(request.user, Obligation, pk=pk, contract__provider=m.provider_id)
     form = ReasonForm(request.POST)
     resolution = request.POST.get("resolution")
-    back = request.POST.get("session")
+    back = params.object_id(request.POST.get("session"), label="场次编号")
     if form.is_valid():
         try:
             obligation_resolve(obligation=obligation, user=request.user, resolution=resolution,
@@ -204,8 +201,8 @@ def obligation_resolve_view(request, pk):
                 messages.error(request, msg)
     else:
         messages.error(request, "请填写原因")
-    if back and back.isdigit():
-        return redirect("scheduling:session_detail", pk=int(back))
+    if back:
+        return redirect("scheduling:session_detail", pk=back)
     return redirect("scheduling:agenda")
 
 
