@@ -395,3 +395,13 @@ def test_the_500_page_renders_without_a_request_context():
     from django.template.loader import render_to_string
 
     assert "服务器错误" in render_to_string("500.html")
+
+
+def test_a_form_posted_without_its_csrf_token_gets_the_chinese_page(hostile_world):
+    from django.urls import reverse
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(hostile_world.bob)
+    response = client.post(reverse("scheduling:quarter_action"), {"county": hostile_world.yc.code, "period": "2026Q1"})
+    assert response.status_code == 403
+    assert "页面已过期" in response.content.decode()
