@@ -53,8 +53,12 @@ class HolidayFileForm(forms.Form):
 
 
 def _selected_year(request, years):
-    """?year= (400 unless a year within the span), else this year when it is loaded, else None."""
-    year = params.year(request.GET.get("year"))
+    """?year= when it is a year within the span, else this year when it is loaded, else None.
+    Junk in ?year= shows the default year, as this page always did (the other pages answer 400)."""
+    try:
+        year = params.year(request.GET.get("year"))
+    except params.BadParam:
+        year = None
     if year is not None:
         return year
     today = timezone.localdate()
