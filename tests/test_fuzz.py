@@ -411,3 +411,14 @@ def test_a_form_posted_without_its_csrf_token_gets_the_chinese_page(hostile_worl
     response = client.post(reverse("scheduling:quarter_action"), {"county": hostile_world.yc.code, "period": "2026Q1"})
     assert response.status_code == 403
     assert "页面已过期" in response.content.decode()
+
+
+def test_a_nul_never_reaches_a_query_not_even_in_the_admin(hostile_world, client):
+    """Django's admin looks a text primary key up as given, and searches with ?q= as given:
+    PostgreSQL answered 500. The middleware refuses the NUL first."""
+    client.force_login(hostile_world.roles[1][1])  # the superuser
+    assert client.get("/admin/django_q/success/a%00b/delete/").status_code == 404
+    response = client.get("/admin/mch_link/centre/", {"q": "a\x00b"})
+    assert response.status_code == 400
+    assert "含有不允许的控制字符" in response.content.decode()
+    assert client.post("/admin/mch_link/centre/", {"q": "x", "action": "\x00"}).status_code == 400
