@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from . import params
 from .dates import one_year_from
 from .models import Contract
 
@@ -132,6 +133,9 @@ class RenewForm(forms.Form):
 class CoverageFilterForm(forms.Form):
     date = forms.DateField(label=_("统计日期"), widget=DateInput(), required=False)
     region = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean_date(self):
+        return params.check_date(self.cleaned_data["date"])
 
     def day(self):
         if self.is_valid() and self.cleaned_data.get("date"):

@@ -82,6 +82,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A NUL anywhere in the path, query or form is refused before any view (PostgreSQL cannot
+    # take it; Django's admin and third-party views would answer 500).
+    "mch_link.params.RefuseNulMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -246,6 +249,9 @@ GRACE_DAYS = env_int("GRACE_DAYS", 15)
 LATE_ENTRY_DAYS = env_int("LATE_ENTRY_DAYS", 7)
 SESSIONS_PER_DOCTOR_PER_DAY = env_int("SESSIONS_PER_DOCTOR_PER_DAY", 2)
 BUFFER_WORKING_DAYS = env_int("BUFFER_WORKING_DAYS", 10)
+# Years a URL or form may name (mch_link.params): the plan's span plus a margin. Anything
+# outside is refused with a 400 or a form error.
+PARAM_YEARS = (env_int("PARAM_YEAR_MIN", 2020), env_int("PARAM_YEAR_MAX", 2035))
 TRAINING_GROUP_SIZE = env_int("TRAINING_GROUP_SIZE", 5)
 GROUP_PARENT_LECTURES = env_bool("GROUP_PARENT_LECTURES", False)
 REMINDER_DAYS_DOCTOR = env_int("REMINDER_DAYS_DOCTOR", 3)

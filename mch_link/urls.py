@@ -37,3 +37,5 @@ urlpatterns = [
     path("healthz", ops.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]
+
+handler400 = "mch_link.params.bad_request"

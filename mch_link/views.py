@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy
 
 from scheduling.todo import todo_for
 
+from . import params
 from .models import Centre, CentreGrade, Contract, Provider, Region
 from .permissions import (
     ADMINS,
@@ -74,10 +75,10 @@ def home(request):
 @login_required
 def centre_list(request):
     qs = scoped(request.user, Centre).select_related("township__parent", "ownership")
-    query = request.GET.get("q", "").strip()
+    query = params.text(request.GET.get("q"), label="搜索词")
     if query:
         qs = qs.filter(Q(name__icontains=query) | Q(code__icontains=query))
-    region_code = request.GET.get("region", "")
+    region_code = params.code(request.GET.get("region"), label="区划代码")
     if region_code:
         region = get_scoped_or_404(request.user, Region, code=region_code)
         qs = qs.filter(region_q(region, "township"))
@@ -97,7 +98,7 @@ def centre_list(request):
 
 @login_required
 def centre_detail(request, code):
-    centre = get_scoped_or_404(request.user, Centre, code=code)
+    centre = get_scoped_or_404(request.user, Centre, code=params.code(code, label="托育机构编码"))
     ctx = {
         "centre": centre,
         "grades": centre.grades.select_related("grade").order_by("-awarded_on"),
@@ -110,7 +111,7 @@ def centre_detail(request, code):
 @login_required
 def provider_list(request):
     qs = scoped(request.user, Provider).select_related("region__parent")
-    query = request.GET.get("q", "").strip()
+    query = params.text(request.GET.get("q"), label="搜索词")
     if query:
         qs = qs.filter(Q(name__icontains=query) | Q(code__icontains=query))
     page = Paginator(qs.order_by("code"), 50).get_page(request.GET.get("page"))
@@ -119,7 +120,7 @@ def provider_list(request):
 
 @login_required
 def provider_detail(request, code):
-    provider = get_scoped_or_404(request.user, Provider, code=code)
+    provider = get_scoped_or_404(request.user, Provider, code=params.code(code, label="医疗卫生机构编码"))
     ctx = {
         "provider": provider,
         "contracts": scoped(request.user, Contract).filter(provider=provider)

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from . import params
 from .audit import history, readable
 from .forms import CoverageFilterForm, DraftMissingForm, RenewForm, SignForm, TerminateForm
 from .models import Contract, Region, Tier
@@ -33,7 +34,7 @@ ALL_CONTRACT_ROLES = (*BUREAUS, *PROVIDER_STAFF, *CENTRE_STAFF)
 def coverage(request):
     form = CoverageFilterForm(request.GET or None)
     day = form.day()
-    code = request.GET.get("region")
+    code = params.code(request.GET.get("region"), label="区划代码")
     region = get_scoped_or_404(request.user, Region, code=code) if code else default_region(request.user)
     report = coverage_report(day, region)
     ctx = {
@@ -127,7 +128,10 @@ def contract_terminate_view(request, pk):
 @require_POST
 @role_required(*MANAGERS)
 def contract_draft_missing_view(request):
-    provider = membership_of(request.user).provider
+    m = membership_of(request.user)
+    if m is None:  # a superuser has no provider of its own
+        raise Http404
+    provider = m.provider
     form = DraftMissingForm(request.POST)
     if form.is_valid():
         created = contract_draft_missing(provider=provider, user=request.user, **form.cleaned_data)
@@ -145,7 +149,10 @@ def contract_draft_missing_view(request):
 @require_POST
 @role_required(*MANAGERS)
 def contract_renew_view(request):
-    provider_id = membership_of(request.user).provider_id
+    m = membership_of(request.user)
+    if m is None:  # a superuser has no provider of its own
+        raise Http404
+    provider_id = m.provider_id
     own = scoped(request.user, Contract).filter(provider=provider_id)
     form = RenewForm(request.POST, contract_ids=own.values_list("pk", flat=True))
     if form.is_valid():
@@ -169,5 +176,9 @@ def contract_scan(request, pk):
     contract = get_scoped_or_404(request.user, Contract, pk=pk)
     if not contract.scan:
         raise Http404
-    return FileResponse(contract.scan.open("rb"), as_attachment=False,
+    try:
+        handle = contract.scan.open("rb")
+    except OSError:
+        return params.not_found(request, "协议扫描件文件已不存在，请重新上传。")
+    return FileResponse(handle, as_attachment=False,
                         filename=f"contract-{contract.pk}.{contract.scan.name.rsplit('.', 1)[-1]}")

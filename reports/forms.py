@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from mch_link import params
 from scheduling import periods
 
 from .render import FORMATS
@@ -37,4 +38,8 @@ class ReportFilterForm(forms.Form):
             periods.period_bounds(code)
         except ValueError:
             raise ValidationError(_("周期应为 2027Q1 或 2027 这样的代码")) from None
+        params.check_year(periods.parse_period(code)[0])
         return code
+
+    def clean_as_of(self):
+        return params.check_date(self.cleaned_data["as_of"])

@@ -2,10 +2,12 @@
 
 
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from mch_link import params
 from mch_link.permissions import MANAGERS, role_required
 from mch_link.scoping import membership_of
 
@@ -17,14 +19,8 @@ WEEKDAYS = "一二三四五六日"
 
 
 def _quarter_param(request):
-    code = request.GET.get("quarter") or request.POST.get("quarter") or periods.quarter_of(timezone.localdate())
-    try:
-        if not periods.is_quarter(code):
-            raise ValueError
-        periods.period_bounds(code)
-    except ValueError:
-        code = periods.quarter_of(timezone.localdate())
-    return code
+    return params.period(request.GET.get("quarter") or request.POST.get("quarter"),
+                         default=periods.quarter_of(timezone.localdate()), quarter=True)
 
 
 def _shift_quarter(code, step):
@@ -33,8 +29,16 @@ def _shift_quarter(code, step):
     return periods.quarter_code(index // 4, index % 4 + 1)
 
 
+def _own_provider(request):
+    """The manager's own provider; 404 for a superuser, who has none."""
+    m = membership_of(request.user)
+    if m is None or m.provider is None:
+        raise Http404
+    return m.provider
+
+
 def _plan_context(request, quarter, report=None):
-    provider = membership_of(request.user).provider
+    provider = _own_provider(request)
     first, last = periods.period_bounds(quarter)
     sessions = list(
         Session.objects.filter(provider=provider, date__range=(first, last)).exclude(status=Session.Status.CANCELLED)
@@ -72,7 +76,7 @@ def provider_plan(request):
 @role_required(*MANAGERS)
 def provider_regenerate(request):
     quarter = _quarter_param(request)
-    provider = membership_of(request.user).provider
+    provider = _own_provider(request)
     year, _q = periods.parse_period(quarter)
     report = schedule_generate(year=year, today=timezone.localdate(), provider=provider, user=request.user)
     return render(request, "scheduling/provider_plan.html", _plan_context(request, quarter, report))

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 
+from mch_link import params
 from mch_link.models import Centre, Membership, Provider, Role
 from mch_link.permissions import (
     BUREAUS,
@@ -59,29 +60,17 @@ def _kind_param(request):
 
 def _month_param(request):
     """The first day of ?month=YYYY-MM, else of the current month (Asia/Shanghai)."""
-    try:
-        year, month = (int(part) for part in request.GET.get("month", "").split("-"))
-        return datetime.date(year, month, 1)
-    except ValueError:
-        return timezone.localdate().replace(day=1)
+    return params.month(request.GET.get("month"), default=timezone.localdate().replace(day=1))
 
 
 def _week_param(request):
     """The Monday of ?week=YYYY-Www (ISO week), else of the current week."""
-    try:
-        year, week = request.GET.get("week", "").split("-W")
-        return datetime.date.fromisocalendar(int(year), int(week), 1)
-    except ValueError:
-        today = timezone.localdate()
-        return today - datetime.timedelta(days=today.weekday())
+    today = timezone.localdate()
+    return params.iso_week(request.GET.get("week"), default=today - datetime.timedelta(days=today.weekday()))
 
 
 def _year_param(request):
-    try:
-        year = int(request.GET.get("year", ""))
-        return year if 2000 <= year <= 2100 else timezone.localdate().year
-    except ValueError:
-        return timezone.localdate().year
+    return params.year(request.GET.get("year"), default=timezone.localdate().year)
 
 
 def _shift_month(first, step):
@@ -169,7 +158,7 @@ def _kind_choices():
 
 def _centre_for(request):
     """The centre of ?centre=CODE (scoped, else 404); a centre's staff default to their own."""
-    code = request.GET.get("centre", "").strip()
+    code = params.code(request.GET.get("centre"), label="托育机构编码")
     if code:
         return get_scoped_or_404(request.user, Centre, code=code)
     centre_id = own_centre_id(request.user)
@@ -177,7 +166,7 @@ def _centre_for(request):
 
 
 def _centre_pick(request, url_name):
-    q = request.GET.get("q", "").strip()
+    q = params.text(request.GET.get("q"), label="搜索词")
     qs = scoped(request.user, Centre).order_by("name")
     if q:
         qs = qs.filter(Q(name__icontains=q) | Q(code__icontains=q))
@@ -253,7 +242,7 @@ def centre_sessions(request):
 def _doctor_for(request):
     """(doctor user, provider) of ?doctor=USERNAME among the doctors of providers the user
     may see (else 404); a doctor defaults to itself. None when a picker is needed."""
-    username = request.GET.get("doctor", "").strip()
+    username = params.code(request.GET.get("doctor"), label="医生用户名")
     if not username:
         if is_doctor(request.user):
             return request.user, membership_of(request.user).provider
@@ -272,7 +261,7 @@ def _doctor_for(request):
 def doctor_week(request):
     found = _doctor_for(request)
     if found is None:
-        q = request.GET.get("q", "").strip()
+        q = params.text(request.GET.get("q"), label="搜索词")
         qs = Membership.objects.filter(role=Role.DOCTOR, provider__in=scoped(request.user, Provider).values("pk")) \
             .select_related("user", "provider").order_by("provider__code", "user__username")
         if q:
@@ -323,13 +312,13 @@ def _iso_week(day):
 
 @role_required(*BUREAUS, *PROVIDER_STAFF)
 def provider_month(request):
-    code = request.GET.get("provider", "").strip()
+    code = params.code(request.GET.get("provider"), label="医疗卫生机构编码")
     if code:
         provider = get_scoped_or_404(request.user, Provider, code=code)
     elif own_provider_id(request.user) is not None:
         provider = get_scoped_or_404(request.user, Provider, pk=own_provider_id(request.user))
     else:
-        q = request.GET.get("q", "").strip()
+        q = params.text(request.GET.get("q"), label="搜索词")
         qs = scoped(request.user, Provider).order_by("code")
         if q:
             qs = qs.filter(Q(name__icontains=q) | Q(code__icontains=q))
@@ -398,7 +387,7 @@ def feed(request, token):
     newest session change (or the feed's creation): a client that sends either back gets 304
     while nothing changed. If-None-Match wins over If-Modified-Since (RFC 9110), and only it
     notices a session deleted or leaving the one-year-back window."""
-    row = feeds.feed_by_token(token)
+    row = feeds.feed_by_token(token) if params.token(token) else None
     content = feeds.feed_content(row) if row is not None else None
     if content is None:
         raise Http404

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from mch_link import params
 from mch_link.audit import history, readable
 from mch_link.errors import Conflict, add_to_form, status_of
 from mch_link.models import AuditEvent, Region
@@ -169,7 +170,7 @@ def record_edit(request, pk):
 def session_move_view(request, pk):
     session = _own_session(request, pk)
     form = MoveForm(request.POST or None, initial={
-        "date": request.GET.get("date") or session.date, "start": session.start, "end": session.end,
+        "date": params.date(request.GET.get("date"), default=session.date), "start": session.start, "end": session.end,
         "version": session.version})
     load = None
     day = None
@@ -188,10 +189,7 @@ def session_move_view(request, pk):
                 messages.success(request, f"已改期至 {day:%Y-%m-%d}")
                 return redirect("scheduling:session_detail", pk=session.pk)
     elif not form.is_bound:
-        try:
-            day = datetime.date.fromisoformat(request.GET.get("date", ""))
-        except ValueError:
-            day = None
+        day = params.date(request.GET.get("date"))
     if day:
         count, capacity = day_load(session.provider, day, exclude=session)
         load = {"day": day, "count": count, "capacity": capacity, "over": count + 1 > capacity}
@@ -205,10 +203,12 @@ def session_move_view(request, pk):
 @role_required(*MANAGERS)
 def obligation_resolve_view(request, pk):
     m = membership_of(request.user)
+    if m is None:  # a superuser has no provider of its own
+        raise Http404
     obligation = get_scoped_or_404(request.user, Obligation, pk=pk, contract__provider=m.provider_id)
     form = ReasonForm(request.POST)
     resolution = request.POST.get("resolution")
-    back = request.POST.get("session")
+    back = params.object_id(request.POST.get("session"), label="场次编号")
     if form.is_valid():
         try:
             obligation_resolve(obligation=obligation, user=request.user, resolution=resolution,
@@ -219,8 +219,8 @@ def obligation_resolve_view(request, pk):
                 messages.error(request, msg)
     else:
         messages.error(request, "请填写原因")
-    if back and back.isdigit():
-        return redirect("scheduling:session_detail", pk=int(back))
+    if back:
+        return redirect("scheduling:session_detail", pk=back)
     return redirect("scheduling:agenda")
 
 
@@ -268,7 +268,11 @@ def attachment_download(request, pk):
     attachment = Attachment.objects.filter(pk=pk, record__in=scoped(request.user, Record).values("pk")).first()
     if attachment is None:
         raise Http404
-    return FileResponse(attachment.file.open("rb"), filename=attachment.original_name)
+    try:
+        handle = attachment.file.open("rb")
+    except OSError:
+        return params.not_found(request, "附件文件已不存在，请联系上传的医生重新上传。")
+    return FileResponse(handle, filename=attachment.original_name)
 
 
 @role_required(*BUREAUS)
@@ -314,19 +318,22 @@ def quarter_review(request, county, period):
 @require_POST
 @role_required(*REVIEWERS)
 def quarter_action(request):
-    county = get_scoped_or_404(request.user, Region, code=request.POST.get("county", ""), level=Region.Level.COUNTY)
-    period = request.POST.get("period", "")
+    county = get_scoped_or_404(request.user, Region, code=params.code(request.POST.get("county"), label="区县代码"),
+                               level=Region.Level.COUNTY)
+    period = params.period(request.POST.get("period"), quarter=True, required=True)
     try:
         if "reopen" in request.POST:
             approval = QuarterApproval.objects.filter(county=county, period=period).first()
             if approval is None:
                 raise Http404
-            quarter_reopen(approval=approval, user=request.user, reason=request.POST.get("reason", ""))
+            reason = params.text(request.POST.get("reason"), label="原因", max_length=2000)
+            quarter_reopen(approval=approval, user=request.user, reason=reason)
             messages.success(request, f"{county.name} {period} 已重新开放")
         else:
             if not request.POST.get("confirmed"):
                 raise ValidationError("请勾选“我已核对以上数据，确认审核通过”后再提交")
-            quarter_approve(county=county, period=period, user=request.user, reason=request.POST.get("reason", ""))
+            quarter_approve(county=county, period=period, user=request.user,
+                            reason=params.text(request.POST.get("reason"), label="原因", max_length=2000))
             messages.success(request, f"{county.name} {period} 已审核并锁定")
     except ValidationError as exc:
         for msg in exc.messages:

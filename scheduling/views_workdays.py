@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from mch_link import params
 from mch_link.permissions import ADMINS, role_required
 
 from . import calendar_rules, workdays
@@ -43,7 +44,7 @@ class HolidayFileForm(forms.Form):
                                   params={"size": filesizeformat(upload.size), "limit": filesizeformat(limit)})
         try:
             data = read_holiday_json(upload.read())
-            workdays.read_notice(data, upload.name)
+            params.check_year(workdays.read_notice(data, upload.name).year)
         except workdays.HolidayFileError as exc:
             raise ValidationError([ValidationError(e, code="invalid") for e in exc.errors]) from None
         except ValueError as exc:
@@ -52,10 +53,14 @@ class HolidayFileForm(forms.Form):
 
 
 def _selected_year(request, years):
-    """?year= when it is a number, else this year when it is loaded, else None."""
-    raw = request.GET.get("year", "")
-    if raw.isdigit():
-        return int(raw)
+    """?year= when it is a year within the span, else this year when it is loaded, else None.
+    Junk in ?year= shows the default year, as this page always did (the other pages answer 400)."""
+    try:
+        year = params.year(request.GET.get("year"))
+    except params.BadParam:
+        year = None
+    if year is not None:
+        return year
     today = timezone.localdate()
     return today.year if today.year in years else None
 
