@@ -114,3 +114,12 @@ class RequestLogMiddleware:
         }
         request_log.info(json.dumps(line, ensure_ascii=False))
         return response
+
+
+def favicon(request):
+    """/favicon.ico, which browsers and bookmarks ask for whatever the pages link: the
+    linked icon (a hashed, long-cached static file), not a 404 on every page."""
+    from django.shortcuts import redirect
+    from django.templatetags.static import static
+
+    return redirect(static("favicon.svg"), permanent=True)

@@ -35,6 +35,7 @@ urlpatterns = [
     path("reports/", include("reports.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", ops.healthz, name="healthz"),
+    path("favicon.ico", ops.favicon, name="favicon"),
     path("admin/", admin.site.urls),
 ]
 

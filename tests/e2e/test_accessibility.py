@@ -41,6 +41,7 @@ NOT_PAGES = {
     "calendar:feed": "an iCalendar feed",
     "set_language": "POST only (one language: docs/accessibility.md)",
     "healthz": "JSON for the load balancer",
+    "favicon": "a redirect to the icon",
 }
 
 

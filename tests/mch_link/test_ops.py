@@ -95,3 +95,13 @@ def test_the_development_key_warning_prints_once_across_the_processes_started():
     done = _settings_value(f"(settings.DEBUG, exec({child!r}))")
     assert done.returncode == 0, done.stderr
     assert done.stderr.count("UserWarning: SECRET_KEY is not set") == 1
+
+
+def test_favicon_ico_is_the_linked_icon_not_a_404(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    from django.contrib.staticfiles import finders
+    from django.templatetags.static import static
+
+    assert response["Location"] == static("favicon.svg")
+    assert finders.find("favicon.svg")
