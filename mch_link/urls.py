@@ -36,4 +36,5 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", ops.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("", include("api.urls")),  # the JSON API (/api/) and the user's token page
 ]
