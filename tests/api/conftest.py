@@ -9,13 +9,14 @@ import time_machine
 
 from api.models import ApiToken
 from scheduling.models import Session
-from scheduling.services import schedule_generate
+from scheduling.services import record_save, schedule_generate
 from tests import factories as f
 
 
 def at(day, hour=10):
-    """Freeze the clock at `hour` o'clock Shanghai time (UTC+8) on `day`."""
-    return time_machine.travel(datetime.datetime(day.year, day.month, day.day, hour - 8, 0, tzinfo=datetime.UTC))
+    """Freeze the clock at `hour` o'clock Shanghai time (UTC+8) on `day` (it stands still)."""
+    return time_machine.travel(datetime.datetime(day.year, day.month, day.day, hour - 8, 0, tzinfo=datetime.UTC),
+                               tick=False)
 
 
 def bearer(user, name="测试"):
@@ -52,3 +53,23 @@ def planned(world):
     world.training = Session.objects.filter(kind="staff_training", provider=world.tashan_chc).order_by("date").first()
     world.other_guidance = Session.objects.filter(kind="guidance", provider=world.keqiao_chc).order_by("date").first()
     return world
+
+
+RECORD = {"start": datetime.time(9), "end": datetime.time(11), "topics": [], "topics_other": "", "content": "晨检",
+          "findings": {"卫生与消毒": "消毒记录不全"}, "advice": "", "follow_up_on": None}
+
+
+def submit_record(session, doctor):
+    """The doctor's record of `session`, submitted the day after (through the service)."""
+    day = session.date + datetime.timedelta(days=1)
+    with at(day):
+        return record_save(session=session, user=doctor, data={**RECORD, "held_on": session.date}, submit=True,
+                           version=0)
+
+
+@pytest.fixture
+def recorded(planned):
+    """planned, with the first guidance visit of each provider recorded and submitted."""
+    planned.record = submit_record(planned.guidance, planned.dan)
+    planned.other_record = submit_record(planned.other_guidance, planned.erin)
+    return planned
