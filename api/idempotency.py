@@ -28,14 +28,22 @@ def _fingerprint(request):
     return digest.hexdigest()
 
 
+def _respond(request, status, data):
+    """The answer as sent: `data` is already the response schema's JSON (the endpoint dumped
+    it), so a replay is byte for byte the first answer."""
+    from .main import api
+
+    return api.create_response(request, data, status=status)
+
+
 def idempotent(view):
-    """Wrap a POST endpoint that returns (status, JSON-able data)."""
+    """Wrap a POST endpoint that returns (status, the response schema's JSON)."""
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         key = request.headers.get(HEADER, "").strip()
         if not key:
-            return view(request, *args, **kwargs)
+            return _respond(request, *view(request, *args, **kwargs))
         if len(key) > 100:
             raise HttpError(422, "Idempotency-Key 不能超过 100 个字符")
         fingerprint = _fingerprint(request)
@@ -50,10 +58,10 @@ def idempotent(view):
                 if row.fingerprint != fingerprint:
                     raise HttpError(422, "该 Idempotency-Key 已用于另一个请求，请为新的请求换一个新的键") from None
                 request.idempotent_replay = True
-                return row.status, row.body
+                return _respond(request, row.status, row.body)
             status, data = view(request, *args, **kwargs)
             row.status, row.body = status, data
             row.save(update_fields=["status", "body"])
-        return status, data
+        return _respond(request, status, data)
 
     return wrapper
