@@ -18,3 +18,13 @@ def require(allowed):
     """404 unless `allowed` (as role_required does on the pages: we do not confirm the row exists)."""
     if not allowed:
         raise Http404
+
+
+def narrowed(qs, filters, **lookups):
+    """`qs` narrowed by each filter given a value in `filters` (a query schema), as
+    {filter name: ORM lookup}."""
+    for name, lookup in lookups.items():
+        value = getattr(filters, name)
+        if value is not None and value != "":
+            qs = qs.filter(**{lookup: value})
+    return qs

@@ -13,7 +13,7 @@ from mch_link.selectors import grade_ranks_on
 
 from .. import schemas as s
 from ..paging import Paging, page
-from . import one
+from . import narrowed, one
 
 router = Router(tags=["登记信息"])
 
@@ -91,14 +91,8 @@ class ContractFilter(Paging):
 @router.get("contracts", response=s.ContractPage, summary="签约协议")
 def contracts(request, q: Query[ContractFilter]):
     qs = scoped(request.auth, Contract).select_related("provider", "centre")
-    if q.status:
-        qs = qs.filter(status=q.status)
-    if q.provider:
-        qs = qs.filter(provider__code=q.provider)
-    if q.centre:
-        qs = qs.filter(centre__code=q.centre)
-    if q.updated_since:
-        qs = qs.filter(updated_at__gte=q.updated_since)
+    qs = narrowed(qs, q, status="status", provider="provider__code", centre="centre__code",
+                  updated_since="updated_at__gte")
     return page(qs, q.cursor, q.limit)
 
 

@@ -7,14 +7,13 @@ from django.db.models import Prefetch
 from ninja import Query, Router
 from ninja.errors import HttpError
 
-from mch_link.models import Centre, Contract, Provider
 from mch_link.scoping import scoped
 from scheduling import periods
 from scheduling.models import Obligation, Record, RecordCentre, Session, WorkYear
 
 from .. import schemas as s
 from ..paging import Paging, page
-from . import one
+from . import narrowed, one
 
 router = Router(tags=["计划与服务"])
 
@@ -38,10 +37,7 @@ def obligations(request, q: Query[ObligationFilter]):
     qs = scoped(request.auth, Obligation).select_related("contract__provider", "contract__centre")
     if q.period:
         _period_bounds(q.period)
-        qs = qs.filter(period=q.period)
-    for name in ("kind", "status", "contract"):
-        if getattr(q, name) is not None:
-            qs = qs.filter(**{name: getattr(q, name)})
+    qs = narrowed(qs, q, period="period", kind="kind", status="status", contract="contract")
     return page(qs, q.cursor, q.limit)
 
 
@@ -72,18 +68,9 @@ def sessions(request, q: Query[SessionFilter]):
     qs = _sessions(request.auth)
     if q.period:
         qs = qs.filter(date__range=_period_bounds(q.period))
-    if q.provider:
-        qs = qs.filter(provider__in=Provider.objects.filter(code=q.provider).values("pk"))
-    if q.centre:
-        served = Obligation.objects.filter(contract__in=Contract.objects.filter(
-            centre__in=Centre.objects.filter(code=q.centre).values("pk")).values("pk")).values("sessions")
-        qs = qs.filter(pk__in=served)
-    if q.status:
-        qs = qs.filter(status=q.status)
-    if q.kind:
-        qs = qs.filter(kind=q.kind)
-    if q.updated_since:
-        qs = qs.filter(updated_at__gte=q.updated_since)
+    if q.centre:  # a subquery: a session serving two obligations of the centre is listed once
+        qs = qs.filter(pk__in=Obligation.objects.filter(contract__centre__code=q.centre).values("sessions"))
+    qs = narrowed(qs, q, provider="provider__code", status="status", kind="kind", updated_since="updated_at__gte")
     return page(qs, q.cursor, q.limit)
 
 
@@ -108,13 +95,7 @@ class RecordFilter(Paging):
 
 @router.get("records", response=s.RecordPage, summary="服务记录（含各托育机构的确认）")
 def records(request, q: Query[RecordFilter]):
-    qs = records_of(request.auth)
-    if q.status:
-        qs = qs.filter(status=q.status)
-    if q.session is not None:
-        qs = qs.filter(session=q.session)
-    if q.updated_since:
-        qs = qs.filter(updated_at__gte=q.updated_since)
+    qs = narrowed(records_of(request.auth), q, status="status", session="session", updated_since="updated_at__gte")
     return page(qs, q.cursor, q.limit)
 
 

@@ -183,6 +183,13 @@ class TestRefusals:
         assert Session.objects.get(pk=session.pk).sequence == 0
 
 
+def summer_move(world):
+    """塔山's first session from SUMMER on, and the body of its move to the afternoon."""
+    session = Session.objects.filter(provider=world.tashan_chc, date__gte=SUMMER).order_by("date").first()
+    return session, {"date": session.date.isoformat(), "start": "14:00", "end": "16:00", "reason": "园所体检日",
+                     "version": session.version}
+
+
 class TestAttachmentsAndRetries:
     def test_a_record_with_an_attachment(self, planned, api):
         session = guidance(planned, 1)
@@ -195,10 +202,8 @@ class TestAttachmentsAndRetries:
         assert response.json()["attachments"][0]["name"] == "签到表.png"
 
     def test_a_retry_with_the_same_key_replays_the_answer_and_writes_nothing(self, planned, api):
-        session = Session.objects.filter(provider=planned.tashan_chc, date__gte=SUMMER).order_by("date").first()
+        session, body = summer_move(planned)
         client = api(planned.carol)
-        body = {"date": session.date.isoformat(), "start": "14:00", "end": "16:00", "reason": "园所体检日",
-                "version": session.version}
         with at(SUMMER):
             first = client.post(f"sessions/{session.pk}/move", body, **{"Idempotency-Key": "phone-1"})
             again = client.post(f"sessions/{session.pk}/move", body, **{"Idempotency-Key": "phone-1"})
@@ -210,10 +215,8 @@ class TestAttachmentsAndRetries:
         assert without_key.status_code == 409  # the same stale version, without the key: a conflict
 
     def test_the_same_key_with_another_request_is_refused(self, planned, api):
-        session = Session.objects.filter(provider=planned.tashan_chc, date__gte=SUMMER).order_by("date").first()
+        session, body = summer_move(planned)
         client = api(planned.carol)
-        body = {"date": session.date.isoformat(), "start": "14:00", "end": "16:00", "reason": "园所体检日",
-                "version": session.version}
         with at(SUMMER):
             client.post(f"sessions/{session.pk}/move", body, **{"Idempotency-Key": "k"})
             response = client.post(f"sessions/{session.pk}/move", {**body, "start": "15:00"},
