@@ -5,11 +5,21 @@ centres: 区划代码, 机构编码, 统一社会信用代码) and by id elsewhe
 Asia/Shanghai, times local wall-clock times, timestamps ISO 8601 with offset."""
 
 import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from ninja import Field, Schema
+from pydantic import PlainSerializer, WithJsonSchema
 
 from .paging import page_of
+
+# A local wall-clock time as "HH:MM" (JSON Schema's "time" format requires an offset, which
+# a session's time in Asia/Shanghai does not carry). Accepted as HH:MM or HH:MM:SS.
+LocalTime = Annotated[
+    datetime.time,
+    PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str),
+    WithJsonSchema({"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$",
+                    "description": "本地时间（北京时间）HH:MM", "examples": ["09:00"]}),
+]
 
 
 class Problem(Schema):
@@ -115,8 +125,8 @@ class SessionOut(Schema):
     provider: str = Field(..., alias="provider.code")
     kind: str
     date: datetime.date
-    start: datetime.time
-    end: datetime.time
+    start: LocalTime
+    end: LocalTime
     status: str
     place: str
     doctor: str | None = Field(None, alias="doctor.username")
@@ -169,8 +179,8 @@ class RecordOut(Schema):
     status: str
     doctor: str | None = Field(None, alias="doctor.username")
     held_on: datetime.date
-    start: datetime.time
-    end: datetime.time
+    start: LocalTime
+    end: LocalTime
     topics: list[str]
     topics_other: str
     content: str
@@ -256,8 +266,8 @@ class RecordIn(Schema):
     version: int = Field(..., ge=0)
     submit: bool = True
     held_on: datetime.date
-    start: datetime.time
-    end: datetime.time
+    start: LocalTime
+    end: LocalTime
     topics: list[str] = []
     topics_other: str = Field("", max_length=200)
     content: str = ""
@@ -290,8 +300,8 @@ class MoveIn(Schema):
     """A planned session moved to another working day. `version`: the session's version read."""
 
     date: datetime.date
-    start: datetime.time
-    end: datetime.time
+    start: LocalTime
+    end: LocalTime
     reason: str = Field(..., max_length=200)
     version: int = Field(..., ge=1)
 
