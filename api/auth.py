@@ -49,7 +49,7 @@ class TokenAuth(HttpBearer):
                .select_related("user__membership").first())
         if row is None or not row.user.is_active or not count_request(row.pk):
             return None
-        request.user = row.user
+        request.user = request._cached_user = row.user  # the request log names the token's user
         request.api_token = row
         return row.user
 
