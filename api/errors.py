@@ -44,6 +44,7 @@ SCHEMA_MESSAGES = {
     "dict_type": "应为对象",
     "model_attributes_type": "应为 JSON 对象",
     "json_invalid": "JSON 格式有误",
+    "value_error": "{error}",
 }
 
 

@@ -7,8 +7,9 @@ Asia/Shanghai, times local wall-clock times, timestamps ISO 8601 with offset."""
 import datetime
 from typing import Annotated, Any, Literal
 
+from django.utils import timezone
 from ninja import Field, Schema
-from pydantic import PlainSerializer, WithJsonSchema
+from pydantic import AfterValidator, PlainSerializer, WithJsonSchema
 
 from .paging import page_of
 
@@ -20,6 +21,23 @@ LocalTime = Annotated[
     WithJsonSchema({"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$",
                     "description": "本地时间（北京时间）HH:MM", "examples": ["09:00"]}),
 ]
+
+
+
+
+def _in_utc(moment):
+    """A moment of a filter in UTC (one without an offset is Beijing time): what the database
+    compares, whatever offset the client wrote (PostgreSQL refuses offsets past ±15:59)."""
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    try:
+        return moment.astimezone(datetime.UTC)
+    except OverflowError:
+        raise ValueError("时间超出范围") from None
+
+
+# A moment a filter compares with (updated_since), as ISO 8601.
+Moment = Annotated[datetime.datetime, AfterValidator(_in_utc)]
 
 
 class Problem(Schema):

@@ -85,7 +85,7 @@ class ContractFilter(Paging):
     status: Literal["draft", "signed", "terminated"] | None = None
     provider: str | None = None
     centre: str | None = None
-    updated_since: datetime.datetime | None = None
+    updated_since: s.Moment | None = None
 
 
 @router.get("contracts", response=s.ContractPage, summary="签约协议")

@@ -1,6 +1,5 @@
 """The plan and the work: obligations, sessions, records with their parts, the work calendar."""
 
-import datetime
 from typing import Literal
 
 from django.db.models import Prefetch
@@ -60,7 +59,7 @@ class SessionFilter(Paging):
     centre: str | None = s.Field(None, description="托育机构统一社会信用代码")
     status: Literal["planned", "held", "cancelled"] | None = None
     kind: str | None = None
-    updated_since: datetime.datetime | None = s.Field(None, description="只列出此时刻及之后有变更的场次")
+    updated_since: s.Moment | None = s.Field(None, description="只列出此时刻及之后有变更的场次")
 
 
 @router.get("sessions", response=s.SessionPage, summary="服务场次")
@@ -90,7 +89,7 @@ def records_of(user):
 class RecordFilter(Paging):
     status: Literal["draft", "submitted"] | None = None
     session: int | None = None
-    updated_since: datetime.datetime | None = s.Field(None, description="只列出此时刻及之后有变更的记录")
+    updated_since: s.Moment | None = s.Field(None, description="只列出此时刻及之后有变更的记录")
 
 
 @router.get("records", response=s.RecordPage, summary="服务记录（含各托育机构的确认）")

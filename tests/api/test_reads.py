@@ -120,6 +120,14 @@ class TestFilters:
         body = response.json()
         assert message in (body["errors"][field][0] if field else body["detail"])
 
+    def test_changed_since_takes_any_offset_and_refuses_a_moment_out_of_range(self, planned, api):
+        client = api(planned.alice)  # PostgreSQL itself refuses offsets past ±15:59
+        assert client.get("sessions", updated_since="0893-02-06T01:06:56-16:13").status_code == 200
+        naive = client.get("sessions", updated_since="2099-01-01T00:00:00")
+        assert naive.status_code == 200 and naive.json()["items"] == []
+        response = client.get("contracts", updated_since="0001-01-01T00:00:00+05:00")
+        assert response.status_code == 422 and response.json()["errors"]["query.updated_since"] == ["时间超出范围"]
+
     def test_the_work_calendar(self, planned, api):
         (year,) = api(planned.fay).get("workdays", year=2026).json()
         assert year["year"] == 2026 and {"date": "2026-10-01", "is_off": True, "name": ""} in year["days"]

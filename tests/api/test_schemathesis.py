@@ -6,7 +6,9 @@ import datetime
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
@@ -22,7 +24,13 @@ APP = get_wsgi_application()
 
 @pytest.fixture
 def tokens(recorded):
-    return [bearer(recorded.alice), bearer(recorded.carol), bearer(recorded.fay)]
+    """Tokens of three roles; the WSGI app keeps the test's database connection between
+    requests, as Django's test client does (else PostgreSQL's test transaction is closed)."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield [bearer(recorded.alice), bearer(recorded.carol), bearer(recorded.fay)]
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
 
 
 @schema.parametrize()
