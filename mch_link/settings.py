@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "mch_link",
     "scheduling",
     "reports",
+    "ninja",  # its Swagger UI files, served from our static files (no CDN): /api/docs
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -257,6 +259,15 @@ GROUP_PARENT_LECTURES = env_bool("GROUP_PARENT_LECTURES", False)
 REMINDER_DAYS_DOCTOR = env_int("REMINDER_DAYS_DOCTOR", 3)
 REMINDER_DAYS_CENTRE = env_int("REMINDER_DAYS_CENTRE", 7)
 FEED_ALARM_MINUTES = env_int("FEED_ALARM_MINUTES", 24 * 60)
+
+# --- JSON API (docs/api.md) ------------------------------------------------------------------
+# Requests a personal access token may make a minute; more are answered 429 with Retry-After.
+API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 120)
+# Items of a list page: the default and the most a client may ask for (?limit=).
+API_PAGE_SIZE = env_int("API_PAGE_SIZE", 100)
+API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 500)
+# How long the answer to a POST with an Idempotency-Key is kept for a retry.
+API_IDEMPOTENCY_HOURS = env_int("API_IDEMPOTENCY_HOURS", 24)
 
 # --- Security (docs/security.md) -----------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -37,6 +37,7 @@ urlpatterns = [
     path("healthz", ops.healthz, name="healthz"),
     path("favicon.ico", ops.favicon, name="favicon"),
     path("admin/", admin.site.urls),
+    path("", include("api.urls")),  # the JSON API (/api/) and the user's token page
 ]
 
 handler400 = "mch_link.params.bad_request"
