@@ -263,7 +263,9 @@ class CompletionReportOut(Schema):
     region: dict[str, Any]
     period: str
     as_of: datetime.date
+    projected: bool
     signed_guidance_rate: dict[str, Any]
+    full_coverage_rate: dict[str, Any]
     completion: dict[str, dict[str, Any]]
     by_region: list[dict[str, Any]]
     by_provider: list[dict[str, Any]]
@@ -293,6 +295,7 @@ class RecordIn(Schema):
     advice: str = ""
     follow_up_on: datetime.date | None = None
     attendance: dict[str, int] = {}
+    late_reason: str = Field("", max_length=200, description="补录原因：实际日期超过 LATE_ENTRY_DAYS 天后才提交时必填")
     attachments: list["AttachmentIn"] = Field([], max_length=10)
 
 

@@ -58,7 +58,7 @@ def _record_form(session, payload):
         "end": [payload.end.strftime("%H:%M")], "topics": list(payload.topics),
         "topics_other": [payload.topics_other], "content": [payload.content], "advice": [payload.advice],
         "follow_up_on": [payload.follow_up_on.isoformat() if payload.follow_up_on else ""],
-        "version": [str(payload.version)],
+        "version": [str(payload.version)], "late_reason": [payload.late_reason],
     })
     if payload.submit:
         data["submit"] = "1"

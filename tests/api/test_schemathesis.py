@@ -41,5 +41,6 @@ def test_no_server_error_and_every_answer_fits_the_schema(case, tokens, settings
     settings.API_RATE_LIMIT_PER_MINUTE = 100_000
     with at(datetime.date(2026, 11, 29)):
         for headers in tokens:
-            case.call_and_validate(app=APP, headers=headers,
+            # the WSGI transport does not undo GZipMiddleware: ask for the plain body
+            case.call_and_validate(app=APP, headers={**headers, "Accept-Encoding": "identity"},
                                    checks=[not_a_server_error, response_schema_conformance])

@@ -39,15 +39,20 @@ def guidance(world, quarter):
 def record_body(session, **extra):
     body = {"version": 0, "held_on": session.date.isoformat(), "start": "09:00", "end": "11:00",
             "content": "检查晨检与消毒记录", "findings": {"卫生与消毒": "消毒记录不全"}, "advice": "补全消毒记录",
-            "follow_up_on": (session.date + datetime.timedelta(days=30)).isoformat()}
+            "follow_up_on": (session.date + datetime.timedelta(days=30)).isoformat(),
+            "late_reason": LATE_REASON}
     return {**body, **extra}
+
+
+LATE_REASON = "外出指导当天无网络，回单位后补录"
 
 
 def page_record(client, session):
     b = record_body(session)
     return client.post(reverse("scheduling:record_edit", args=[session.pk]), {
         "held_on": b["held_on"], "start": "09:00", "end": "11:00", "content": b["content"], "finding_4": "消毒记录不全",
-        "advice": b["advice"], "follow_up_on": b["follow_up_on"], "version": 0, "submit": "1"})
+        "advice": b["advice"], "follow_up_on": b["follow_up_on"], "version": 0, "submit": "1",
+        "late_reason": LATE_REASON})
 
 
 def marks():
@@ -153,6 +158,7 @@ class TestRefusals:
         ({"attachments": [{"name": "a.exe", "content_base64": "AAAA"}]}, "files", "只接受以下类型的文件"),
         ({"attachments": [{"name": "a.png", "content_base64": "不是"}]}, "attachments", "不是有效的 base64"),
         ({"held_on": "2027-01-05"}, "held_on", "实际日期不能晚于今天"),
+        ({"late_reason": ""}, "late_reason", "补录"),  # held months ago: the page's 补录 rule
     ])
     def test_invalid_content_is_400_with_the_fields_message(self, planned, api, extra, field, message):
         session = guidance(planned, 1)
