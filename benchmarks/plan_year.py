@@ -248,7 +248,7 @@ def run_baseline(rows):
 
 def print_hotspots(stats, limit=25):
     print("\nProfile of the first schedule_generate: time per step")
-    stats.sort_stats("cumulative").print_callees(r"services.py:\d+\(_schedule_generate\)")
+    stats.sort_stats("cumulative").print_callees(r"plan.py:\d+\(_schedule_generate\)")
     print("Cumulative time, top entries:")
     stats.sort_stats("cumulative").print_stats(limit)
     print("Own time (tottime), top entries:")
@@ -269,9 +269,9 @@ def main(argv=None):
     with benchmark_database(args.db, "mch-bench-"):
         from django.db import DatabaseError
 
-        from scheduling.services import plan as plan_module
+        from scheduling.services import bulk
 
-        plan_module.FAST_WRITE = not args.orm_write
+        bulk.FAST_WRITE = not args.orm_write
         print(f"write path: {'ORM bulk_create' if args.orm_write else 'fast (tuples, executemany/COPY)'}")
 
         started = time.perf_counter()

@@ -15,7 +15,7 @@ from .. import periods
 from ..models import Confirmation, Obligation, Session
 from ..selectors import confirmations_of, contracts_of_year, session_centre_ids
 from ..status import facts_of, obligation_status
-from . import handovers
+from . import bulk, handovers
 
 
 @dataclass
@@ -34,11 +34,14 @@ def obligations_sync(year, provider_ids=None):
     if provider_ids is not None:
         qs = qs.filter(provider__in=provider_ids)
     contracts = list(qs)
+    # tuples: a re-sync keeps nearly every row; instances only of those it changes
     existing = {
-        (o.contract_id, o.kind, o.period): o
-        for o in Obligation.objects.of_year(year).filter(contract__in=qs.values("pk"))
+        (contract_id, kind, period): (pk, start, end, resolution, done_on)
+        for pk, contract_id, kind, period, start, end, resolution, done_on in Obligation.objects.of_year(year)
+        .filter(contract__in=qs.values("pk")).order_by()
+        .values_list("pk", "contract_id", "kind", "period", "start", "end", "resolution", "done_on")
     }
-    to_create, to_update = [], []
+    to_create, to_update = [], {}
     owed_keys = set()
     for contract in contracts:
         last_day = contract.last_day_in_force
@@ -51,18 +54,19 @@ def obligations_sync(year, provider_ids=None):
             owed_keys.add(key)
             ob = existing.get(key)
             if ob is None:
-                to_create.append(Obligation(contract=contract, kind=kind, period=period, start=start, end=end))
-            elif (ob.start, ob.end) != (start, end):
-                ob.start, ob.end = start, end
-                to_update.append(ob)
-    Obligation.objects.bulk_create(to_create, batch_size=1000)
+                to_create.append((contract.pk, kind, period, start, end))
+            elif (ob[1], ob[2]) != (start, end):
+                to_update[ob[0]] = (start, end)
+    bulk.insert(Obligation, ("contract_id", "kind", "period", "start", "end"), to_create)
     if to_update:
-        Obligation.objects.bulk_update(to_update, ["start", "end"], batch_size=1000)
+        changed = _instances(to_update)
+        for ob in changed:
+            ob.start, ob.end = to_update[ob.pk]
+        Obligation.objects.bulk_update(changed, ["start", "end"], batch_size=1000)
     report.created, report.updated = len(to_create), len(to_update)
     by_pk = {c.pk: c for c in contracts}
-    for key, ob in existing.items():
-        if key in owed_keys or ob.resolution or ob.done_on:
-            continue
+    gone = [ob[0] for key, ob in existing.items() if key not in owed_keys and not ob[3] and not ob[4]]
+    for ob in _instances(gone):
         contract = by_pk[ob.contract_id]
         if contract.terminated_on:
             reason = f"协议已于 {contract.terminated_on:%Y-%m-%d} 终止"
@@ -74,6 +78,16 @@ def obligations_sync(year, provider_ids=None):
         audit_change(ob, user=None, action="cancel", before=before, reason=reason)
         report.cancelled.append((ob, reason))
     return report
+
+
+def _instances(pks):
+    """The obligations of `pks`, in the model's order, read in chunks of UPDATE_CHUNK ids."""
+    pks = sorted(pks)
+    found = []
+    for i in range(0, len(pks), UPDATE_CHUNK):
+        found += Obligation.objects.filter(pk__in=pks[i:i + UPDATE_CHUNK])
+    found.sort(key=lambda o: (o.period, o.kind, o.contract_id))
+    return found
 
 
 def statuses_refresh(today, obligations=None):

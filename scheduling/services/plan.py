@@ -5,10 +5,12 @@ their inputs, call them and save the result, in one transaction.
 """
 
 import datetime
+from collections import namedtuple
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
+from django.utils import timezone
 
 from mch_link.locks import lock_providers
 from mch_link.models import Provider
@@ -17,7 +19,13 @@ from .. import planner, replan
 from ..models import CentreClosure, DoctorLeave, Obligation, Session
 from ..selectors import doctors_by_provider, provider_ids_for
 from .calendar import work_years_for
-from .obligations import obligations_sync, statuses_refresh
+from . import bulk
+from .obligations import UPDATE_CHUNK, obligations_sync, statuses_refresh
+
+
+# What the plan reads of a stored session (one tuple each).
+_Stored = namedtuple("_Stored", "pk provider_id kind date start end doctor_slot pinned status estimated "
+                                "needs_decision_on")
 
 
 def planner_settings():
@@ -98,7 +106,9 @@ def _schedule_generate(*, year, today, region, provider, user):
     first, last = datetime.date(year, 1, 1), datetime.date(year, 12, 31)
     session_qs = Session.objects.filter(provider__in=provider_ids, date__range=(first, last)).exclude(
         status=Session.Status.CANCELLED)
-    sessions = list(session_qs)
+    # tuples, not instances: a re-plan keeps nearly all of them; the few it changes are loaded
+    # in _apply
+    sessions = {row[0]: _Stored(*row) for row in session_qs.order_by().values_list(*_Stored._fields)}
     # One query on the link table, not prefetch_related: SQLite refuses the OR-chain a
     # prefetch of more than ~1,000 contracts builds ("Expression tree is too large").
     links = {}
@@ -113,7 +123,7 @@ def _schedule_generate(*, year, today, region, provider, user):
             centre_ids=tuple(sorted({c for _o, c in links.get(s.pk, ())})),
             doctor_slot=s.doctor_slot, pinned=s.pinned or s.status == Session.Status.HELD,
         )
-        for s in sessions
+        for s in sessions.values()
     ]
     closures = {}
     for centre_id, day in CentreClosure.objects.filter(
@@ -149,71 +159,8 @@ def _schedule_generate(*, year, today, region, provider, user):
     return report
 
 
-# The plan's new rows go in as plain tuples (see fast_insert_sessions); False takes the ORM's
-# bulk_create, the reference the fast path is tested against.
-FAST_WRITE = True
-
-
-def _orm_insert_sessions(new, creates):
-    Session.objects.bulk_create(new, batch_size=1000)
-    if new and new[0].pk is None:  # backends that do not return keys: read them back by uid
-        by_uid = dict(Session.objects.filter(uid__in=[s.uid for s in new]).values_list("uid", "pk"))
-        for s in new:
-            s.pk = s.id = by_uid[s.uid]
-    Through = Session.obligations.through
-    Through.objects.bulk_create(
-        [Through(session_id=s.pk, obligation_id=oid) for s, n in zip(new, creates, strict=True)
-         for oid in n.obligation_ids],
-        batch_size=2000,
-    )
-
-
-def fast_insert_sessions(new, creates):
-    """Insert the unsaved Session instances `new` and their live links to the obligations of
-    `creates` (the planner's SessionCreate, same order) with the database's fast path: one
-    prepared INSERT run by executemany over plain tuples (values as the ORM would prepare
-    them, defaults and auto_now included), no per-batch SQL compiling and no parameter cap;
-    on PostgreSQL the sessions with RETURNING id and the links by COPY. Sets each session's pk.
-    Same rows as _orm_insert_sessions (tests/scheduling/test_fast_write.py)."""
-    if not new:
-        return
-    fields = [f for f in Session._meta.concrete_fields if not f.primary_key]
-    rows = [tuple(f.get_db_prep_save(f.pre_save(s, True), connection) for f in fields) for s in new]
-    table, qn = Session._meta.db_table, connection.ops.quote_name
-    sql = (f"INSERT INTO {qn(table)} ({', '.join(qn(f.column) for f in fields)}) "
-           f"VALUES ({', '.join(['%s'] * len(fields))})")
-    Through = Session.obligations.through
-    link_columns = ("session_id", "obligation_id", "live")
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            raw = cursor.cursor  # psycopg 3: executemany returning rows, and COPY
-            raw.executemany(sql + " RETURNING id", rows, returning=True)
-            ids = []
-            while True:
-                ids.append(raw.fetchone()[0])
-                if not raw.nextset():
-                    break
-        else:
-            # SQLite: the transaction holds the write lock (IMMEDIATE) and ids only grow
-            # (AUTOINCREMENT), so the rows after the largest id before are these, in order.
-            cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {qn(table)}")
-            before = cursor.fetchone()[0]
-            cursor.executemany(sql, rows)
-            cursor.execute(f"SELECT id FROM {qn(table)} WHERE id > %s ORDER BY id", [before])
-            ids = [pk for (pk,) in cursor.fetchall()]
-            if len(ids) != len(rows):
-                raise RuntimeError("another writer inserted sessions meanwhile")
-        for s, pk in zip(new, ids, strict=True):
-            s.pk = s.id = pk
-        links = [(s.pk, oid, True) for s, n in zip(new, creates, strict=True) for oid in n.obligation_ids]
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {qn(Through._meta.db_table)} ({', '.join(link_columns)}) FROM STDIN") \
-                    as copy:
-                for link in links:
-                    copy.write_row(link)
-        else:
-            cursor.executemany(f"INSERT INTO {qn(Through._meta.db_table)} ({', '.join(link_columns)}) "
-                               f"VALUES (%s, %s, %s)", links)
+# The columns of a new session the plan sets (the rest: the model's defaults).
+NEW_SESSION_FIELDS = ("provider_id", "kind", "date", "start", "end", "doctor_slot", "doctor_id", "estimated")
 
 
 def _apply(plan, sessions, provider_ids, work_years, user, report):
@@ -223,7 +170,16 @@ def _apply(plan, sessions, provider_ids, work_years, user, report):
         people = doctors.get(provider_id, [])
         return people[slot] if slot is not None and slot < len(people) else None
 
-    by_pk = {s.pk: s for s in sessions}
+    # A kept session whose year's calendar turned official (or back) is no longer estimated.
+    official = {y for y, wy in work_years.items() if not wy.estimated}
+    relabel = {}
+    for pk in plan.keep:
+        s = sessions[pk]
+        if s.estimated == (s.date.year in official):
+            relabel.setdefault(s.date.year not in official, []).append(pk)
+    # Instances only of the sessions that change one by one (audited, SEQUENCE raised)
+    by_pk = Session.objects.in_bulk([c.session_id for c in plan.cancel] + [m.session_id for m in plan.move]
+                                    + [d.session_id for d in plan.decisions])
     # cancels first: their links stop being live before new sessions link the same obligations
     for cancel in plan.cancel:
         s = by_pk[cancel.session_id]
@@ -232,23 +188,20 @@ def _apply(plan, sessions, provider_ids, work_years, user, report):
         s.change(by=user, action="cancel", reason=cancel.reason, status=Session.Status.CANCELLED,
                  change_reason=cancel.reason[:200])
         report.cancelled.append((s.pk, s.date, cancel.reason))
-    new = [
-        Session(provider_id=n.provider_id, kind=n.kind, date=n.day, start=n.start, end=n.end,
-                doctor_slot=n.doctor_slot, doctor=doctor_for(n.provider_id, n.doctor_slot), estimated=n.estimated)
-        for n in plan.create
-    ]
-    if FAST_WRITE:
-        fast_insert_sessions(new, plan.create)
-    else:
-        _orm_insert_sessions(new, plan.create)
-    report.created = len(new)
+    ids = bulk.insert(Session, NEW_SESSION_FIELDS, (
+        (n.provider_id, n.kind, n.day, n.start, n.end, n.doctor_slot,
+         getattr(doctor_for(n.provider_id, n.doctor_slot), "pk", None), n.estimated)
+        for n in plan.create), ids=True)
+    bulk.insert(Session.obligations.through, ("session_id", "obligation_id"), (
+        (pk, oid) for pk, n in zip(ids, plan.create, strict=True) for oid in n.obligation_ids),
+        batch_size=2000)
+    report.created = len(ids)
     report.kept = len(plan.keep)
-    # A kept session whose year's calendar turned official (or back) is no longer estimated.
-    official = {y for y, wy in work_years.items() if not wy.estimated}
-    relabel = [by_pk[pk] for pk in plan.keep if by_pk[pk].estimated == (by_pk[pk].date.year in official)]
-    for s in relabel:
-        s.estimated = s.date.year not in official
-    Session.objects.bulk_update(relabel, ["estimated"], batch_size=1000)
+    for estimated, pks in relabel.items():
+        # updated_at too: a feed shows whether a date is estimated (feeds.py's fingerprint)
+        for i in range(0, len(pks), UPDATE_CHUNK):
+            Session.objects.filter(pk__in=pks[i:i + UPDATE_CHUNK]).update(
+                estimated=estimated, updated_at=timezone.now())
     for move in plan.move:
         s = by_pk[move.session_id]
         old_day = s.date
@@ -257,4 +210,4 @@ def _apply(plan, sessions, provider_ids, work_years, user, report):
                  estimated=move.estimated, change_reason=move.reason[:200])
         report.moved.append((s.pk, old_day, move.day, move.reason))
     report.warnings.extend(plan.warnings)
-    replan.decisions_apply(plan, by_pk, report)
+    replan.decisions_apply(plan, {pk: sessions[pk].needs_decision_on for pk in plan.keep}, by_pk, report)

@@ -8,7 +8,7 @@ from django.db import transaction
 
 from mch_link.models import Contract
 from scheduling.models import Obligation, Session
-from scheduling.services import plan as plan_module
+from scheduling.services import bulk
 from scheduling.services import schedule_generate
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +21,7 @@ COLUMNS = ("provider_id", "kind", "date", "start", "end", "doctor_slot", "doctor
 def planned_rows(world, fast, monkeypatch):
     """Plan 2027 for the world's signed contracts with one write path; return the saved rows
     by content (ids and uids differ between runs), then roll back."""
-    monkeypatch.setattr(plan_module, "FAST_WRITE", fast)
+    monkeypatch.setattr(bulk, "FAST_WRITE", fast)
     with transaction.atomic():
         for provider, centre in ((world.tashan_chc, world.sunny), (world.tashan_chc, world.little),
                                  (world.yc_mch, world.sunny), (world.city_mch, world.sunny)):
