@@ -1,6 +1,7 @@
 """Writes of obligations: what signed contracts owe, their stored statuses, a manager's
 cancel or waive."""
 
+from collections import namedtuple
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -17,23 +18,30 @@ from ..selectors import confirmations_of, contracts_of_year, session_centre_ids
 from ..status import facts_of, obligation_status
 from . import bulk, handovers
 
+# An obligation to create, with its key reserved (obligations_sync(defer_new=True)).
+NewObligation = namedtuple("NewObligation", "pk contract_id kind period start end provider_id centre_id township_id")
+NEW_FIELDS = ("contract_id", "kind", "period", "start", "end")
+
 
 @dataclass
 class SyncReport:
     created: int = 0
     updated: int = 0
     cancelled: list = field(default_factory=list)  # (obligation, reason)
+    new: list = field(default_factory=list)  # NewObligation, with defer_new: not written yet
 
 
-def obligations_sync(year, provider_ids=None):
+def obligations_sync(year, provider_ids=None, *, defer_new=False):
     """Create the obligations signed contracts owe in `year`, fit their windows to the
     contract, and cancel (with the reason) those a terminated contract no longer owes.
-    Obligations already done are never cancelled."""
+    Obligations already done are never cancelled. With `defer_new` the obligations to create
+    get their keys (bulk.reserve_ids) and are listed in `report.new` for the caller to write
+    (obligations_write_new, with their statuses), not written."""
     report = SyncReport()
     qs = contracts_of_year(year)
     if provider_ids is not None:
         qs = qs.filter(provider__in=provider_ids)
-    contracts = list(qs)
+    contracts = list(qs.select_related("centre") if defer_new else qs)
     # tuples: a re-sync keeps nearly every row; instances only of those it changes
     existing = {
         (contract_id, kind, period): (pk, start, end, resolution, done_on)
@@ -54,10 +62,16 @@ def obligations_sync(year, provider_ids=None):
             owed_keys.add(key)
             ob = existing.get(key)
             if ob is None:
-                to_create.append((contract.pk, kind, period, start, end))
+                to_create.append((contract, kind, period, start, end))
             elif (ob[1], ob[2]) != (start, end):
                 to_update[ob[0]] = (start, end)
-    bulk.insert(Obligation, ("contract_id", "kind", "period", "start", "end"), to_create)
+    if defer_new:
+        keys = bulk.reserve_ids(Obligation, len(to_create))
+        report.new = [NewObligation(pk, c.pk, kind, period, start, end, c.provider_id, c.centre_id,
+                                    c.centre.township_id)
+                      for pk, (c, kind, period, start, end) in zip(keys, to_create, strict=True)]
+    else:
+        bulk.insert(Obligation, NEW_FIELDS, ((c.pk, *rest) for c, *rest in to_create))
     if to_update:
         changed = _instances(to_update)
         for ob in changed:
@@ -78,6 +92,25 @@ def obligations_sync(year, provider_ids=None):
         audit_change(ob, user=None, action="cancel", before=before, reason=reason)
         report.cancelled.append((ob, reason))
     return report
+
+
+def obligations_write_new(new, planned_on, today):
+    """Write the NewObligation rows `new` (obligations_sync(defer_new=True)) with their stored
+    status as of `today` (statuses_refresh would give the same: nothing done, no record,
+    `planned_on` {obligation id: its earliest planned session day})."""
+    statuses = {}  # (period, planned_on) -> status: a few hundred pairs for a year
+
+    def status(period, planned):
+        found = statuses.get((period, planned))
+        if found is None:
+            found = statuses[(period, planned)] = obligation_status(
+                facts_of(period, "", None, planned), today, settings.GRACE_DAYS)
+        return found
+
+    bulk.insert(Obligation, (*NEW_FIELDS, "status", "status_on", "confirmation"), (
+        (o.contract_id, o.kind, o.period, o.start, o.end, status(o.period, planned_on.get(o.pk)), today,
+         Confirmation.UNCONFIRMED)
+        for o in new), ids=[o.pk for o in new])
 
 
 def _instances(pks):

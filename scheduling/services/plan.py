@@ -18,10 +18,9 @@ from mch_link.models import Provider
 from .. import planner, replan
 from ..models import CentreClosure, DoctorLeave, Obligation, Session
 from ..selectors import doctors_by_provider, provider_ids_for
-from .calendar import work_years_for
 from . import bulk
-from .obligations import UPDATE_CHUNK, obligations_sync, statuses_refresh
-
+from .calendar import work_years_for
+from .obligations import UPDATE_CHUNK, obligations_sync, obligations_write_new, statuses_refresh
 
 # What the plan reads of a stored session (one tuple each).
 _Stored = namedtuple("_Stored", "pk provider_id kind date start end doctor_slot pinned status estimated "
@@ -92,7 +91,8 @@ def _schedule_generate(*, year, today, region, provider, user):
         provider_ids &= {provider.pk}
     # single-flight: a second plan of these providers waits here, then reads this one's sessions
     lock_providers(provider_ids)
-    sync = obligations_sync(year, provider_ids=provider_ids)
+    # the obligations to create are written with the sessions, their statuses known (_apply)
+    sync = obligations_sync(year, provider_ids=provider_ids, defer_new=True)
     report.obligations_created = sync.created
     report.obligations_cancelled = [(str(o), r) for o, r in sync.cancelled]
 
@@ -144,6 +144,12 @@ def _schedule_generate(*, year, today, region, provider, user):
                 start=o["start"], end=o["end"],
             )
             for o in active
+        ] + [
+            planner.ObligationIn(
+                id=o.pk, provider_id=o.provider_id, centre_id=o.centre_id, township_id=o.township_id,
+                kind=o.kind, period=o.period, start=o.start, end=o.end,
+            )
+            for o in sync.new
         ],
         sessions=existing,
         work_years=work_years,
@@ -154,8 +160,11 @@ def _schedule_generate(*, year, today, region, provider, user):
         today=today,
     )
     plan = planner.plan(inp, planner_settings())
-    _apply(plan, sessions, provider_ids, work_years, user, report)
-    statuses_refresh(today, Obligation.objects.of_year(year).filter(contract__provider__in=provider_ids))
+    _apply(plan, sessions, sync.new, provider_ids, work_years, today, user, report)
+    stored = Obligation.objects.of_year(year).filter(contract__provider__in=provider_ids)
+    if sync.new:  # written with their statuses; their keys are above every other one's
+        stored = stored.filter(pk__lt=sync.new[0].pk)
+    statuses_refresh(today, stored)
     return report
 
 
@@ -163,7 +172,7 @@ def _schedule_generate(*, year, today, region, provider, user):
 NEW_SESSION_FIELDS = ("provider_id", "kind", "date", "start", "end", "doctor_slot", "doctor_id", "estimated")
 
 
-def _apply(plan, sessions, provider_ids, work_years, user, report):
+def _apply(plan, sessions, new_obligations, provider_ids, work_years, today, user, report):
     doctors = doctors_by_provider(provider_ids)
 
     def doctor_for(provider_id, slot):
@@ -188,10 +197,17 @@ def _apply(plan, sessions, provider_ids, work_years, user, report):
         s.change(by=user, action="cancel", reason=cancel.reason, status=Session.Status.CANCELLED,
                  change_reason=cancel.reason[:200])
         report.cancelled.append((s.pk, s.date, cancel.reason))
-    ids = bulk.insert(Session, NEW_SESSION_FIELDS, (
+    planned_on = {}
+    for n in plan.create:
+        for oid in n.obligation_ids:
+            if planned_on.get(oid, n.day) >= n.day:
+                planned_on[oid] = n.day
+    obligations_write_new(new_obligations, planned_on, today)
+    ids = bulk.reserve_ids(Session, len(plan.create))
+    bulk.insert(Session, NEW_SESSION_FIELDS, (
         (n.provider_id, n.kind, n.day, n.start, n.end, n.doctor_slot,
          getattr(doctor_for(n.provider_id, n.doctor_slot), "pk", None), n.estimated)
-        for n in plan.create), ids=True)
+        for n in plan.create), ids=ids)
     bulk.insert(Session.obligations.through, ("session_id", "obligation_id"), (
         (pk, oid) for pk, n in zip(ids, plan.create, strict=True) for oid in n.obligation_ids),
         batch_size=2000)
