@@ -204,15 +204,33 @@ def session_rows(qs):
     return [SessionRow(*row) for row in qs.order_by("date", "start", "pk").values_list(*SessionRow.FIELDS)]
 
 
-def _completed(viewer, qs, sessions):
-    """`sessions` (session_rows of `qs`) with their providers, doctors and centres: three queries."""
+_DOCTOR_NAMES = ("doctor__username", "doctor__first_name", "doctor__last_name")
+
+
+def _feed_rows(qs):
+    """session_rows with each doctor's names joined in (a User with just those fields: all a
+    feed shows of it). One query."""
+    User, n = get_user_model(), len(SessionRow.FIELDS)
+    sessions = []
+    for row in qs.order_by("date", "start", "pk").values_list(*SessionRow.FIELDS, *_DOCTOR_NAMES):
+        session = SessionRow(*row[:n])
+        if session.doctor_id:
+            session.doctor = User(pk=session.doctor_id, username=row[n], first_name=row[n + 1], last_name=row[n + 2])
+        sessions.append(session)
+    return sessions
+
+
+def _completed(viewer, qs, sessions, doctors_read=False):
+    """`sessions` (session_rows of `qs`) with their providers, doctors (unless `doctors_read`:
+    _feed_rows) and centres: three queries, or two."""
     if not sessions:
         return sessions
     providers = Provider.objects.in_bulk({s.provider_id for s in sessions})
-    doctors = get_user_model().objects.in_bulk({s.doctor_id for s in sessions if s.doctor_id})
+    doctors = {} if doctors_read else get_user_model().objects.in_bulk({s.doctor_id for s in sessions if s.doctor_id})
     for s in sessions:
         s.provider = providers[s.provider_id]
-        s.doctor = doctors.get(s.doctor_id) if s.doctor_id else None
+        if not doctors_read:
+            s.doctor = doctors.get(s.doctor_id) if s.doctor_id else None
     visible_contracts = scoped(viewer, Contract).values("pk")
     rows = (
         Session.obligations.through.objects.filter(session__in=qs.values("pk"))
@@ -476,27 +494,29 @@ def feed_state(feed, today=None):
     return FeedState.of(feed, first, found["count"], found["latest"])
 
 
-def feed_content(feed, today=None):
+def feed_content(feed, today=None, state=None):
     """The feed's calendar text with its ETag and Last-Modified, or None when the owner no
-    longer holds its role: from the cache when a body of the same FeedState is there (one
-    query: the sessions' rows), else built (three more queries whatever the number of
-    sessions, see load_sessions; the caller reads the feed with its owner) and cached."""
+    longer holds its role: from the cache when a body of the feed's FeedState (`state`, else
+    read: one aggregate query) is there, else built (three more queries whatever the number
+    of sessions: the sessions with their doctors, their providers, their centres; the caller
+    reads the feed with its owner) and cached."""
     viewer, qs, first = _window_sessions(feed, today)
     if qs is None:
         return None
-    rows = session_rows(qs)
-    state = FeedState.of(feed, first, len(rows), max((s.updated_at for s in rows), default=None))
+    if state is None:
+        found = qs.order_by().aggregate(count=Count("pk"), latest=Max("updated_at"))
+        state = FeedState.of(feed, first, found["count"], found["latest"])
     content = cache.get(state.cache_key)
     if content is None:
-        content = build_content(feed, viewer, qs, rows, state)
+        content = build_content(feed, viewer, qs, state)
         cache.set(state.cache_key, content, CACHE_SECONDS)
     return content
 
 
-def build_content(feed, viewer, qs, rows, state):
-    """The FeedContent of the feed's window sessions `qs`, read as `rows` (session_rows)."""
+def build_content(feed, viewer, qs, state):
+    """The FeedContent of the feed's window sessions `qs`. Three queries."""
     with translation.override(settings.LANGUAGE_CODE):  # the same text whatever the client asks
-        sessions = _completed(viewer, qs, rows)
+        sessions = _completed(viewer, qs, _feed_rows(qs), doctors_read=True)
         body = build_calendar(calendar_name(feed), sessions)
     return FeedContent(body=body, etag=state.etag, last_modified=state.last_modified, events=len(sessions))
 

@@ -396,22 +396,21 @@ def feed_renew(request):
 def feed(request, token):
     """The iCalendar of a feed, without login. ETag and Last-Modified come from the feed's
     fingerprint (feeds.FeedState: its window's sessions' count and latest change, the window
-    day, the token): a conditional request is answered from that one aggregate query, 304
-    while nothing changed, without building the body; a 200 comes from the cache when its
-    fingerprint is there. If-None-Match wins over If-Modified-Since (RFC 9110)."""
+    day, the token), one aggregate query: 304 while nothing changed, without building the
+    body; a 200 comes from the cache when a body of that fingerprint is there, else is built
+    and cached. If-None-Match wins over If-Modified-Since (RFC 9110)."""
     row = feeds.feed_by_token(token)
     if row is None:
         raise Http404
-    if "if-none-match" in request.headers or "if-modified-since" in request.headers:
-        state = feeds.feed_state(row)
-        if state is None:
-            raise Http404
-        headers = _feed_headers(HttpResponse(), state)
-        answer = get_conditional_response(request, etag=state.etag, last_modified=int(state.last_modified.timestamp()),
-                                          response=headers)
-        if answer is not headers:  # 304 (the headers copied), or 412
-            return answer
-    content = feeds.feed_content(row)
+    state = feeds.feed_state(row)
+    if state is None:
+        raise Http404
+    headers = _feed_headers(HttpResponse(), state)
+    answer = get_conditional_response(request, etag=state.etag, last_modified=int(state.last_modified.timestamp()),
+                                      response=headers)
+    if answer is not headers:  # 304 (the headers copied), or 412
+        return answer
+    content = feeds.feed_content(row, state=state)
     if content is None:
         raise Http404
     response = _feed_headers(HttpResponse(content.body, content_type="text/calendar; charset=utf-8"), content)

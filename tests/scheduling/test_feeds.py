@@ -381,7 +381,7 @@ def test_a_repeated_200_comes_from_the_cache_with_the_same_bytes(planned, client
 def test_a_change_to_a_session_changes_the_fingerprint_and_the_body(planned, client):
     feed = feeds.feed_for(provider=planned.tashan_chc)
     before, state = get_feed(client, feed), feeds.feed_state(feed)
-    assert state.etag == before["ETag"]  # the aggregate and the rows give the same fingerprint
+    assert state.etag == before["ETag"]
     session = Session.objects.filter(provider=planned.tashan_chc).order_by("date").first()
     session.change(by=None, action=None, start=datetime.time(8, 30))
     moved = get_feed(client, feed)
