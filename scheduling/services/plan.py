@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from mch_link.locks import lock_providers
-from mch_link.models import Provider
+from mch_link.models import Membership, Provider, Role
 
 from .. import planner, replan
 from ..models import CentreClosure, DoctorLeave, Obligation, Session
@@ -173,11 +173,18 @@ NEW_SESSION_FIELDS = ("provider_id", "kind", "date", "start", "end", "doctor_slo
 
 
 def _apply(plan, sessions, new_obligations, provider_ids, work_years, today, user, report):
-    doctors = doctors_by_provider(provider_ids)
+    # The doctor of each slot: ids for the new sessions, instances (Session.change) for the moved
+    doctor_ids = {}
+    for provider_id, user_id in Membership.objects.filter(role=Role.DOCTOR, provider__in=provider_ids) \
+            .order_by("user__username").values_list("provider_id", "user_id"):
+        doctor_ids.setdefault(provider_id, []).append(user_id)
+    doctors = doctors_by_provider({sessions[m.session_id].provider_id for m in plan.move}) if plan.move else {}
+
+    def slot_of(people, slot):
+        return people[slot] if slot is not None and slot < len(people) else None
 
     def doctor_for(provider_id, slot):
-        people = doctors.get(provider_id, [])
-        return people[slot] if slot is not None and slot < len(people) else None
+        return slot_of(doctors.get(provider_id, []), slot)
 
     # A kept session whose year's calendar turned official (or back) is no longer estimated.
     official = {y for y, wy in work_years.items() if not wy.estimated}
@@ -206,7 +213,7 @@ def _apply(plan, sessions, new_obligations, provider_ids, work_years, today, use
     ids = bulk.reserve_ids(Session, len(plan.create))
     bulk.insert(Session, NEW_SESSION_FIELDS, (
         (n.provider_id, n.kind, n.day, n.start, n.end, n.doctor_slot,
-         getattr(doctor_for(n.provider_id, n.doctor_slot), "pk", None), n.estimated)
+         slot_of(doctor_ids.get(n.provider_id, []), n.doctor_slot), n.estimated)
         for n in plan.create), ids=ids)
     bulk.insert(Session.obligations.through, ("session_id", "obligation_id"), (
         (pk, oid) for pk, n in zip(ids, plan.create, strict=True) for oid in n.obligation_ids),
