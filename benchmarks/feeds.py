@@ -31,7 +31,6 @@ import http.client
 import itertools
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -43,7 +42,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))  # as a script or imported by gunicorn
-from common import setup_django  # noqa: E402
+from common import free_port, setup_django, start_gunicorn  # noqa: E402
 
 STATIC_PREFIX = "bench-static/"
 STATIC_NAME = "feed-copy.ics"
@@ -139,12 +138,6 @@ def time_build(feed, runs):
     return found
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def fetch(port, path, headers=None):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
@@ -177,23 +170,12 @@ def load(port, path, total, concurrency, headers=None):
     return total / (time.perf_counter() - started), statuses
 
 
-def start_gunicorn(port, workers, static_dir, database_url):
+def serve(port, workers, static_dir, database_url):
     env = dict(os.environ, BENCH_STATIC_DIR=str(static_dir), DATABASE_URL=database_url,
                ALLOWED_HOSTS="127.0.0.1", LOG_LEVEL="WARNING", PYTHONPATH=str(ROOT))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-         "--chdir", str(ROOT), "--log-level", "warning", "--timeout", "120", "benchmarks.feeds:bench_app()"],
-        env=env, stdout=subprocess.DEVNULL,  # the request log (one line a request) still written
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            fetch(port, "/" + STATIC_PREFIX + STATIC_NAME)
-            return process
-        except OSError:
-            time.sleep(0.2)
-    process.terminate()
-    raise RuntimeError("gunicorn did not start")
+    # the request log (one line a request) is still written, to nowhere
+    return start_gunicorn("benchmarks.feeds:bench_app()", port, workers, env,
+                          lambda: fetch(port, "/" + STATIC_PREFIX + STATIC_NAME), stdout=subprocess.DEVNULL)
 
 
 def main(argv=None):
@@ -253,7 +235,7 @@ def main(argv=None):
         static_dir.mkdir()
         (static_dir / STATIC_NAME).write_bytes(content.body)
         port = free_port()
-        process = start_gunicorn(port, args.workers, static_dir, database_url)
+        process = serve(port, args.workers, static_dir, database_url)
         feed_path = feeds.feed_path(feed)
         static_path = "/" + STATIC_PREFIX + STATIC_NAME
         status, body, headers = fetch(port, feed_path)

@@ -27,7 +27,6 @@ import itertools
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,7 +37,10 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
-HOST = "127.0.0.1"  # loopback only
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from common import free_port, start_gunicorn  # noqa: E402
+
+HOST = "127.0.0.1"  # loopback only (common.start_gunicorn binds there)
 PASSWORD = "mch-demo-2026"  # mch_link.demo.DEFAULT_PASSWORD
 DOCTOR, ADMIN = "doctor", "admin"
 
@@ -63,12 +65,6 @@ def feed_path(env):
     out = subprocess.run([sys.executable, "manage.py", "feed_url", "--doctor", DOCTOR], cwd=ROOT, env=env,
                          check=True, capture_output=True, text=True).stdout
     return re.search(r"https?://[^/\s]+(/\S+)", out).group(1)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
 
 
 class Client:
@@ -164,21 +160,11 @@ def percentile(values, share):
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
 
 
-def start_gunicorn(env, port, workers, log):
+def serve(env, port, workers, log):
     """gunicorn on the loopback; its output (the request log: one line a request) goes to `log`."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "mch_link.wsgi", "--bind", f"{HOST}:{port}", "--workers", str(workers),
-         "--timeout", "120", "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if Client(port).request("GET", "/accounts/login/")[0] == 200:
-                return process
-        except OSError:
-            time.sleep(0.3)
-    process.terminate()
-    raise RuntimeError("gunicorn did not start")
+    return start_gunicorn("mch_link.wsgi", port, workers, env,
+                          lambda: Client(port).request("GET", "/accounts/login/")[0] == 200,
+                          stdout=log, stderr=subprocess.STDOUT)
 
 
 def main(argv=None):
@@ -211,7 +197,7 @@ def main(argv=None):
         port = free_port()
         log_path = tmpdir / "gunicorn.log"
         log = log_path.open("wb")
-        process = start_gunicorn(env, port, args.workers, log)
+        process = serve(env, port, args.workers, log)
         print(f"gunicorn: {args.workers} sync workers on {HOST}:{port}; each case at most {args.requests} "
               f"requests or {args.seconds:.0f} s")
         for page in args.pages:  # warm every worker (imports, templates, the feed's cache)
