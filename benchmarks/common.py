@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -90,3 +91,14 @@ def start_gunicorn(app, port, workers, env, ready, **popen):
         time.sleep(0.3)
     process.terminate()
     raise RuntimeError("gunicorn did not start")
+
+
+def run_threads(target, count):
+    """Run `target` in `count` threads at once; returns the wall seconds until all ended."""
+    threads = [threading.Thread(target=target) for _ in range(count)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - started

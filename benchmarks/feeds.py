@@ -42,7 +42,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))  # as a script or imported by gunicorn
-from common import free_port, setup_django, start_gunicorn  # noqa: E402
+from common import free_port, run_threads, setup_django, start_gunicorn  # noqa: E402
 
 STATIC_PREFIX = "bench-static/"
 STATIC_NAME = "feed-copy.ics"
@@ -161,13 +161,7 @@ def load(port, path, total, concurrency, headers=None):
             with lock:
                 statuses[status] += 1
 
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return total / (time.perf_counter() - started), statuses
+    return total / run_threads(worker, concurrency), statuses
 
 
 def serve(port, workers, static_dir, database_url):

@@ -38,7 +38,7 @@ from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from common import free_port, start_gunicorn  # noqa: E402
+from common import free_port, run_threads, start_gunicorn  # noqa: E402
 
 HOST = "127.0.0.1"  # loopback only (common.start_gunicorn binds there)
 PASSWORD = "mch-demo-2026"  # mch_link.demo.DEFAULT_PASSWORD
@@ -145,13 +145,7 @@ def run_case(port, case, clients, max_requests, max_seconds, feed):
                 with lock:
                     errors.append(repr(exc))
 
-    threads = [threading.Thread(target=user) for _ in range(clients)]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - started
+    wall = run_threads(user, clients)
     return len(times) / wall if wall else 0.0, times, errors
 
 
