@@ -38,11 +38,11 @@ def _per_row(field, count):
     return [field.get_db_prep_save(field.get_default(), connection) for _ in range(count)]
 
 
-def _prepared_rows(model, names, rows):
+def _prepared_rows(model, names, rows, ids=None):
     """(fields, tuples of database values): the concrete fields but the primary key, `names`
     (attnames) first, then those with a callable default (called per row, as Model() does),
     then the rest with their one prepared default; auto_now / auto_now_add stamps are taken
-    once. Built column by column."""
+    once. Built column by column; with `ids`, the primary keys come first."""
     by_name = {f.attname: f for f in model._meta.concrete_fields if not f.primary_key}
     given = [by_name.pop(n) for n in names]
     per_row = [f for f in by_name.values() if f.has_default() and callable(f.default)]
@@ -55,7 +55,11 @@ def _prepared_rows(model, names, rows):
     columns = list(zip(*rows, strict=True)) if rows else [()] * len(given)
     values = [_prepared_column(f, list(c)) for f, c in zip(given, columns, strict=True)]
     values += [_per_row(f, len(rows)) for f in per_row]
-    return given + per_row + fixed, list(zip(*values, *constants, strict=False))  # constants: repeat()
+    keys = [ids] if ids is not None else []
+    if ids is not None and len(ids) != len(rows):
+        raise ValueError(f"{len(ids)} keys for {len(rows)} rows")
+    fields = [model._meta.pk] * len(keys) + given + per_row + fixed
+    return fields, list(zip(*keys, *values, *constants, strict=False))  # constants: repeat()
 
 
 def reserve_ids(model, count):
@@ -87,11 +91,8 @@ def insert_rows(model, names, rows, *, ids=None):
     rows = list(rows)
     if not rows:
         return
-    fields, values = _prepared_rows(model, names, rows)
+    fields, values = _prepared_rows(model, names, rows, ids)
     columns = [f.column for f in fields]
-    if ids is not None:
-        columns = [model._meta.pk.column, *columns]
-        values = [(pk, *v) for pk, v in zip(ids, values, strict=True)]
     qn = connection.ops.quote_name
     table = qn(model._meta.db_table)
     with connection.cursor() as cursor:

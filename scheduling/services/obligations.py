@@ -51,13 +51,16 @@ def obligations_sync(year, provider_ids=None, *, defer_new=False):
     }
     to_create, to_update = [], {}
     owed_keys = set()
+    owed_by_dates = {}  # (valid_from, last day in force) -> [(kind, period, start, end)]: few pairs
     for contract in contracts:
-        last_day = contract.last_day_in_force
-        for kind, period in periods.owed_periods(
-            contract.valid_from, last_day, year,
-            settings.MIN_DAYS_IN_FORCE_QUARTER, settings.MIN_DAYS_IN_FORCE_YEAR,
-        ):
-            start, end = periods.in_force_window(contract.valid_from, last_day, period)
+        dates = (contract.valid_from, contract.last_day_in_force)
+        owed = owed_by_dates.get(dates)
+        if owed is None:
+            owed = owed_by_dates[dates] = [
+                (kind, period, *periods.in_force_window(*dates, period))
+                for kind, period in periods.owed_periods(*dates, year, settings.MIN_DAYS_IN_FORCE_QUARTER,
+                                                         settings.MIN_DAYS_IN_FORCE_YEAR)]
+        for kind, period, start, end in owed:
             key = (contract.pk, kind, period)
             owed_keys.add(key)
             ob = existing.get(key)
