@@ -2,8 +2,12 @@
 
 import os
 import shutil
+import socket
+import subprocess
 import sys
 import tempfile
+import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -62,3 +66,39 @@ def uscc(n, county_code, rng):
     prefix = rng.choice(["52", "91", "12"])  # 民办非企业单位 / 企业 / 事业单位
     body = f"{prefix}{county_code}MJ{n:07d}"[:17]
     return body + uscc_check_char(body)
+
+
+def free_port():
+    """A free TCP port on the loopback interface."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(app, port, workers, env, ready, **popen):
+    """gunicorn (sync workers) serving `app` on 127.0.0.1:`port` only; returns the process once
+    `ready()` is true (an OSError meanwhile: not listening yet). `popen`: where its output goes."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+         "--chdir", str(ROOT), "--timeout", "120", "--log-level", "warning"], env=env, **popen)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if ready():
+                return process
+        except OSError:
+            pass
+        time.sleep(0.3)
+    process.terminate()
+    raise RuntimeError("gunicorn did not start")
+
+
+def run_threads(target, count):
+    """Run `target` in `count` threads at once; returns the wall seconds until all ended."""
+    threads = [threading.Thread(target=target) for _ in range(count)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - started

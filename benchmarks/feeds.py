@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/feeds.py [--centres 100] [--runs 20] [--requests 500] [--concurrency 4]
 
-Builds a small registry in a throwaway SQLite database (one 社区卫生服务中心 with 6 doctors
+Builds a small registry in a throwaway SQLite database, or in the empty PostgreSQL database of
+DATABASE_URL (one 社区卫生服务中心 with 6 doctors
 and `--centres` centres in its township, all signed for next year), plans that year with
 schedule_generate, then measures in one run:
 
@@ -13,8 +14,8 @@ schedule_generate, then measures in one run:
 2. serve: gunicorn (sync workers, one per core) on 127.0.0.1 and a free port, loaded by a
    Python client (threads, a new connection per request, as gunicorn's sync workers do not
    keep connections alive) with a fixed number of requests at a fixed concurrency, against
-   - the feed URL (200, the whole body),
-   - the feed URL with If-None-Match (304: the body is still built to compare the ETag),
+   - the feed URL (200, the whole body; after the warm-up from each worker's cache),
+   - the feed URL with If-None-Match (304 from the fingerprint, feeds.feed_state: no body built),
    - a static copy of the same feed body served by WhiteNoise wrapping the same WSGI app in
      the same gunicorn (the cost of sending those bytes and nothing else).
    Two interleaved rounds; the figures are their medians, and the ratio is feed / static.
@@ -30,7 +31,6 @@ import http.client
 import itertools
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,7 +42,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))  # as a script or imported by gunicorn
-from common import setup_django  # noqa: E402
+from common import free_port, run_threads, setup_django, start_gunicorn  # noqa: E402
 
 STATIC_PREFIX = "bench-static/"
 STATIC_NAME = "feed-copy.ics"
@@ -110,33 +110,32 @@ def build_registry(centres_wanted, year):
 
 
 def time_build(feed, runs):
-    """Seconds per call: (total, reads, serialisation) lists over `runs` calls."""
+    """Seconds per call over `runs` calls: {"build": feed_content with the cache emptied,
+    "reads": its four queries, "text": its calendar text, "cached": feed_content from the
+    cache (one query), "state": feed_state (the work of a 304)}."""
     from django.utils import translation
 
     from scheduling import feeds
 
-    total, reads, serial = [], [], []
-    for _ in range(runs):
-        started = time.perf_counter()
-        feeds.feed_content(feed)
-        total.append(time.perf_counter() - started)
+    found = {name: [] for name in ("build", "reads", "text", "cached", "state")}
 
+    def timed(name, function, *args, **kwargs):
         started = time.perf_counter()
+        result = function(*args, **kwargs)
+        found[name].append(time.perf_counter() - started)
+        return result
+
+    for _ in range(runs):
+        feeds.cache.clear()
+        timed("build", feeds.feed_content, feed)
+        timed("cached", feeds.feed_content, feed)
+        timed("state", feeds.feed_state, feed)
         viewer, qs = feeds.feed_sessions(feed)
         first, last = feeds.feed_window(datetime.date.today())
-        sessions = feeds.load_sessions(viewer, qs.filter(date__range=(first, last)))
-        reads.append(time.perf_counter() - started)
-        started = time.perf_counter()
+        sessions = timed("reads", feeds.load_sessions, viewer, qs.filter(date__range=(first, last)))
         with translation.override("zh-hans"):
-            feeds.build_calendar(feeds.calendar_name(feed), sessions)
-        serial.append(time.perf_counter() - started)
-    return total, reads, serial
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+            timed("text", feeds.build_calendar, feeds.calendar_name(feed), sessions)
+    return found
 
 
 def fetch(port, path, headers=None):
@@ -162,32 +161,15 @@ def load(port, path, total, concurrency, headers=None):
             with lock:
                 statuses[status] += 1
 
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return total / (time.perf_counter() - started), statuses
+    return total / run_threads(worker, concurrency), statuses
 
 
-def start_gunicorn(port, workers, static_dir, db_path):
-    env = dict(os.environ, BENCH_STATIC_DIR=str(static_dir), DATABASE_URL=f"sqlite:///{Path(db_path).resolve()}",
+def serve(port, workers, static_dir, database_url):
+    env = dict(os.environ, BENCH_STATIC_DIR=str(static_dir), DATABASE_URL=database_url,
                ALLOWED_HOSTS="127.0.0.1", LOG_LEVEL="WARNING", PYTHONPATH=str(ROOT))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-         "--chdir", str(ROOT), "--log-level", "warning", "--timeout", "120", "benchmarks.feeds:bench_app()"],
-        env=env,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            fetch(port, "/" + STATIC_PREFIX + STATIC_NAME)
-            return process
-        except OSError:
-            time.sleep(0.2)
-    process.terminate()
-    raise RuntimeError("gunicorn did not start")
+    # the request log (one line a request) is still written, to nowhere
+    return start_gunicorn("benchmarks.feeds:bench_app()", port, workers, env,
+                          lambda: fetch(port, "/" + STATIC_PREFIX + STATIC_NAME), stdout=subprocess.DEVNULL)
 
 
 def main(argv=None):
@@ -201,15 +183,20 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     tmpdir = Path(tempfile.mkdtemp(prefix="mch-feed-bench-"))
-    db_path = tmpdir / "bench.sqlite3"
     process = None
     try:
-        setup_django(db_path)
+        # DATABASE_URL (an empty PostgreSQL database) if set, else a throwaway SQLite file
+        database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{(tmpdir / 'bench.sqlite3').resolve()}"
+        os.environ["DATABASE_URL"] = database_url
+        print(f"database: {setup_django(None)}")
         from django.core.management import call_command
 
+        from mch_link.models import Centre
         from scheduling import feeds
 
         call_command("migrate", verbosity=0, interactive=False)
+        if Centre.objects.exists():
+            sys.exit("refusing to run: the database already holds centres (give an empty one)")
         year = datetime.date.today().year + 1
         started = time.perf_counter()
         provider, sessions, report = build_registry(args.centres, year)
@@ -223,23 +210,26 @@ def main(argv=None):
         cold = []
         for _ in range(3):
             feeds.event_ical.cache_clear()
+            feeds.cache.clear()
             started = time.perf_counter()
             feeds.feed_content(feed)
             cold.append(time.perf_counter() - started)
-        print(f"cold build (event memo emptied, as after a worker restart), 3 runs: "
+        print(f"cold build (event memo and cache emptied, as after a worker restart), 3 runs: "
               f"median {statistics.median(cold) * 1000:.1f} ms")
-        total, reads, serial = time_build(feed, args.runs)
+        found = time_build(feed, args.runs)
         ms = lambda xs: f"median {statistics.median(xs) * 1000:.1f} ms, min {min(xs) * 1000:.1f} ms"  # noqa: E731
-        print(f"build (feed_content), {args.runs} runs: {ms(total)}")
-        print(f"  reads (4 queries):        {ms(reads)}")
-        print(f"  events and calendar text: {ms(serial)}")
-        print(f"  per event:                {statistics.median(total) / max(content.events, 1) * 1e6:.0f} µs")
+        print(f"build (feed_content, cache emptied), {args.runs} runs: {ms(found['build'])}")
+        print(f"  reads (4 queries):        {ms(found['reads'])}")
+        print(f"  events and calendar text: {ms(found['text'])}")
+        print(f"  per event:                {statistics.median(found['build']) / max(content.events, 1) * 1e6:.0f} µs")
+        print(f"cached (feed_content: the fingerprint, the body from the cache): {ms(found['cached'])}")
+        print(f"fingerprint (feed_state, what a 304 costs): {ms(found['state'])}")
 
         static_dir = tmpdir / "static"
         static_dir.mkdir()
         (static_dir / STATIC_NAME).write_bytes(content.body)
         port = free_port()
-        process = start_gunicorn(port, args.workers, static_dir, db_path)
+        process = serve(port, args.workers, static_dir, database_url)
         feed_path = feeds.feed_path(feed)
         static_path = "/" + STATIC_PREFIX + STATIC_NAME
         status, body, headers = fetch(port, feed_path)
@@ -250,7 +240,7 @@ def main(argv=None):
         for path in (feed_path, static_path):  # warm up every worker
             load(port, path, 4 * args.workers, args.concurrency)
 
-        cases = [("static copy (WhiteNoise)", static_path, None), ("feed 200", feed_path, None),
+        cases = [("static copy (WhiteNoise)", static_path, None), ("feed 200 (cached)", feed_path, None),
                  ("feed 304 (If-None-Match)", feed_path, {"If-None-Match": etag})]
         results = {name: [] for name, _p, _h in cases}
         print(f"gunicorn: {args.workers} sync workers on 127.0.0.1:{port}; client: {args.requests} requests, "

@@ -8,7 +8,10 @@ a centre's and a provider's feed ask `scoped()` as that organisation's own staff
 
 Times: a session's date, start and end are wall-clock times in settings.TIME_ZONE
 (Asia/Shanghai), written with TZID and the matching VTIMEZONE. DTSTAMP is the session's
-updated_at in UTC, never "now", so the same data gives byte-identical text (and ETag).
+updated_at in UTC, never "now", so the same data gives byte-identical text.
+
+The ETag and the cache key are a fingerprint of the sessions (FeedState): a 304 is answered
+without building the body, and a repeated 200 comes from the cache (docs/calendars.md).
 """
 
 import datetime
@@ -19,8 +22,9 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import BooleanField, Case, Q, When
+from django.db.models import BooleanField, Case, Count, Max, Q, When
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -192,14 +196,41 @@ def load_sessions(viewer, qs):
     parsing its phone number again). The centres come from the link table, not
     prefetch_related: SQLite refuses the OR-chain a prefetch of more than ~1,000 contracts
     builds. `viewer` decides which centres are named (scoped(viewer, Contract))."""
-    sessions = [SessionRow(*row) for row in qs.order_by("date", "start", "pk").values_list(*SessionRow.FIELDS)]
+    return _completed(viewer, qs, session_rows(qs))
+
+
+def session_rows(qs):
+    """The sessions of `qs` as SessionRows (fields only), by date and time. One query."""
+    return [SessionRow(*row) for row in qs.order_by("date", "start", "pk").values_list(*SessionRow.FIELDS)]
+
+
+_DOCTOR_NAMES = ("doctor__username", "doctor__first_name", "doctor__last_name")
+
+
+def _feed_rows(qs):
+    """session_rows with each doctor's names joined in (a User with just those fields: all a
+    feed shows of it). One query."""
+    User, n = get_user_model(), len(SessionRow.FIELDS)
+    sessions = []
+    for row in qs.order_by("date", "start", "pk").values_list(*SessionRow.FIELDS, *_DOCTOR_NAMES):
+        session = SessionRow(*row[:n])
+        if session.doctor_id:
+            session.doctor = User(pk=session.doctor_id, username=row[n], first_name=row[n + 1], last_name=row[n + 2])
+        sessions.append(session)
+    return sessions
+
+
+def _completed(viewer, qs, sessions, doctors_read=False):
+    """`sessions` (session_rows of `qs`) with their providers, doctors (unless `doctors_read`:
+    _feed_rows) and centres: three queries, or two."""
     if not sessions:
         return sessions
     providers = Provider.objects.in_bulk({s.provider_id for s in sessions})
-    doctors = get_user_model().objects.in_bulk({s.doctor_id for s in sessions if s.doctor_id})
+    doctors = {} if doctors_read else get_user_model().objects.in_bulk({s.doctor_id for s in sessions if s.doctor_id})
     for s in sessions:
         s.provider = providers[s.provider_id]
-        s.doctor = doctors.get(s.doctor_id) if s.doctor_id else None
+        if not doctors_read:
+            s.doctor = doctors.get(s.doctor_id) if s.doctor_id else None
     visible_contracts = scoped(viewer, Contract).values("pk")
     rows = (
         Session.obligations.through.objects.filter(session__in=qs.values("pk"))
@@ -417,22 +448,77 @@ def build_calendar(name, sessions):
     return b"".join([head[: -len(_END)], *(event_ical(fields) for fields in calendar_events(sessions)), _END])
 
 
-def feed_content(feed, today=None):
-    """The feed's calendar text with its ETag and Last-Modified, or None when the owner no
-    longer holds its role. Four queries whatever the number of sessions (see load_sessions;
-    the caller reads the feed with its owner)."""
+# A feed's state is its fingerprint: the window's first day (sessions leave the window), the
+# feed row and token (a renewed feed is another), how many sessions the window holds and their
+# latest change. The ETag is derived from it, so a conditional request is answered (304) from
+# one aggregate query, and the body is cached under it. What the fingerprint does not see
+# (a renamed centre or provider, a doctor's new name) reaches a client that revalidates once
+# the day changes, and every other request once the cached body expires (CACHE_SECONDS).
+FEED_FORMAT = 2  # raise when the text of a feed changes for the same sessions
+CACHE_SECONDS = 60 * 60
+
+
+@dataclass(frozen=True)
+class FeedState:
+    etag: str  # quoted, as sent in the ETag header
+    last_modified: datetime.datetime  # aware, UTC
+
+    @classmethod
+    def of(cls, feed, first, count, latest):
+        stamp = latest.astimezone(datetime.UTC).isoformat() if latest else "-"
+        raw = f"{FEED_FORMAT}|{feed.pk}|{feed.token}|{first.isoformat()}|{count}|{stamp}"
+        return cls(etag=f'"{hashlib.sha256(raw.encode()).hexdigest()[:40]}"',
+                   last_modified=(latest or feed.created_at).astimezone(datetime.UTC))
+
+    @property
+    def cache_key(self):
+        return f"feed:{self.etag.strip(chr(34))}"
+
+
+def _window_sessions(feed, today):
+    """(viewer, the feed's sessions in its window, first day), or (None, None, None)."""
     viewer, qs = feed_sessions(feed)
     if qs is None:
-        return None
+        return None, None, None
     first, last = feed_window(today or timezone.localdate())
+    return viewer, qs.filter(date__range=(first, last)), first
+
+
+def feed_state(feed, today=None):
+    """The feed's FeedState from one aggregate query (no body built), or None when the owner
+    no longer holds its role."""
+    _viewer, qs, first = _window_sessions(feed, today)
+    if qs is None:
+        return None
+    found = qs.order_by().aggregate(count=Count("pk"), latest=Max("updated_at"))
+    return FeedState.of(feed, first, found["count"], found["latest"])
+
+
+def feed_content(feed, today=None, state=None):
+    """The feed's calendar text with its ETag and Last-Modified, or None when the owner no
+    longer holds its role: from the cache when a body of the feed's FeedState (`state`, else
+    read: one aggregate query) is there, else built (three more queries whatever the number
+    of sessions: the sessions with their doctors, their providers, their centres; the caller
+    reads the feed with its owner) and cached."""
+    viewer, qs, first = _window_sessions(feed, today)
+    if qs is None:
+        return None
+    if state is None:
+        found = qs.order_by().aggregate(count=Count("pk"), latest=Max("updated_at"))
+        state = FeedState.of(feed, first, found["count"], found["latest"])
+    content = cache.get(state.cache_key)
+    if content is None:
+        content = build_content(feed, viewer, qs, state)
+        cache.set(state.cache_key, content, CACHE_SECONDS)
+    return content
+
+
+def build_content(feed, viewer, qs, state):
+    """The FeedContent of the feed's window sessions `qs`. Three queries."""
     with translation.override(settings.LANGUAGE_CODE):  # the same text whatever the client asks
-        sessions = load_sessions(viewer, qs.filter(date__range=(first, last)))
+        sessions = _completed(viewer, qs, _feed_rows(qs), doctors_read=True)
         body = build_calendar(calendar_name(feed), sessions)
-    stamps = [s.updated_at for s in sessions]
-    last_modified = max(stamps) if stamps else feed.created_at
-    etag = f'"{hashlib.sha256(body).hexdigest()[:40]}"'
-    return FeedContent(body=body, etag=etag, last_modified=last_modified.astimezone(datetime.UTC),
-                       events=len(sessions))
+    return FeedContent(body=body, etag=state.etag, last_modified=state.last_modified, events=len(sessions))
 
 
 def feed_by_token(token):

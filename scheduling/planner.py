@@ -231,6 +231,7 @@ class _Calendar:
         self._buffer = buffer_working_days
         self._years: dict[int, tuple[WorkYear, frozenset[date], list[date]]] = {}
         self._plannable: dict[str, list[date]] = {}
+        self._bridges: dict[tuple[int, int], bool] = {}
 
     def _year(self, year: int) -> tuple[WorkYear, frozenset[date], list[date]]:
         cached = self._years.get(year)
@@ -251,7 +252,12 @@ class _Calendar:
         return day in self._year(day.year)[0].possible_bridge_days
 
     def has_bridges(self, first: date, last: date) -> bool:
-        return any(self._year(year)[0].possible_bridge_days for year in range(first.year, last.year + 1))
+        key = (first.year, last.year)
+        found = self._bridges.get(key)
+        if found is None:
+            found = self._bridges[key] = any(self._year(year)[0].possible_bridge_days
+                                             for year in range(first.year, last.year + 1))
+        return found
 
     def not_working_reason(self, day: date) -> str:
         work_year = self._year(day.year)[0]

@@ -11,20 +11,22 @@ from mch_link.models import Membership, Role
 from .models import Session
 
 
-def decisions_apply(plan, sessions_by_pk, report):
+def decisions_apply(plan, flags, sessions_by_pk, report):
     """Flag the sessions of `plan.decisions`, unflag the kept ones that no longer need a
-    decision, add them to `report.needs_decision` and notify the managers. Returns the number
-    of notifications sent. Two queries whatever the number of sessions (one bulk update, one
-    read of the managers), plus one insert per notification."""
+    decision, add them to `report.needs_decision` and notify the managers. `flags`: {kept
+    session id: its stored needs_decision_on}; `sessions_by_pk`: the instances of (at least)
+    the sessions of `plan.decisions`. Returns the number of notifications sent. One UPDATE per
+    new flag value (and chunk of 900 ids) of the sessions whose flag changes, one read of the
+    managers, plus one insert per notification."""
     decisions = {d.session_id: d for d in plan.decisions}
-    changed = []
+    changed = {}
     for pk in plan.keep:
-        session = sessions_by_pk[pk]
         flag = decisions[pk].day if pk in decisions else None
-        if session.needs_decision_on != flag:
-            session.needs_decision_on = flag
-            changed.append(session)
-    Session.objects.bulk_update(changed, ["needs_decision_on"], batch_size=1000)
+        if flags[pk] != flag:
+            changed.setdefault(flag, []).append(pk)
+    for flag, pks in changed.items():
+        for i in range(0, len(pks), 900):
+            Session.objects.filter(pk__in=pks[i:i + 900]).update(needs_decision_on=flag)
     flagged = [sessions_by_pk[pk] for pk in sorted(decisions)]
     report.needs_decision = [(s.pk, s.date, decisions[s.pk].reason) for s in flagged]
     return _notify_managers(flagged, decisions)

@@ -383,20 +383,35 @@ def feed_renew(request):
 
 @require_safe
 def feed(request, token):
-    """The iCalendar of a feed, without login. ETag is a hash of the body, Last-Modified the
-    newest session change (or the feed's creation): a client that sends either back gets 304
-    while nothing changed. If-None-Match wins over If-Modified-Since (RFC 9110), and only it
-    notices a session deleted or leaving the one-year-back window."""
+    """The iCalendar of a feed, without login. ETag and Last-Modified come from the feed's
+    fingerprint (feeds.FeedState: its window's sessions' count and latest change, the window
+    day, the token), one aggregate query: 304 while nothing changed, without building the
+    body; a 200 comes from the cache when a body of that fingerprint is there, else is built
+    and cached. If-None-Match wins over If-Modified-Since (RFC 9110)."""
     row = feeds.feed_by_token(token) if params.token(token) else None
-    content = feeds.feed_content(row) if row is not None else None
+    if row is None:
+        raise Http404
+    state = feeds.feed_state(row)
+    if state is None:
+        raise Http404
+    headers = _feed_headers(HttpResponse(), state)
+    answer = get_conditional_response(request, etag=state.etag, last_modified=int(state.last_modified.timestamp()),
+                                      response=headers)
+    if answer is not headers:  # 304 (the headers copied), or 412
+        return answer
+    content = feeds.feed_content(row, state=state)
     if content is None:
         raise Http404
-    response = HttpResponse(content.body, content_type="text/calendar; charset=utf-8")
-    modified = int(content.last_modified.timestamp())
-    response.headers["ETag"] = content.etag
-    response.headers["Last-Modified"] = http_date(modified)
+    response = _feed_headers(HttpResponse(content.body, content_type="text/calendar; charset=utf-8"), content)
+    return get_conditional_response(request, etag=content.etag, last_modified=int(content.last_modified.timestamp()),
+                                    response=response)
+
+
+def _feed_headers(response, state):
+    response.headers["ETag"] = state.etag
+    response.headers["Last-Modified"] = http_date(int(state.last_modified.timestamp()))
     # Revalidate every time (cheap with the validators); never stored by shared caches.
     response.headers["Cache-Control"] = "private, no-cache"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     response.headers["Content-Disposition"] = 'inline; filename="mch-link.ics"'
-    return get_conditional_response(request, etag=content.etag, last_modified=modified, response=response)
+    return response

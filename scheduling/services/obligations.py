@@ -1,6 +1,7 @@
 """Writes of obligations: what signed contracts owe, their stored statuses, a manager's
 cancel or waive."""
 
+from collections import namedtuple
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -15,7 +16,11 @@ from .. import periods
 from ..models import Confirmation, Obligation, Session
 from ..selectors import confirmations_of, contracts_of_year, planned_session_q, session_centre_ids
 from ..status import facts_of, obligation_status
-from . import handovers
+from . import bulk, handovers
+
+# An obligation to create, with its key reserved (obligations_sync(defer_new=True)).
+NewObligation = namedtuple("NewObligation", "pk contract_id kind period start end provider_id centre_id township_id")
+NEW_FIELDS = ("contract_id", "kind", "period", "start", "end")
 
 
 @dataclass
@@ -23,46 +28,62 @@ class SyncReport:
     created: int = 0
     updated: int = 0
     cancelled: list = field(default_factory=list)  # (obligation, reason)
+    new: list = field(default_factory=list)  # NewObligation, with defer_new: not written yet
 
 
-def obligations_sync(year, provider_ids=None):
+def obligations_sync(year, provider_ids=None, *, defer_new=False):
     """Create the obligations signed contracts owe in `year`, fit their windows to the
     contract, and cancel (with the reason) those a terminated contract no longer owes.
-    Obligations already done are never cancelled."""
+    Obligations already done are never cancelled. With `defer_new` the obligations to create
+    get their keys (bulk.reserve_ids) and are listed in `report.new` for the caller to write
+    (obligations_write_new, with their statuses), not written."""
     report = SyncReport()
     qs = contracts_of_year(year)
     if provider_ids is not None:
         qs = qs.filter(provider__in=provider_ids)
-    contracts = list(qs)
+    contracts = list(qs.select_related("centre") if defer_new else qs)
+    # tuples: a re-sync keeps nearly every row; instances only of those it changes
     existing = {
-        (o.contract_id, o.kind, o.period): o
-        for o in Obligation.objects.of_year(year).filter(contract__in=qs.values("pk"))
+        (contract_id, kind, period): (pk, start, end, resolution, done_on)
+        for pk, contract_id, kind, period, start, end, resolution, done_on in Obligation.objects.of_year(year)
+        .filter(contract__in=qs.values("pk")).order_by()
+        .values_list("pk", "contract_id", "kind", "period", "start", "end", "resolution", "done_on")
     }
-    to_create, to_update = [], []
+    to_create, to_update = [], {}
     owed_keys = set()
+    owed_by_dates = {}  # (valid_from, last day in force) -> [(kind, period, start, end)]: few pairs
     for contract in contracts:
-        last_day = contract.last_day_in_force
-        for kind, period in periods.owed_periods(
-            contract.valid_from, last_day, year,
-            settings.MIN_DAYS_IN_FORCE_QUARTER, settings.MIN_DAYS_IN_FORCE_YEAR,
-        ):
-            start, end = periods.in_force_window(contract.valid_from, last_day, period)
+        dates = (contract.valid_from, contract.last_day_in_force)
+        owed = owed_by_dates.get(dates)
+        if owed is None:
+            owed = owed_by_dates[dates] = [
+                (kind, period, *periods.in_force_window(*dates, period))
+                for kind, period in periods.owed_periods(*dates, year, settings.MIN_DAYS_IN_FORCE_QUARTER,
+                                                         settings.MIN_DAYS_IN_FORCE_YEAR)]
+        for kind, period, start, end in owed:
             key = (contract.pk, kind, period)
             owed_keys.add(key)
             ob = existing.get(key)
             if ob is None:
-                to_create.append(Obligation(contract=contract, kind=kind, period=period, start=start, end=end))
-            elif (ob.start, ob.end) != (start, end):
-                ob.start, ob.end = start, end
-                to_update.append(ob)
-    Obligation.objects.bulk_create(to_create, batch_size=1000)
+                to_create.append((contract, kind, period, start, end))
+            elif (ob[1], ob[2]) != (start, end):
+                to_update[ob[0]] = (start, end)
+    if defer_new:
+        keys = bulk.reserve_ids(Obligation, len(to_create))
+        report.new = [NewObligation(pk, c.pk, kind, period, start, end, c.provider_id, c.centre_id,
+                                    c.centre.township_id)
+                      for pk, (c, kind, period, start, end) in zip(keys, to_create, strict=True)]
+    else:
+        bulk.insert(Obligation, NEW_FIELDS, ((c.pk, *rest) for c, *rest in to_create))
     if to_update:
-        Obligation.objects.bulk_update(to_update, ["start", "end"], batch_size=1000)
+        changed = _instances(to_update)
+        for ob in changed:
+            ob.start, ob.end = to_update[ob.pk]
+        Obligation.objects.bulk_update(changed, ["start", "end"], batch_size=1000)
     report.created, report.updated = len(to_create), len(to_update)
     by_pk = {c.pk: c for c in contracts}
-    for key, ob in existing.items():
-        if key in owed_keys or ob.resolution or ob.done_on:
-            continue
+    gone = [ob[0] for key, ob in existing.items() if key not in owed_keys and not ob[3] and not ob[4]]
+    for ob in _instances(gone):
         contract = by_pk[ob.contract_id]
         if contract.terminated_on:
             reason = f"协议已于 {contract.terminated_on:%Y-%m-%d} 终止"
@@ -75,6 +96,35 @@ def obligations_sync(year, provider_ids=None):
         audit_change(ob, user=None, action="cancel", before=before, reason=reason)
         report.cancelled.append((ob, reason))
     return report
+
+
+def obligations_write_new(new, planned_on, today):
+    """Write the NewObligation rows `new` (obligations_sync(defer_new=True)) with their stored
+    status as of `today` (statuses_refresh would give the same: nothing done, no record,
+    `planned_on` {obligation id: its earliest planned session day})."""
+    statuses = {}  # (period, planned_on) -> status: a few hundred pairs for a year
+
+    def status(period, planned):
+        found = statuses.get((period, planned))
+        if found is None:
+            found = statuses[(period, planned)] = obligation_status(
+                facts_of(period, "", None, planned), today, settings.GRACE_DAYS)
+        return found
+
+    bulk.insert(Obligation, (*NEW_FIELDS, "status", "status_on", "confirmation"), (
+        (o.contract_id, o.kind, o.period, o.start, o.end, status(o.period, planned_on.get(o.pk)), today,
+         Confirmation.UNCONFIRMED)
+        for o in new), ids=[o.pk for o in new])
+
+
+def _instances(pks):
+    """The obligations of `pks`, in the model's order, read in chunks of UPDATE_CHUNK ids."""
+    pks = sorted(pks)
+    found = []
+    for i in range(0, len(pks), UPDATE_CHUNK):
+        found += Obligation.objects.filter(pk__in=pks[i:i + UPDATE_CHUNK])
+    found.sort(key=lambda o: (o.period, o.kind, o.contract_id))
+    return found
 
 
 def statuses_refresh(today, obligations=None):

@@ -5,19 +5,32 @@ their inputs, call them and save the result, in one transaction.
 """
 
 import datetime
+from collections import namedtuple
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
+from django.utils import timezone
 
 from mch_link.locks import lock_providers
-from mch_link.models import Provider
+from mch_link.models import Membership, Provider, Role
 
 from .. import planner, replan
 from ..models import CentreClosure, DoctorLeave, Obligation, Session
 from ..selectors import doctors_by_provider, provider_ids_for
+from . import bulk
 from .calendar import work_years_for
-from .obligations import analyze_after_bulk_write, obligations_sync, statuses_refresh
+from .obligations import (
+    UPDATE_CHUNK,
+    analyze_after_bulk_write,
+    obligations_sync,
+    obligations_write_new,
+    statuses_refresh,
+)
+
+# What the plan reads of a stored session (one tuple each).
+_Stored = namedtuple("_Stored", "pk provider_id kind date start end doctor_slot pinned status estimated "
+                                "needs_decision_on")
 
 
 def planner_settings():
@@ -84,7 +97,8 @@ def _schedule_generate(*, year, today, region, provider, user):
         provider_ids &= {provider.pk}
     # single-flight: a second plan of these providers waits here, then reads this one's sessions
     lock_providers(provider_ids)
-    sync = obligations_sync(year, provider_ids=provider_ids)
+    # the obligations to create are written with the sessions, their statuses known (_apply)
+    sync = obligations_sync(year, provider_ids=provider_ids, defer_new=True)
     report.obligations_created = sync.created
     report.obligations_cancelled = [(str(o), r) for o, r in sync.cancelled]
 
@@ -98,7 +112,9 @@ def _schedule_generate(*, year, today, region, provider, user):
     first, last = datetime.date(year, 1, 1), datetime.date(year, 12, 31)
     session_qs = Session.objects.filter(provider__in=provider_ids, date__range=(first, last)).exclude(
         status=Session.Status.CANCELLED)
-    sessions = list(session_qs)
+    # tuples, not instances: a re-plan keeps nearly all of them; the few it changes are loaded
+    # in _apply
+    sessions = {row[0]: _Stored(*row) for row in session_qs.order_by().values_list(*_Stored._fields)}
     # One query on the link table, not prefetch_related: SQLite refuses the OR-chain a
     # prefetch of more than ~1,000 contracts builds ("Expression tree is too large").
     links = {}
@@ -113,7 +129,7 @@ def _schedule_generate(*, year, today, region, provider, user):
             centre_ids=tuple(sorted({c for _o, c in links.get(s.pk, ())})),
             doctor_slot=s.doctor_slot, pinned=s.pinned or s.status == Session.Status.HELD,
         )
-        for s in sessions
+        for s in sessions.values()
     ]
     closures = {}
     for centre_id, day in CentreClosure.objects.filter(
@@ -134,6 +150,12 @@ def _schedule_generate(*, year, today, region, provider, user):
                 start=o["start"], end=o["end"],
             )
             for o in active
+        ] + [
+            planner.ObligationIn(
+                id=o.pk, provider_id=o.provider_id, centre_id=o.centre_id, township_id=o.township_id,
+                kind=o.kind, period=o.period, start=o.start, end=o.end,
+            )
+            for o in sync.new
         ],
         sessions=existing,
         work_years=work_years,
@@ -144,87 +166,43 @@ def _schedule_generate(*, year, today, region, provider, user):
         today=today,
     )
     plan = planner.plan(inp, planner_settings())
-    _apply(plan, sessions, provider_ids, work_years, user, report)
-    statuses_refresh(today, Obligation.objects.of_year(year).filter(contract__provider__in=provider_ids))
-    analyze_after_bulk_write(report.created, Session, Session.obligations.through)  # fresh statistics (PostgreSQL)
+    _apply(plan, sessions, sync.new, provider_ids, work_years, today, user, report)
+    stored = Obligation.objects.of_year(year).filter(contract__provider__in=provider_ids)
+    if sync.new:  # written with their statuses; their keys are above every other one's
+        stored = stored.filter(pk__lt=sync.new[0].pk)
+    statuses_refresh(today, stored)
+    analyze_after_bulk_write(report.created + len(sync.new), Session, Session.obligations.through, Obligation)
     return report
 
 
-# The plan's new rows go in as plain tuples (see fast_insert_sessions); False takes the ORM's
-# bulk_create, the reference the fast path is tested against.
-FAST_WRITE = True
+# The columns of a new session the plan sets (the rest: the model's defaults).
+NEW_SESSION_FIELDS = ("provider_id", "kind", "date", "start", "end", "doctor_slot", "doctor_id", "estimated")
 
 
-def _orm_insert_sessions(new, creates):
-    Session.objects.bulk_create(new, batch_size=1000)
-    if new and new[0].pk is None:  # backends that do not return keys: read them back by uid
-        by_uid = dict(Session.objects.filter(uid__in=[s.uid for s in new]).values_list("uid", "pk"))
-        for s in new:
-            s.pk = s.id = by_uid[s.uid]
-    Through = Session.obligations.through
-    Through.objects.bulk_create(
-        [Through(session_id=s.pk, obligation_id=oid) for s, n in zip(new, creates, strict=True)
-         for oid in n.obligation_ids],
-        batch_size=2000,
-    )
+def _apply(plan, sessions, new_obligations, provider_ids, work_years, today, user, report):
+    # The doctor of each slot: ids for the new sessions, instances (Session.change) for the moved
+    doctor_ids = {}
+    for provider_id, user_id in Membership.objects.filter(role=Role.DOCTOR, provider__in=provider_ids) \
+            .order_by("user__username").values_list("provider_id", "user_id"):
+        doctor_ids.setdefault(provider_id, []).append(user_id)
+    doctors = doctors_by_provider({sessions[m.session_id].provider_id for m in plan.move}) if plan.move else {}
 
-
-def fast_insert_sessions(new, creates):
-    """Insert the unsaved Session instances `new` and their live links to the obligations of
-    `creates` (the planner's SessionCreate, same order) with the database's fast path: one
-    prepared INSERT run by executemany over plain tuples (values as the ORM would prepare
-    them, defaults and auto_now included), no per-batch SQL compiling and no parameter cap;
-    on PostgreSQL the sessions with RETURNING id and the links by COPY. Sets each session's pk.
-    Same rows as _orm_insert_sessions (tests/scheduling/test_fast_write.py)."""
-    if not new:
-        return
-    fields = [f for f in Session._meta.concrete_fields if not f.primary_key]
-    rows = [tuple(f.get_db_prep_save(f.pre_save(s, True), connection) for f in fields) for s in new]
-    table, qn = Session._meta.db_table, connection.ops.quote_name
-    sql = (f"INSERT INTO {qn(table)} ({', '.join(qn(f.column) for f in fields)}) "
-           f"VALUES ({', '.join(['%s'] * len(fields))})")
-    Through = Session.obligations.through
-    link_columns = ("session_id", "obligation_id", "live")
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            raw = cursor.cursor  # psycopg 3: executemany returning rows, and COPY
-            raw.executemany(sql + " RETURNING id", rows, returning=True)
-            ids = []
-            while True:
-                ids.append(raw.fetchone()[0])
-                if not raw.nextset():
-                    break
-        else:
-            # SQLite: the transaction holds the write lock (IMMEDIATE) and ids only grow
-            # (AUTOINCREMENT), so the rows after the largest id before are these, in order.
-            cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {qn(table)}")
-            before = cursor.fetchone()[0]
-            cursor.executemany(sql, rows)
-            cursor.execute(f"SELECT id FROM {qn(table)} WHERE id > %s ORDER BY id", [before])
-            ids = [pk for (pk,) in cursor.fetchall()]
-            if len(ids) != len(rows):
-                raise RuntimeError("another writer inserted sessions meanwhile")
-        for s, pk in zip(new, ids, strict=True):
-            s.pk = s.id = pk
-        links = [(s.pk, oid, True) for s, n in zip(new, creates, strict=True) for oid in n.obligation_ids]
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {qn(Through._meta.db_table)} ({', '.join(link_columns)}) FROM STDIN") \
-                    as copy:
-                for link in links:
-                    copy.write_row(link)
-        else:
-            cursor.executemany(f"INSERT INTO {qn(Through._meta.db_table)} ({', '.join(link_columns)}) "
-                               f"VALUES (%s, %s, %s)", links)
-
-
-def _apply(plan, sessions, provider_ids, work_years, user, report):
-    doctors = doctors_by_provider(provider_ids)
-
-    def doctor_for(provider_id, slot):
-        people = doctors.get(provider_id, [])
+    def slot_of(people, slot):
         return people[slot] if slot is not None and slot < len(people) else None
 
-    by_pk = {s.pk: s for s in sessions}
+    def doctor_for(provider_id, slot):
+        return slot_of(doctors.get(provider_id, []), slot)
+
+    # A kept session whose year's calendar turned official (or back) is no longer estimated.
+    official = {y for y, wy in work_years.items() if not wy.estimated}
+    relabel = {}
+    for pk in plan.keep:
+        s = sessions[pk]
+        if s.estimated == (s.date.year in official):
+            relabel.setdefault(s.date.year not in official, []).append(pk)
+    # Instances only of the sessions that change one by one (audited, SEQUENCE raised)
+    by_pk = Session.objects.in_bulk([c.session_id for c in plan.cancel] + [m.session_id for m in plan.move]
+                                    + [d.session_id for d in plan.decisions])
     # cancels first: their links stop being live before new sessions link the same obligations
     for cancel in plan.cancel:
         s = by_pk[cancel.session_id]
@@ -233,23 +211,27 @@ def _apply(plan, sessions, provider_ids, work_years, user, report):
         s.change(by=user, action="cancel", reason=cancel.reason, status=Session.Status.CANCELLED,
                  change_reason=cancel.reason[:200])
         report.cancelled.append((s.pk, s.date, cancel.reason))
-    new = [
-        Session(provider_id=n.provider_id, kind=n.kind, date=n.day, start=n.start, end=n.end,
-                doctor_slot=n.doctor_slot, doctor=doctor_for(n.provider_id, n.doctor_slot), estimated=n.estimated)
-        for n in plan.create
-    ]
-    if FAST_WRITE:
-        fast_insert_sessions(new, plan.create)
-    else:
-        _orm_insert_sessions(new, plan.create)
-    report.created = len(new)
+    planned_on = {}
+    for n in plan.create:
+        for oid in n.obligation_ids:
+            if planned_on.get(oid, n.day) >= n.day:
+                planned_on[oid] = n.day
+    obligations_write_new(new_obligations, planned_on, today)
+    ids = bulk.reserve_ids(Session, len(plan.create))
+    bulk.insert(Session, NEW_SESSION_FIELDS, (
+        (n.provider_id, n.kind, n.day, n.start, n.end, n.doctor_slot,
+         slot_of(doctor_ids.get(n.provider_id, []), n.doctor_slot), n.estimated)
+        for n in plan.create), ids=ids)
+    bulk.insert(Session.obligations.through, ("session_id", "obligation_id"), (
+        (pk, oid) for pk, n in zip(ids, plan.create, strict=True) for oid in n.obligation_ids),
+        batch_size=2000)
+    report.created = len(ids)
     report.kept = len(plan.keep)
-    # A kept session whose year's calendar turned official (or back) is no longer estimated.
-    official = {y for y, wy in work_years.items() if not wy.estimated}
-    relabel = [by_pk[pk] for pk in plan.keep if by_pk[pk].estimated == (by_pk[pk].date.year in official)]
-    for s in relabel:
-        s.estimated = s.date.year not in official
-    Session.objects.bulk_update(relabel, ["estimated"], batch_size=1000)
+    for estimated, pks in relabel.items():
+        # updated_at too: a feed shows whether a date is estimated (feeds.py's fingerprint)
+        for i in range(0, len(pks), UPDATE_CHUNK):
+            Session.objects.filter(pk__in=pks[i:i + UPDATE_CHUNK]).update(
+                estimated=estimated, updated_at=timezone.now())
     for move in plan.move:
         s = by_pk[move.session_id]
         old_day = s.date
@@ -258,4 +240,4 @@ def _apply(plan, sessions, provider_ids, work_years, user, report):
                  estimated=move.estimated, change_reason=move.reason[:200])
         report.moved.append((s.pk, old_day, move.day, move.reason))
     report.warnings.extend(plan.warnings)
-    replan.decisions_apply(plan, by_pk, report)
+    replan.decisions_apply(plan, {pk: sessions[pk].needs_decision_on for pk in plan.keep}, by_pk, report)

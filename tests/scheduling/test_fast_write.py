@@ -8,8 +8,7 @@ from django.db import transaction
 
 from mch_link.models import Contract
 from scheduling.models import Obligation, Session
-from scheduling.services import plan as plan_module
-from scheduling.services import schedule_generate
+from scheduling.services import bulk, schedule_generate, statuses_refresh
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +20,7 @@ COLUMNS = ("provider_id", "kind", "date", "start", "end", "doctor_slot", "doctor
 def planned_rows(world, fast, monkeypatch):
     """Plan 2027 for the world's signed contracts with one write path; return the saved rows
     by content (ids and uids differ between runs), then roll back."""
-    monkeypatch.setattr(plan_module, "FAST_WRITE", fast)
+    monkeypatch.setattr(bulk, "FAST_WRITE", fast)
     with transaction.atomic():
         for provider, centre in ((world.tashan_chc, world.sunny), (world.tashan_chc, world.little),
                                  (world.yc_mch, world.sunny), (world.city_mch, world.sunny)):
@@ -33,10 +32,16 @@ def planned_rows(world, fast, monkeypatch):
         links = sorted(Session.obligations.through.objects.values_list(
             *(f"session__{c}" for c in COLUMNS[:6]), "obligation__contract__centre_id", "obligation__kind",
             "obligation__period", "live"))
+        obligations = sorted(Obligation.objects.values_list(
+            "contract__provider_id", "contract__centre_id", "kind", "period", "start", "end", "resolution",
+            "done_on", "status", "status_on", "confirmation"))
         uids = Session.objects.values_list("uid", flat=True)
         stamps = Session.objects.filter(created_at__isnull=False, updated_at__isnull=False).count()
+        # the new obligations were written with their statuses: a refresh changes none
+        refreshed = statuses_refresh(datetime.date(2026, 12, 1), Obligation.objects.all())
         rerun = schedule_generate(year=2027, today=datetime.date(2026, 12, 1))
-        result = (report.created, sessions, links, len(set(uids)), stamps, rerun.created, rerun.kept)
+        result = (refreshed, report.created, sessions, links, obligations, len(set(uids)), stamps,
+                  rerun.created, rerun.kept)
         transaction.set_rollback(True)
     return result
 
@@ -44,7 +49,8 @@ def planned_rows(world, fast, monkeypatch):
 def test_the_fast_write_path_saves_the_same_rows_as_the_orm(world, monkeypatch):
     fast = planned_rows(world, True, monkeypatch)
     orm = planned_rows(world, False, monkeypatch)
-    created, sessions, links, uids, stamps, rerun_created, rerun_kept = fast
+    refreshed, created, sessions, links, obligations, uids, stamps, rerun_created, rerun_kept = fast
+    assert refreshed == 0
     assert created > 10 and len(links) >= created
     assert all(link[-1] is True for link in links)  # new links are live
     assert uids == created and stamps == created  # distinct uids, timestamps set

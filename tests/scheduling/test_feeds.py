@@ -344,3 +344,57 @@ def test_feed_url_wants_exactly_one_owner(world):
         run_feed_url()
     with pytest.raises(CommandError):
         run_feed_url("--provider", "P-TS", "--doctor", "dan")
+
+
+# --------------------------------------------------------------------------- the fingerprint and the cache
+
+
+def no_building(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the feed body was built")
+
+    monkeypatch.setattr(feeds, "build_calendar", refuse)
+
+
+def test_a_304_is_answered_from_the_fingerprint_without_building_the_body(planned, client, monkeypatch,
+                                                                          django_assert_num_queries):
+    feed = feeds.feed_for(provider=planned.tashan_chc)
+    etag = get_feed(client, feed)["ETag"]
+    feeds.cache.clear()  # another worker: nothing cached either
+    no_building(monkeypatch)
+    with django_assert_num_queries(2):  # the feed with its owner, the sessions' count and latest change
+        again = get_feed(client, feed, HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 304 and again["ETag"] == etag and again["Cache-Control"] == "private, no-cache"
+    with django_assert_num_queries(2):
+        since = get_feed(client, feed, HTTP_IF_MODIFIED_SINCE=again["Last-Modified"])
+    assert since.status_code == 304
+
+
+def test_a_repeated_200_comes_from_the_cache_with_the_same_bytes(planned, client, monkeypatch):
+    feed = feeds.feed_for(centre=planned.sunny)
+    first = get_feed(client, feed)
+    no_building(monkeypatch)
+    second = get_feed(client, feed)
+    assert second.status_code == 200 and second.content == first.content and second["ETag"] == first["ETag"]
+
+
+def test_a_change_to_a_session_changes_the_fingerprint_and_the_body(planned, client):
+    feed = feeds.feed_for(provider=planned.tashan_chc)
+    before, state = get_feed(client, feed), feeds.feed_state(feed)
+    assert state.etag == before["ETag"]
+    session = Session.objects.filter(provider=planned.tashan_chc).order_by("date").first()
+    session.change(by=None, action=None, start=datetime.time(8, 30))
+    moved = get_feed(client, feed)
+    assert feeds.feed_state(feed).etag == moved["ETag"] != before["ETag"]
+    assert moved.content != before.content and "T083000" in unfolded(moved)
+    Session.objects.filter(pk=session.pk).delete()  # a delete touches no updated_at: the count sees it
+    gone = get_feed(client, feed)
+    assert gone["ETag"] not in (moved["ETag"], before["ETag"])
+    assert f"{session.uid}@mch-link" not in uids(gone)
+
+
+def test_the_next_day_gives_another_fingerprint(planned, client):
+    feed = feeds.feed_for(centre=planned.sunny)
+    today = feeds.feed_state(feed)
+    with time_machine.travel(NOW + datetime.timedelta(days=1)):
+        assert feeds.feed_state(feed).etag != today.etag  # the window moved: a session may have left it
