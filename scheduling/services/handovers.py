@@ -16,7 +16,12 @@ from mch_link.models import Contract, Membership, Role
 from mch_link.scoping import region_q
 
 
-def people(*, centres=(), doctors_of=(), managers_of=(), county=None, period_bounds=None, leave_out=None):
+def people(**who):
+    """The users of _memberships(**who)."""
+    return [m.user for m in _memberships(**who)]
+
+
+def _memberships(*, centres=(), doctors_of=(), managers_of=(), county=None, period_bounds=None, leave_out=None):
     """The active users to tell: the staff of `centres` (ids), the doctors of the providers
     `doctors_of` (ids), the managers of the providers `managers_of` (ids), and the managers of
     the providers serving `county` (a Region) with a signed contract in force some day of
@@ -37,7 +42,7 @@ def people(*, centres=(), doctors_of=(), managers_of=(), county=None, period_bou
     qs = Membership.objects.filter(q, user__is_active=True).select_related("user").order_by("user_id")
     if leave_out is not None:
         qs = qs.exclude(user=leave_out)
-    return [m.user for m in qs]
+    return list(qs)
 
 
 def _notify(users, *, key, title, body, url):
@@ -75,10 +80,13 @@ def record_amended(record, centre_ids, reset_centre_ids, *, by):
     """A submitted record's content changed (version up): centres whose answer was reset are
     asked to confirm again; the others, still to confirm, see the new content."""
     session, sent = record.session, 0
+    staff = {}  # centre id -> its staff: one query for every centre of a joint session
+    for m in _memberships(centres=centre_ids, leave_out=by):
+        staff.setdefault(m.centre_id, []).append(m.user)
     for centre_id in centre_ids:
         reset = centre_id in reset_centre_ids
         sent += _notify(
-            people(centres=[centre_id], leave_out=by), key=f"record-{record.pk}-v{record.version}-centre-{centre_id}",
+            staff.get(centre_id, []), key=f"record-{record.pk}-v{record.version}-centre-{centre_id}",
             title=f"服务记录已修改，请{'重新' if reset else ''}确认：{_session_label(session)}",
             body="医生修改了您已确认或提出异议的服务记录，原确认已失效，请查看最新内容后重新确认。" if reset
             else "医生修改了待您确认的服务记录，请查看最新内容后确认。", url=_session_url(session))
