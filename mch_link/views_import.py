@@ -11,7 +11,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .access import ADMINS, role_required
 from .forms import MultipleFileField
 from .importer import (
     COLUMNS,
@@ -27,6 +26,7 @@ from .importer.background import scope_of, start_job
 from .importer.reading import XLS_MESSAGE, size_problem
 from .importer.template import template_workbook
 from .models import ImportJob, Region
+from .permissions import ADMINS, role_required
 from .scoping import is_everything
 
 
