@@ -37,6 +37,10 @@ def _jsonable(value):
         return value.isoformat() if hasattr(value, "isoformat") else str(value)
     if isinstance(value, FieldFile):
         return value.name or ""
+    if isinstance(value, (list, tuple)):  # JSON fields (topics, findings) stay structured
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
     return str(value)
 
 

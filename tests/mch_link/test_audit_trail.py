@@ -169,3 +169,14 @@ def test_the_list_query_count_does_not_grow_with_events(planned, client):
     # session, user, membership, its region, count, page of events (with their people), providers, centres,
     # the header's unread notifications
     assert count() == one == QUERIES
+
+
+def test_list_fields_read_as_words_and_an_answered_dispute_leaves_the_part(disputed, client):
+    """The record's topics (a JSON list) read "意外伤害急救", not a Python list; once the doctor
+    amended, the part is pending again and no longer shows the old reason (the trail keeps it)."""
+    client.force_login(disputed.fay)
+    html = client.get(reverse("scheduling:session_detail", args=[disputed.training.pk])).content.decode()
+    assert "主题：意外伤害急救" in html  # the submit row of the trail
+    assert "['" not in html and "[&#x27;" not in html
+    assert "异议原因：实到12人" not in html
+    assert "实到12人" in html  # in the trail, as the dispute's reason
