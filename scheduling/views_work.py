@@ -162,7 +162,10 @@ def record_edit(request, pk):
                 initial[f"attendance_{part.centre_id}"] = part.attendance
         form = RecordForm(initial=initial, session=session, centres=centres)
         status = 200
-    ctx = {"session": session, "form": form, "record": record, "centres": centres}
+    # what the doctor is answering when amending: each centre's open dispute and its reason
+    disputes = list(record.centres.filter(confirmation=Confirmation.DISPUTED).select_related("centre")) \
+        if record else []
+    ctx = {"session": session, "form": form, "record": record, "centres": centres, "disputes": disputes}
     return render(request, "scheduling/record_form.html", ctx, status=status)
 
 

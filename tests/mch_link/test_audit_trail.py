@@ -180,3 +180,17 @@ def test_list_fields_read_as_words_and_an_answered_dispute_leaves_the_part(dispu
     assert "['" not in html and "[&#x27;" not in html
     assert "异议原因：实到12人" not in html
     assert "实到12人" in html  # in the trail, as the dispute's reason
+
+
+def test_the_amend_form_shows_what_the_centre_disputed(planned, client):
+    """The doctor answers a dispute on the record form: its centre and reason are there."""
+    with at(planned.training.date + datetime.timedelta(days=1), 10, 30):
+        client.force_login(planned.dan)
+        assert submit_training(client, planned, 18).status_code == 302
+        part = RecordCentre.objects.get()
+        client.force_login(planned.fay)
+        client.post(reverse("scheduling:record_confirm", args=[part.pk]),
+                    {"dispute": "1", "reason": "实到12人", "version": part.version})
+        client.force_login(planned.dan)
+        html = client.get(reverse("scheduling:record_edit", args=[planned.training.pk])).content.decode()
+    assert "托育机构提出异议：阳光托育园" in html and "实到12人" in html
