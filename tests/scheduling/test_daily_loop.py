@@ -292,6 +292,8 @@ class TestApproval:
         assert "卫生保健业务指导" in html and "未处理的异议（1）" in html and "当天未检查膳食" in html
         assert reverse("scheduling:session_detail", args=[loop.guidance.pk]) in html
         assert "托育机构不能再确认" in html and 'name="confirmed"' in html
+        # the note an open dispute requires is announced at the top, linked to its field below
+        assert html.index('href="#id_reason"') < html.index("完成情况") < html.index('id="id_reason"')
 
     def test_it_is_refused_with_an_open_dispute_and_no_reason(self, loop, client):
         submit(client, loop)
