@@ -290,7 +290,6 @@ class Report:
     overdue: list  # ObligationRow with status overdue or missed
     settings_used: dict
     generated_at: datetime.datetime
-    regions_on_day: dict = field(default_factory=dict, repr=False)  # id -> Region, for crumbs
     used_stored_statuses: bool = False  # the statuses were the stored ones, aggregated in SQL
     projected: bool = False  # 预计: the period has not begun; the rates are taken on its first day
 
@@ -348,15 +347,6 @@ class Report:
     @property
     def by_tier(self):
         return self.coverage.by_tier
-
-    @property
-    def crumbs(self):
-        """The region and its parents, top first."""
-        chain, r = [], self.region
-        while r is not None:
-            chain.insert(0, r)
-            r = self.regions_on_day.get(r.parent_id) if r.parent_id else None
-        return chain
 
     def as_json(self):
         """The documented JSON (docs/reports.md): exactly these keys."""
@@ -906,7 +896,7 @@ def completion_rows(*, region, period, provider=None, as_of=None, user=None):
         region=region_row, period=period, as_of=as_of, coverage_day=day, provider=provider, kinds=kinds,
         coverage=cov, completion=completion, by_region=by_region, by_provider=provider_rows,
         by_centre=centre_rows, trend=trend, overdue=overdue, settings_used=settings_used(),
-        generated_at=timezone.localtime(), regions_on_day=tree.rows, used_stored_statuses=used_stored,
+        generated_at=timezone.localtime(), used_stored_statuses=used_stored,
         projected=projected,
     )
 

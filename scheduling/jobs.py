@@ -6,7 +6,6 @@ the local date in Asia/Shanghai.
 """
 
 import datetime
-import logging
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -20,8 +19,6 @@ from mch_link.signals import contract_changed
 
 from .models import Notification, Obligation, Session
 from .services import schedule_generate, statuses_refresh
-
-log = logging.getLogger(__name__)
 
 # name -> (function path, schedule type, first run as (month, day, hour, minute) or (hour, minute))
 SCHEDULES = {
@@ -72,13 +69,6 @@ def register_schedules(now=None):
 def refresh_statuses(today=None):
     """Nightly: recompute every obligation's status as of today."""
     return statuses_refresh(today or timezone.localdate())
-
-
-def replan_year(year, today=None):
-    """Re-plan a year (after its official calendar is loaded). Returns the report."""
-    report = schedule_generate(year=year, today=today or timezone.localdate())
-    log.info("re-planned %s: %s", year, "; ".join(report.lines()))
-    return report
 
 
 def replan_for_contracts(contract_ids, today=None):

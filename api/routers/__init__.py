@@ -4,6 +4,9 @@ mch_link.permissions what the caller may do; writes go through the same services
 pages (scheduling.services)."""
 
 from django.http import Http404
+from ninja.errors import HttpError
+
+from scheduling import periods
 
 
 def one(qs, **lookup):
@@ -28,3 +31,11 @@ def narrowed(qs, filters, **lookups):
         if value is not None and value != "":
             qs = qs.filter(**{lookup: value})
     return qs
+
+
+def period_bounds(code):
+    """(first day, last day) of a period code (2027Q1, 2027), else 422 in plain words."""
+    try:
+        return periods.period_bounds(code)
+    except ValueError:
+        raise HttpError(422, "周期应为 2027Q1 或 2027 这样的代码") from None

@@ -5,7 +5,6 @@ import datetime
 
 from django.utils import timezone
 from ninja import Query, Router
-from ninja.errors import HttpError
 
 from mch_link.models import Provider, Region
 from mch_link.permissions import BUREAUS, MANAGERS, has_role, report_provider_forced
@@ -15,7 +14,7 @@ from reports.rows import completion_rows
 from scheduling import periods
 
 from .. import schemas as s
-from . import require
+from . import period_bounds, require
 
 router = Router(tags=["统计"])
 
@@ -46,10 +45,7 @@ def completion(request, q: Query[ReportFilter]):
     user = request.auth
     require(has_role(user, *BUREAUS, *MANAGERS))
     period = q.period or periods.quarter_of(timezone.localdate())
-    try:
-        periods.period_bounds(period)
-    except ValueError:
-        raise HttpError(422, "周期应为 2027Q1 或 2027 这样的代码") from None
+    period_bounds(period)
     if report_provider_forced(user):
         own = membership_of(user).provider
         require(not q.provider or q.provider == own.code)

@@ -4,24 +4,15 @@ from typing import Literal
 
 from django.db.models import Prefetch
 from ninja import Query, Router
-from ninja.errors import HttpError
 
 from mch_link.scoping import scoped
-from scheduling import periods
 from scheduling.models import Obligation, Record, RecordCentre, Session, WorkYear
 
 from .. import schemas as s
 from ..paging import Paging, page
-from . import narrowed, one
+from . import narrowed, one, period_bounds
 
 router = Router(tags=["计划与服务"])
-
-
-def _period_bounds(code):
-    try:
-        return periods.period_bounds(code)
-    except ValueError:
-        raise HttpError(422, "周期应为 2027Q1 或 2027 这样的代码") from None
 
 
 class ObligationFilter(Paging):
@@ -35,7 +26,7 @@ class ObligationFilter(Paging):
 def obligations(request, q: Query[ObligationFilter]):
     qs = scoped(request.auth, Obligation).select_related("contract__provider", "contract__centre")
     if q.period:
-        _period_bounds(q.period)
+        period_bounds(q.period)
     qs = narrowed(qs, q, period="period", kind="kind", status="status", contract="contract")
     return page(qs, q.cursor, q.limit)
 
@@ -66,7 +57,7 @@ class SessionFilter(Paging):
 def sessions(request, q: Query[SessionFilter]):
     qs = _sessions(request.auth)
     if q.period:
-        qs = qs.filter(date__range=_period_bounds(q.period))
+        qs = qs.filter(date__range=period_bounds(q.period))
     if q.centre:  # a subquery: a session serving two obligations of the centre is listed once
         qs = qs.filter(pk__in=Obligation.objects.filter(contract__centre__code=q.centre).values("sessions"))
     qs = narrowed(qs, q, provider="provider__code", status="status", kind="kind", updated_since="updated_at__gte")

@@ -30,7 +30,8 @@ def _workyear_save(data):
 
 def workyear_load(data):
     """Load a year in the holiday-cn format (official), replacing what was there. Raises
-    ValueError naming the bad entry. The caller re-plans the year (jobs.replan_year)."""
+    ValueError naming the bad entry. The caller re-plans the year, in the same
+    transaction (load_workdays.workdays_load)."""
     parsed = workdays.parse_holiday_cn(data)
     parsed = workdays.WorkYear(year=parsed.year, days_off=parsed.days_off, makeup_days=parsed.makeup_days,
                                estimated=False, source=parsed.source)

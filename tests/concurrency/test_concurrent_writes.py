@@ -22,6 +22,7 @@ from django.urls import reverse
 from mch_link.models import Contract
 from scheduling import jobs
 from scheduling.models import Attachment, Obligation, Record, RecordCentre, Session
+from tests import factories
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -187,8 +188,7 @@ def planned(contracted):
                                                  obligations__contract__centre=contracted.sunny).order_by("date").first()
     contracted.training = Session.objects.filter(provider=contracted.tashan_chc, kind="staff_training") \
         .order_by("date").first()
-    contracted.dan2 = __import__("tests.factories", fromlist=["user"]).user(
-        "dan2", "doctor", contracted.tashan_chc)
+    contracted.dan2 = factories.user("dan2", "doctor", contracted.tashan_chc)
     return contracted
 
 
@@ -244,14 +244,20 @@ def _submit_training(planned, client, attendance):
     return response, centres[0]
 
 
+def _submitted_part_and_its_staff(planned, doctor, attendance, username):
+    """The training's record submitted by `doctor`: the part of the centre whose attendance
+    is `attendance`, and a new staff user of that centre."""
+    response, centre_id = _submit_training(planned, doctor, attendance)
+    assert response.status_code == 302
+    part = RecordCentre.objects.get(record__session=planned.training, centre_id=centre_id)
+    return part, factories.user(username, "centre_staff", part.centre)
+
+
 def test_an_amendment_after_confirmation_puts_the_part_back_to_pending(planned):
     session = planned.training
     with at(session.date + datetime.timedelta(days=1)):
         doctor = client_for(planned.dan)
-        response, centre_id = _submit_training(planned, doctor, 15)
-        assert response.status_code == 302
-        part = RecordCentre.objects.get(record__session=session, centre_id=centre_id)
-        staff = __import__("tests.factories", fromlist=["user"]).user("staff-x", "centre_staff", part.centre)
+        part, staff = _submitted_part_and_its_staff(planned, doctor, 15, "staff-x")
         centre = client_for(staff)
         page = centre.get(reverse("scheduling:session_detail", args=[session.pk])).content.decode()
         assert "确认" in page
@@ -274,10 +280,8 @@ def test_confirming_while_the_doctor_amends_never_leaves_a_stale_confirmation(pl
     day = session.date + datetime.timedelta(days=1)
     with at(day):
         doctor = client_for(planned.dan)
-        response, centre_id = _submit_training(planned, doctor, 10)
-        assert response.status_code == 302
-        part = RecordCentre.objects.get(record__session=session, centre_id=centre_id)
-        staff = __import__("tests.factories", fromlist=["user"]).user("staff-y", "centre_staff", part.centre)
+        part, staff = _submitted_part_and_its_staff(planned, doctor, 10, "staff-y")
+        centre_id = part.centre_id
         centre = client_for(staff)
         for attendance in range(11, 19):
             part.refresh_from_db()
