@@ -46,9 +46,12 @@ def api(client):
 
 @pytest.fixture
 def planned(world):
-    f.signed_contract(world.tashan_chc, world.sunny)
-    f.signed_contract(world.keqiao_chc, world.bamboo)
-    schedule_generate(year=2026, today=datetime.date(2026, 1, 5))
+    # Planned under a clock frozen on the planning day, so "changed since" filters never
+    # depend on the hour the suite happens to run.
+    with at(datetime.date(2026, 1, 5)):
+        f.signed_contract(world.tashan_chc, world.sunny)
+        f.signed_contract(world.keqiao_chc, world.bamboo)
+        schedule_generate(year=2026, today=datetime.date(2026, 1, 5))
     world.guidance = Session.objects.filter(kind="guidance", provider=world.tashan_chc).order_by("date").first()
     world.training = Session.objects.filter(kind="staff_training", provider=world.tashan_chc).order_by("date").first()
     world.other_guidance = Session.objects.filter(kind="guidance", provider=world.keqiao_chc).order_by("date").first()
