@@ -18,7 +18,7 @@ schedule_generate, then measures in one run:
    - the feed URL with If-None-Match (304 from the fingerprint, feeds.feed_state: no body built),
    - a static copy of the same feed body served by WhiteNoise wrapping the same WSGI app in
      the same gunicorn (the cost of sending those bytes and nothing else).
-   Two interleaved rounds; the figures are their medians, and the ratio is feed / static.
+   `--rounds` interleaved rounds (3); the figures are their medians, and the ratio is feed / static.
 
 It prints the figures and asserts nothing about time: it is a benchmark, not a test.
 The client runs on the same machine as the server: it takes CPU from the workers, which
@@ -164,12 +164,13 @@ def load(port, path, total, concurrency, headers=None):
     return total / run_threads(worker, concurrency), statuses
 
 
-def serve(port, workers, static_dir, database_url):
+def serve(port, workers, static_dir, database_url, log):
     env = dict(os.environ, BENCH_STATIC_DIR=str(static_dir), DATABASE_URL=database_url,
-               ALLOWED_HOSTS="127.0.0.1", LOG_LEVEL="WARNING", PYTHONPATH=str(ROOT))
-    # the request log (one line a request) is still written, to nowhere
+               ALLOWED_HOSTS="127.0.0.1", LOG_LEVEL="WARNING", PYTHONPATH=str(ROOT),
+               STATIC_ROOT=str(static_dir))
+    # the request log (one line a request) is still written, to `log`
     return start_gunicorn("benchmarks.feeds:bench_app()", port, workers, env,
-                          lambda: fetch(port, "/" + STATIC_PREFIX + STATIC_NAME), stdout=subprocess.DEVNULL)
+                          lambda: fetch(port, "/" + STATIC_PREFIX + STATIC_NAME), stdout=log, stderr=subprocess.STDOUT)
 
 
 def main(argv=None):
@@ -178,6 +179,7 @@ def main(argv=None):
     parser.add_argument("--runs", type=int, default=20, help="feed builds to time (default 20)")
     parser.add_argument("--requests", type=int, default=500, help="requests per load round (default 500)")
     parser.add_argument("--concurrency", type=int, default=4, help="client threads (default 4)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved load rounds (default 3)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2,
                         help="gunicorn sync workers (default: one per core)")
     args = parser.parse_args(argv)
@@ -229,7 +231,9 @@ def main(argv=None):
         static_dir.mkdir()
         (static_dir / STATIC_NAME).write_bytes(content.body)
         port = free_port()
-        process = serve(port, args.workers, static_dir, database_url)
+        log_path = tmpdir / "gunicorn.log"
+        log = log_path.open("wb")
+        process = serve(port, args.workers, static_dir, database_url, log)
         feed_path = feeds.feed_path(feed)
         static_path = "/" + STATIC_PREFIX + STATIC_NAME
         status, body, headers = fetch(port, feed_path)
@@ -244,8 +248,8 @@ def main(argv=None):
                  ("feed 304 (If-None-Match)", feed_path, {"If-None-Match": etag})]
         results = {name: [] for name, _p, _h in cases}
         print(f"gunicorn: {args.workers} sync workers on 127.0.0.1:{port}; client: {args.requests} requests, "
-              f"concurrency {args.concurrency}, 2 rounds")
-        for round_ in (1, 2):
+              f"concurrency {args.concurrency}, {args.rounds} rounds")
+        for round_ in range(1, args.rounds + 1):
             for name, path, extra in cases:
                 rps, statuses = load(port, path, args.requests, args.concurrency, extra)
                 results[name].append(rps)
@@ -258,6 +262,11 @@ def main(argv=None):
         if process is not None:
             process.terminate()
             process.wait(timeout=30)
+            log.close()
+            other = [line for line in log_path.read_text(errors="replace").splitlines()
+                     if not line.startswith('{"event": "request"')]
+            if other:
+                print("gunicorn said (first lines that are not the request log):", *other[:10], sep="\n  ")
         shutil.rmtree(tmpdir, ignore_errors=True)
 
 

@@ -79,6 +79,9 @@ MIDDLEWARE = [
     # pages here may be compressed). Before whitenoise, which serves its own .gz copies.
     "django.middleware.gzip.GZipMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Calendar feeds (anonymous, authenticated by their token, no cookie) are answered here,
+    # without the session, locale, CSRF, auth, messages, CSP and axes middleware below.
+    "scheduling.middleware.FeedMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -115,12 +118,14 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------
 DATABASE_URL = env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+# Persistent connections (seconds; 0 opens one per request), on SQLite too: each gunicorn
+# sync worker and each django-q process keeps its own, opened after the fork, and skips the
+# connect and the PRAGMAs below on every request (docs/performance.md, feeds).
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=int(env("CONN_MAX_AGE", "60")))}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web process read while the task worker writes; IMMEDIATE takes the write
     # lock at BEGIN, so two writers queue for busy_timeout instead of failing with
     # "database is locked" halfway through a transaction.
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,

@@ -522,9 +522,10 @@ def build_content(feed, viewer, qs, state):
 
 
 def feed_by_token(token):
-    """The CalendarFeed with its owner (and a doctor's membership) loaded, or None."""
-    return (
-        CalendarFeed.objects.select_related("centre", "provider", "doctor__membership__provider")
-        .filter(token=token).first()
-    )
+    """The CalendarFeed with its owner (and a doctor's membership) loaded, or None. The token
+    is unique: no ORDER BY (`first()` would add one, and its compiling costs as much as the
+    rest of a 304)."""
+    rows = CalendarFeed.objects.select_related("centre", "provider", "doctor__membership__provider") \
+        .filter(token=token)[:1]
+    return next(iter(rows), None)
 

@@ -5,6 +5,7 @@ Each function states its queries; none writes.
 """
 
 import datetime
+from dataclasses import dataclass
 
 from django.db.models import Count, F, Min, Q
 from django.utils import timezone
@@ -91,6 +92,27 @@ def session_centre_ids(session):
     """The ids of the centres `session` serves (a part of its record each). One query."""
     return list(
         Obligation.objects.filter(sessions=session).values_list("contract__centre", flat=True).distinct())
+
+
+def centre_names(sessions):
+    """Set `centre_list` on each of `sessions` (instances; the same session may come twice):
+    the centres it serves, by name, each with `pk` and `name`. One query, on the link table,
+    however many sessions and lists: what the agenda's cards show of them."""
+    by_session = {}
+    if sessions:
+        rows = Session.obligations.through.objects.filter(session_id__in={s.pk for s in sessions}).values_list(
+            "session_id", "obligation__contract__centre_id", "obligation__contract__centre__name")
+        for session_id, centre_id, name in rows:
+            by_session.setdefault(session_id, {})[centre_id] = CentreName(centre_id, name)
+    for s in sessions:
+        s.centre_list = sorted(by_session.get(s.pk, {}).values(), key=lambda c: (c.name, c.pk))
+    return sessions
+
+
+@dataclass(frozen=True)
+class CentreName:
+    pk: int
+    name: str
 
 
 # --------------------------------------------------------------------------- quarter sign-off

@@ -9,6 +9,7 @@ import datetime
 from urllib.parse import urlencode
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
@@ -413,5 +414,6 @@ def _feed_headers(response, state):
     # Revalidate every time (cheap with the validators); never stored by shared caches.
     response.headers["Cache-Control"] = "private, no-cache"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    response.headers["Content-Language"] = settings.LANGUAGE_CODE  # whatever the client asks
     response.headers["Content-Disposition"] = 'inline; filename="mch-link.ics"'
     return response

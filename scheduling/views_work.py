@@ -40,6 +40,7 @@ from .feeds import doctor_sessions_q
 from .forms import ConfirmForm, MoveForm, ReasonForm, RecordForm
 from .models import Attachment, Confirmation, Kind, Obligation, QuarterApproval, Record, RecordCentre, Session
 from .selectors import (
+    centre_names,
     day_load,
     plan_start_quarter,
     plan_starts,
@@ -80,16 +81,15 @@ def agenda(request):
     today = timezone.localdate()
     monday = today - datetime.timedelta(days=today.weekday())
     qs = scoped(request.user, Session).exclude(status=Session.Status.CANCELLED).select_related("doctor") \
-        .prefetch_related(SESSION_PREFETCH).order_by("date", "start")
+        .order_by("date", "start")
     if is_doctor(request.user):
         qs = qs.filter(doctor_sessions_q(request.user, own_provider_id(request.user)))
-    week = [s for s in qs.filter(date__range=(monday, monday + datetime.timedelta(days=6)))]
+    week = list(qs.filter(date__range=(monday, monday + datetime.timedelta(days=6))))
     overdue = list(qs.filter(status=Session.Status.PLANNED, date__lt=today)[:50])
     drafts = list(qs.filter(record__status=Record.Status.DRAFT)[:50])
     disputed = list(qs.filter(pk__in=RecordCentre.objects.filter(
         confirmation=Confirmation.DISPUTED, record__status=Record.Status.SUBMITTED).values("record__session_id"))[:50])
-    for s in week + overdue + drafts + disputed:
-        s.centre_list = _centres(s)
+    centre_names(week + overdue + drafts + disputed)  # one read for the four lists' cards
     ctx = {"today": today, "today_sessions": [s for s in week if s.date == today],
            "week": [s for s in week if s.date != today], "overdue": overdue, "drafts": drafts,
            "disputed": disputed}

@@ -323,9 +323,9 @@ def _every_list_filled(planned):
 
 
 # the session, user and membership; the agenda's four lists (week, overdue, drafts, disputed)
-# with a prefetch each; the provider; the header's unread-notification count. The records
-# page: its split (to confirm / answered / locked) and the unread count.
-@pytest.mark.parametrize("who, url, queries", [("carol", "scheduling:agenda", 13),
+# and one read of their centres' names; the provider; the header's unread-notification count.
+# The records page: its split (to confirm / answered / locked) and the unread count.
+@pytest.mark.parametrize("who, url, queries", [("carol", "scheduling:agenda", 10),
                                                ("fay", "scheduling:centre_records", 9)])
 def test_the_agenda_and_records_pages_keep_their_query_count(planned, client, django_assert_max_num_queries,
                                                              who, url, queries):
@@ -375,3 +375,19 @@ def test_the_session_page_keeps_its_query_count_for_a_group_training(planned, cl
             django_assert_max_num_queries(len(one.captured_queries)):
         html = client.get(reverse("scheduling:session_detail", args=[training.pk])).content.decode()
     assert "组训托育3" in html
+
+
+def test_the_agenda_names_each_centre_of_a_joint_training_once_by_name(world, client):
+    """The cards' centres come from one read of the link table for all four lists."""
+    for centre in (world.sunny, world.little):
+        Contract.objects.create(provider=world.tashan_chc, centre=centre, status="signed",
+                                signed_on=datetime.date(2026, 1, 1), valid_from=datetime.date(2026, 1, 1),
+                                valid_to=datetime.date(2026, 12, 31))
+    schedule_generate(year=2026, today=datetime.date(2026, 1, 5))
+    training = Session.objects.filter(kind="staff_training", obligations__contract__centre=world.little) \
+        .filter(obligations__contract__centre=world.sunny).order_by("date").first()
+    client.force_login(world.carol)
+    with at(training.date):
+        html = client.get(reverse("scheduling:agenda")).content.decode()
+    today = html.split('id="today"')[1].split("<h2")[0]
+    assert f'<div>{"、".join(sorted([world.sunny.name, world.little.name]))}</div>' in today

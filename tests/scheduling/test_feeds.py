@@ -398,3 +398,64 @@ def test_the_next_day_gives_another_fingerprint(planned, client):
     today = feeds.feed_state(feed)
     with time_machine.travel(NOW + datetime.timedelta(days=1)):
         assert feeds.feed_state(feed).etag != today.etag  # the window moved: a session may have left it
+
+
+# --------------------------------------------------------------------------- ahead of the middleware
+
+
+def test_a_feed_keeps_answering_without_the_session_and_auth_machinery(planned, client, monkeypatch):
+    """Feeds are answered by scheduling.middleware.FeedMiddleware, ahead of the session, CSRF,
+    auth, messages, CSP and axes middleware: a phone's calendar keeps refreshing when the
+    session store fails, and gets no cookie. The pages do need that machinery."""
+    from django.contrib.sessions.middleware import SessionMiddleware
+
+    feed = feeds.feed_for(provider=planned.tashan_chc)
+    client.force_login(planned.carol)  # a browser that also holds a session cookie
+
+    def store_down(self, request):
+        raise RuntimeError("the session store is down")
+
+    monkeypatch.setattr(SessionMiddleware, "process_request", store_down)
+    full = get_feed(client, feed)
+    assert full.status_code == 200 and parse_strict(full.content.decode()).events
+    assert not full.cookies and "Cookie" not in full.get("Vary", "")
+    assert full["Content-Length"] == str(len(full.content)) and full["Content-Language"] == "zh-hans"
+    assert get_feed(client, feed, HTTP_IF_NONE_MATCH=full["ETag"]).status_code == 304
+    with pytest.raises(RuntimeError, match="session store"):
+        client.get(reverse("calendar:provider_month"))
+
+
+def test_what_the_early_answer_refuses(planned, client):
+    """The same refusals as through the whole stack: a revoked token, a deactivated doctor, a
+    POST; an unknown token gets the site's HTML 404 page (rendered by the whole stack)."""
+    doctor = feeds.feed_for(doctor=planned.dan)
+    assert get_feed(client, doctor).status_code == 200
+    planned.dan.is_active = False
+    planned.dan.save()
+    assert get_feed(client, doctor).status_code == 404
+    centre = feeds.feed_for(centre=planned.sunny)
+    url = reverse("calendar:feed", kwargs={"token": centre.token})
+    assert client.post(url).status_code == 405
+    feeds.feed_renew(centre)
+    gone = client.get(url)
+    assert gone.status_code == 404 and gone["Content-Type"].startswith("text/html")
+    assert "Content-Security-Policy" in gone
+
+
+def test_a_centres_feed_holds_nothing_of_another_organisation(planned, client):
+    """Answered early, a feed is still scoped: 竹韵 (柯桥) sees none of 阳光's (塔山) sessions."""
+    bamboo = uids(get_feed(client, feeds.feed_for(centre=planned.bamboo)))
+    sunny = uids(get_feed(client, feeds.feed_for(centre=planned.sunny)))
+    assert bamboo and sunny and not bamboo & sunny
+
+
+def test_the_request_log_names_the_feed_route_not_its_token(planned, client, caplog):
+    import json
+    import logging
+
+    feed = feeds.feed_for(centre=planned.sunny)
+    with caplog.at_level(logging.INFO, logger="mch_link.requests"):
+        get_feed(client, feed)
+    [line] = [json.loads(r.getMessage()) for r in caplog.records if r.name == "mch_link.requests"]
+    assert line["route"] == "/calendar/feed/<str:token>.ics" and line["status"] == 200
+    assert feed.token not in caplog.text
