@@ -16,6 +16,7 @@ without building the body, and a repeated 200 comes from the cache (docs/calenda
 
 import datetime
 import functools
+import gzip
 import hashlib
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -259,6 +260,10 @@ class FeedContent:
     etag: str  # quoted, as sent in the ETag header
     last_modified: datetime.datetime  # aware, UTC
     events: int
+    # The body gzipped once when built (what phones ask for: GZipMiddleware would compress a
+    # 1 MB feed again on every request, several times the cost of the rest). b"" in a body
+    # cached before it existed: GZipMiddleware then compresses as before.
+    gzipped: bytes = b""
 
 
 class _TriggerMinutes(vDuration):
@@ -518,7 +523,8 @@ def build_content(feed, viewer, qs, state):
     with translation.override(settings.LANGUAGE_CODE):  # the same text whatever the client asks
         sessions = _completed(viewer, qs, _feed_rows(qs), doctors_read=True)
         body = build_calendar(calendar_name(feed), sessions)
-    return FeedContent(body=body, etag=state.etag, last_modified=state.last_modified, events=len(sessions))
+    return FeedContent(body=body, etag=state.etag, last_modified=state.last_modified, events=len(sessions),
+                       gzipped=gzip.compress(body, compresslevel=6, mtime=0))
 
 
 def feed_by_token(token):

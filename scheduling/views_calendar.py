@@ -6,6 +6,7 @@ The feed needs no login: its token is the credential (see scheduling.feeds).
 """
 
 import datetime
+import re
 from urllib.parse import urlencode
 
 import segno
@@ -17,7 +18,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import get_conditional_response
+from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -403,9 +404,18 @@ def feed(request, token):
     content = feeds.feed_content(row, state=state)
     if content is None:
         raise Http404
-    response = _feed_headers(HttpResponse(content.body, content_type="text/calendar; charset=utf-8"), content)
+    gzipped = content.gzipped if _ACCEPTS_GZIP.search(request.headers.get("Accept-Encoding", "")) else b""
+    response = _feed_headers(HttpResponse(gzipped or content.body, content_type="text/calendar; charset=utf-8"),
+                             content)
+    if gzipped:  # compressed when built; as GZipMiddleware would send it, weak ETag included (RFC 9110 8.8.1)
+        response.headers["Content-Encoding"] = "gzip"
+        response.headers["ETag"] = "W/" + content.etag
+    patch_vary_headers(response, ("Accept-Encoding",))
     return get_conditional_response(request, etag=content.etag, last_modified=int(content.last_modified.timestamp()),
                                     response=response)
+
+
+_ACCEPTS_GZIP = re.compile(r"\bgzip\b")
 
 
 def _feed_headers(response, state):

@@ -459,3 +459,22 @@ def test_the_request_log_names_the_feed_route_not_its_token(planned, client, cap
     [line] = [json.loads(r.getMessage()) for r in caplog.records if r.name == "mch_link.requests"]
     assert line["route"] == "/calendar/feed/<str:token>.ics" and line["status"] == 200
     assert feed.token not in caplog.text
+
+
+def test_a_phone_asking_for_gzip_gets_the_body_compressed_once_when_built(planned, client, monkeypatch):
+    """The same text, gzipped when the body was built and cached with it: two requests give
+    the same bytes (GZipMiddleware compresses every time, with random bytes against BREACH),
+    and its weak ETag still answers 304."""
+    import gzip
+
+    feed = feeds.feed_for(provider=planned.tashan_chc)
+    plain = get_feed(client, feed)
+    no_building(monkeypatch)
+    first = get_feed(client, feed, HTTP_ACCEPT_ENCODING="gzip, deflate")
+    second = get_feed(client, feed, HTTP_ACCEPT_ENCODING="gzip, deflate")
+    assert first["Content-Encoding"] == "gzip" and gzip.decompress(first.content) == plain.content
+    assert first.content == second.content and first["Content-Length"] == str(len(first.content))
+    assert "Accept-Encoding" in first["Vary"] and "Accept-Encoding" in plain["Vary"]
+    assert first["ETag"] == "W/" + plain["ETag"]
+    again = get_feed(client, feed, HTTP_ACCEPT_ENCODING="gzip", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304
