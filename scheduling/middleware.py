@@ -8,7 +8,7 @@ redirects, HSTS and the compression of the body still apply; the request log (fi
 sees the URL pattern, not the token."""
 
 from django.http import Http404
-from django.urls import Resolver404, resolve, reverse
+from django.urls import Resolver404, get_script_prefix, resolve, reverse
 
 FEED_VIEW = "calendar:feed"
 
@@ -19,8 +19,9 @@ class FeedMiddleware:
         self.prefix = None  # the feed URLs' common start, "/calendar/feed/"
 
     def __call__(self, request):
-        if self.prefix is None:
-            self.prefix = reverse(FEED_VIEW, kwargs={"token": "x"}).removesuffix("x.ics")
+        if self.prefix is None:  # of path_info: without the script prefix a sub-path deployment adds
+            path = reverse(FEED_VIEW, kwargs={"token": "x"}).removeprefix(get_script_prefix())
+            self.prefix = "/" + path.removesuffix("x.ics")
         if request.path_info.startswith(self.prefix) and "\x00" not in request.path_info:
             try:
                 match = resolve(request.path_info)
