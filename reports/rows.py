@@ -47,6 +47,7 @@ from django.db.models import (
     F,
     Func,
     IntegerField,
+    Max,
     Min,
     Q,
     TextField,
@@ -64,7 +65,7 @@ from mch_link.rates import rate
 from mch_link.scoping import scoped
 from mch_link.selectors import MAX_REGION_IDS, Coverage, coverage, region_q, registry_as_of
 from scheduling import periods
-from scheduling.models import Obligation, RecordCentre
+from scheduling.models import Obligation, Record, RecordCentre
 from scheduling.selectors import confirmations_of, end_of_day, planned_session_q
 from scheduling.status import (
     CANCELLED,
@@ -74,9 +75,9 @@ from scheduling.status import (
     OVERDUE,
     STATUS_LABELS,
     WAIVED,
-    entered_late,
     facts_of,
     obligation_status,
+    status_sql,
 )
 
 QUARTER_NAMES = {1: _("第一季度"), 2: _("第二季度"), 3: _("第三季度"), 4: _("第四季度")}
@@ -517,24 +518,18 @@ class _DaysAfter(Func):
         return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)", [*later_params, *earlier_params]
 
 
-def _backfilled_q():
-    """Q of the obligations done by a late entry (补录): their record entered more than
-    LATE_ENTRY_DAYS days after it was held (status.entered_late), counted among the done."""
-    return Q(status__in=(DONE_ON_TIME, DONE_LATE), done_on__gte=F("start"),
-             done_known_on__isnull=False) & Q(
+def _entered_late_q():
+    """Q of the obligations whose record was a late entry (补录, status.entered_late): entered more
+    than LATE_ENTRY_DAYS days after it was held, one held before the obligation's first day
+    excepted."""
+    return Q(done_on__gte=F("start"), done_known_on__isnull=False) & Q(
         GreaterThan(_DaysAfter("done_known_on", "done_on"), settings.LATE_ENTRY_DAYS))
 
 
-class _Backfilled(dict):
-    """status.entered_late from the days' ISO texts, memoised per pair."""
-
-    def __call__(self, done_raw, known_raw, start_raw):
-        key = (done_raw, known_raw, start_raw)
-        late = self.get(key)
-        if late is None:
-            late = self[key] = entered_late(_DayOf.parse(done_raw), _DayOf.parse(known_raw),
-                                            settings.LATE_ENTRY_DAYS, _DayOf.parse(start_raw))
-        return late
+def _backfilled_q():
+    """Q of the obligations done by a late entry (补录) by their stored status, counted among the
+    done."""
+    return Q(status__in=(DONE_ON_TIME, DONE_LATE)) & _entered_late_q()
 
 
 class _Places:
@@ -651,62 +646,80 @@ def _stored_tallies(obligations, place_field, counted, trend, as_of):
     return _fetch(counts.union(late, all=True))
 
 
-def _computed_tallies(obligations, counted_obligations, place_field, counted, trend, as_of, centres):
-    """The tallies of `obligations` with each status computed from the facts as of `as_of`: the
-    obligations streamed from the cursor (done_on as text, see _fetch), added up here as the
-    GROUP BY of _stored_tallies does in SQL. planned_on decides a status only while nothing is
-    done by as_of, and confirmations count only for what is done by then: each query reads just
-    those obligations of the counted periods."""
-    unresolved = Q(resolution="") | Q(resolved_at__gte=end_of_day(as_of))
-    planned = _planned_dates(counted_obligations.filter(unresolved).filter(
-        Q(done_on__isnull=True) | Q(done_on__gt=as_of) | Q(done_known_on__gt=as_of)), as_of)
-    confirmed = confirmations_of(_done_by(counted_obligations, as_of), as_of)
-    status_of = _StatusOf(as_of)
-    memo = status_of.memo
-    as_of_text, backfilled_of = as_of.isoformat(), _Backfilled()
-    # The tallies' figures in one flat list, `width` numbers each (n, confirmed, disputed,
-    # backfilled, then per trend period), rather than a list per tally: far fewer objects for
-    # the garbage collector.
-    width = 4 + len(trend)
-    trend_column = {code: 4 + i for i, code in enumerate(trend)}
-    period_of = {code: (code in counted, trend_column.get(code)) for code in {*counted, *trend}}
-    slots, figures, late = {}, [], {}  # (kind, status, provider, place) -> its first index; index -> late
-    rows = _fetch(_known_facts(obligations, as_of).values_list(
-        "pk", "kind", "period", "known_resolution", "done_text", "known_text", "start_text", "contract__provider_id",
-        place_field, "contract__centre_id"))
-    for pk, kind, ob_period, resolution, done_raw, known_raw, start_raw, provider_id, place_id, centre_id in rows:
-        if known_raw is not None and done_raw is not None and known_raw > as_of_text:
-            done_raw = None  # entered after as_of (ISO texts compare as the days): not known then
-        planned_on = planned.get(pk)
-        key = (ob_period, resolution, done_raw, planned_on)
-        status = memo.get(key)
-        if status is None:
-            status = status_of(*key)
-        where = (kind, status, provider_id, place_id)
-        slot = slots.get(where)
-        if slot is None:
-            slot = slots[where] = len(figures)
-            figures.extend([0] * width)
-        is_counted, column = period_of[ob_period]
-        if is_counted:
-            confirmation = confirmed.get(pk, UNCONFIRMED)
-            figures[slot] += 1
-            if confirmation == CONFIRMED:
-                figures[slot + 1] += 1
-            elif confirmation == DISPUTED:
-                figures[slot + 2] += 1
-            if known_raw is not None and (status == DONE_ON_TIME or status == DONE_LATE) \
-                    and backfilled_of(done_raw, known_raw, start_raw):
-                figures[slot + 3] += 1
-            if status == OVERDUE or status == MISSED:
-                code, name, _t = centres[centre_id]
-                late.setdefault(slot, []).append((pk, ob_period, done_raw, planned_on, confirmation, code, name))
-        if column is not None:
-            figures[slot + column] += 1
-    for (kind, status, provider_id, place_id), slot in slots.items():
-        n, confirmed_n, disputed_n, backfilled_n = figures[slot:slot + 4]
-        yield (kind, status, provider_id, place_id, n, confirmed_n, disputed_n, backfilled_n, late.get(slot),
-               *figures[slot + 4:slot + width])
+def _facts_as_known(obligations, place_field, as_of):
+    """One row per obligation with its facts as known on `as_of` (knowledge time), named for
+    _computed_tallies' statement: kind, period, provider and place, the resolution ("" when
+    entered after as_of), the record's day (NULL when dated after as_of or entered after it:
+    f_done; for the overdue list, NULL only when entered after it: f_done_list), the earliest
+    session planned as of as_of (selectors.planned_session_q), the confirmation known by then
+    (2 confirmed, 1 disputed, 0 neither: the rule of selectors.confirmations_of, confirmed
+    wins), whether the record was a late entry (补录, status.entered_late), the centre's code
+    and name. The sessions and record parts are joined and aggregated per obligation: no
+    correlated subquery."""
+    eod = end_of_day(as_of)
+    part = "sessions__record__centres__"
+    known_part = (Q(sessions__record__status=Record.Status.SUBMITTED, **{f"{part}centre_id": F("contract__centre_id")})
+                  & (Q(**{f"{part}confirmed_at__isnull": True}) | Q(**{f"{part}confirmed_at__lt": eod})))
+    return obligations.order_by().values("pk").annotate(
+        f_id=F("pk"), f_kind=F("kind"), f_period=F("period"), f_provider=F("contract__provider_id"),
+        f_place=F(place_field),
+        f_res=Case(When(resolved_at__gte=eod, then=Value("")), default=F("resolution"), output_field=CharField()),
+        f_done=Case(When(Q(done_on__lte=as_of) & ~Q(done_known_on__gt=as_of), then=F("done_on")),
+                    default=None, output_field=DateField()),
+        f_done_list=Case(When(done_known_on__gt=as_of, then=Value(None)), default=F("done_on"),
+                         output_field=DateField()),
+        f_entered_late=Case(When(_entered_late_q(), then=Value(1)), default=Value(0), output_field=IntegerField()),
+        f_code=F("contract__centre__code"), f_name=F("contract__centre__name"),
+        f_planned=Min("sessions__date", filter=planned_session_q(as_of, "sessions__")),
+        f_conf=Max(Case(When(known_part & Q(**{f"{part}confirmation": CONFIRMED}), then=Value(2)),
+                        When(known_part & Q(**{f"{part}confirmation": DISPUTED}), then=Value(1)),
+                        default=Value(0), output_field=IntegerField())),
+    ).values_list("f_id", "f_kind", "f_period", "f_provider", "f_place", "f_res", "f_done", "f_done_list",
+                  "f_entered_late", "f_code", "f_name", "f_planned", "f_conf")
+
+
+def _computed_tallies(obligations, place_field, counted, trend, as_of):
+    """The tallies of `obligations` with each status computed as of `as_of` in the database: one
+    statement. The facts as known on as_of, one row per obligation (_facts_as_known), then
+    each status by status.status_sql (obligation_status as a CASE expression), counted by
+    kind, status, provider and place as _stored_tallies counts the stored ones (the periods as
+    conditional counts), and after it (UNION ALL) one tally per late (overdue or missed)
+    obligation of the counted periods, with its facts as text."""
+    try:
+        facts_sql, facts_params = _facts_as_known(obligations, place_field, as_of).query.sql_with_params()
+    except EmptyResultSet:  # e.g. a region without townships: an empty IN list
+        return
+    status, status_params = status_sql(as_of, settings.GRACE_DAYS, {*counted, *trend}, period="f_period",
+                                       resolution="f_res", done_on="f_done", planned_on="f_planned")
+    counted_marks = ", ".join(["%s"] * len(counted))
+    in_counted = f"f_period IN ({counted_marks})"
+    counted_list = sorted(counted)
+    per_trend = "".join(", SUM(CASE WHEN f_period = %s THEN 1 ELSE 0 END)" for _ in trend)
+    zeros = ", 0" * len(trend)
+    confirmation = "(CASE WHEN f_done IS NULL THEN 0 ELSE f_conf END)"
+    sep = "%s"
+    late_text = (f"CAST(f_id AS TEXT) || {sep} || f_period || {sep} || COALESCE(CAST(f_done_list AS TEXT), '') || "
+                 f"{sep} || COALESCE(CAST(f_planned AS TEXT), '') || {sep} || "
+                 f"(CASE {confirmation} WHEN 2 THEN %s WHEN 1 THEN %s ELSE %s END) || {sep} || f_code || {sep} || "
+                 f"f_name")
+    sql = (
+        f"WITH f AS ({facts_sql}), s AS (SELECT f.*, {status} AS f_status FROM f) "
+        f"SELECT f_kind, f_status, f_provider, f_place, "
+        f"SUM(CASE WHEN {in_counted} THEN 1 ELSE 0 END), "
+        f"SUM(CASE WHEN {in_counted} AND {confirmation} = 2 THEN 1 ELSE 0 END), "
+        f"SUM(CASE WHEN {in_counted} AND {confirmation} = 1 THEN 1 ELSE 0 END), "
+        f"SUM(CASE WHEN {in_counted} AND f_status IN (%s, %s) AND f_entered_late = 1 THEN 1 ELSE 0 END), "
+        f"NULL{per_trend} FROM s GROUP BY f_kind, f_status, f_provider, f_place "
+        f"UNION ALL SELECT f_kind, f_status, f_provider, f_place, 0, 0, 0, 0, {late_text}{zeros} FROM s "
+        f"WHERE {in_counted} AND f_status IN (%s, %s)"
+    )
+    params = [*facts_params, *status_params,
+              *counted_list, *counted_list, *counted_list, *counted_list, DONE_ON_TIME, DONE_LATE, *trend,
+              FIELD_SEP, FIELD_SEP, FIELD_SEP, FIELD_SEP, CONFIRMED, DISPUTED, UNCONFIRMED, FIELD_SEP, FIELD_SEP,
+              *counted_list, OVERDUE, MISSED]
+    with connections[obligations.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        yield from cursor
 
 
 def _count(tallies, places, trend, providers, as_of):
@@ -810,7 +823,6 @@ def completion_rows(*, region, period, provider=None, as_of=None, user=None):
     # _region_prefilter): each is then placed by its township as of the day (_Places).
     base = obligations_in_scope(user=user, provider=provider).filter(
         _region_prefilter(tree, region_id, "contract__centre__township"))
-    counted_qs = base.filter(period__in=counted)
     all_qs = base.filter(period__in=sorted(set(counted) | set(trend_periods))).order_by()
 
     # Each obligation's group: (sub-region, provider, None) — the sub-region being the county of
@@ -827,8 +839,7 @@ def completion_rows(*, region, period, provider=None, as_of=None, user=None):
     if used_stored:
         tallies = _stored_tallies(all_qs, places.field, counted_set, trend_periods, as_of)
     else:
-        tallies = _computed_tallies(all_qs, counted_qs, places.field, counted_set, trend_periods, as_of,
-                                    centres or _centres(tree, region_id))
+        tallies = _computed_tallies(all_qs, places.field, counted_set, trend_periods, as_of)
     counts, backfilled, trend_counts, overdue = _count(tallies, places, trend_periods, providers, as_of)
     groups = list(places.index)
     completion = {kind: Completion() for kind in kinds}
