@@ -288,11 +288,12 @@ class Report:
     by_provider: list  # GroupRow per provider with an obligation in the report
     by_centre: list  # GroupRow per centre (township reports only)
     trend: list  # TrendRow per quarter of the year (up to the report's quarter)
-    overdue: list  # ObligationRow with status overdue or missed
+    overdue: list  # ObligationRow with status overdue or missed (the first overdue_limit of them, if given)
     settings_used: dict
     generated_at: datetime.datetime
     used_stored_statuses: bool = False  # the statuses were the stored ones, aggregated in SQL
     projected: bool = False  # 预计: the period has not begun; the rates are taken on its first day
+    overdue_count: int = 0  # the overdue list's length, also when `overdue` holds only its first rows
 
     @property
     def full_coverage(self):
@@ -619,12 +620,13 @@ def _late_text(as_of):
 # them, or None; per_trend the counts per trend period (any confirmation). _count reads them.
 
 
-def _stored_tallies(obligations, place_field, counted, trend, as_of):
+def _stored_tallies(obligations, place_field, counted, trend, as_of, limit=None):
     """The tallies of `obligations` by their stored status and confirmation: one statement, its
     rows streamed straight from the cursor as they are. A GROUP BY (kind, status, provider and
     place, see _Places; the periods as conditional counts), and after it (UNION ALL) one tally
     per late (overdue or missed) obligation of the counted periods, counting nothing, with the
-    obligation's facts as text. The caller has checked that the stored statuses are of its day
+    obligation's facts as text: with `limit`, only the first in the overdue list's order
+    (LATE_ORDER). The caller has checked that the stored statuses are of its day
     (_stored_statuses_fresh)."""
     fields = ("kind", "status", "contract__provider_id", place_field)
     read_all = set(trend) <= set(counted)  # a year report: every row read is counted
@@ -643,7 +645,31 @@ def _stored_tallies(obligations, place_field, counted, trend, as_of):
     late = obligations.filter(in_counted, status__in=(OVERDUE, MISSED)).values(*fields, "pk").annotate(
         **zeros, late_text=_late_text(as_of),
     ).values_list(*fields, "n0", "confirmed0", "disputed0", "backfilled0", "late_text", *(f"z{p}" for p in per_period))
-    return _fetch(counts.union(late, all=True))
+    if limit is None:
+        return _fetch(counts.union(late, all=True))
+    return _union_limited(counts, late.order_by(*late_order("contract__"))[:limit])
+
+
+def late_order(contract_path):
+    """The overdue list's order in SQL: period, kind (in periods.KINDS order), provider code,
+    centre code, id (the order completion_rows sorts the list in); `contract_path`: the path
+    to the obligation's contract ("contract__")."""
+    kind = Case(*(When(kind=k, then=Value(i)) for i, k in enumerate(periods.KINDS)), output_field=IntegerField())
+    return ("period", kind, f"{contract_path}provider__code", f"{contract_path}centre__code", "pk")
+
+
+def _union_limited(counts, late):
+    """`counts` UNION ALL the rows of `late` (ordered and sliced, the same columns), streamed
+    like _fetch: the limited branch as a derived table, which SQLite and PostgreSQL both
+    accept in a compound statement."""
+    try:
+        counts_sql, counts_params = counts.query.sql_with_params()
+    except EmptyResultSet:
+        return
+    late_sql, late_params = late.query.sql_with_params()
+    with connections[counts.db].cursor() as cursor:
+        cursor.execute(f"{counts_sql} UNION ALL SELECT * FROM ({late_sql}) late", [*counts_params, *late_params])
+        yield from cursor
 
 
 def _facts_as_known(obligations, place_field, as_of):
@@ -670,21 +696,23 @@ def _facts_as_known(obligations, place_field, as_of):
                          output_field=DateField()),
         f_entered_late=Case(When(_entered_late_q(), then=Value(1)), default=Value(0), output_field=IntegerField()),
         f_code=F("contract__centre__code"), f_name=F("contract__centre__name"),
+        f_provider_code=F("contract__provider__code"),
         f_planned=Min("sessions__date", filter=planned_session_q(as_of, "sessions__")),
         f_conf=Max(Case(When(known_part & Q(**{f"{part}confirmation": CONFIRMED}), then=Value(2)),
                         When(known_part & Q(**{f"{part}confirmation": DISPUTED}), then=Value(1)),
                         default=Value(0), output_field=IntegerField())),
     ).values_list("f_id", "f_kind", "f_period", "f_provider", "f_place", "f_res", "f_done", "f_done_list",
-                  "f_entered_late", "f_code", "f_name", "f_planned", "f_conf")
+                  "f_entered_late", "f_code", "f_name", "f_provider_code", "f_planned", "f_conf")
 
 
-def _computed_tallies(obligations, place_field, counted, trend, as_of):
+def _computed_tallies(obligations, place_field, counted, trend, as_of, limit=None):
     """The tallies of `obligations` with each status computed as of `as_of` in the database: one
     statement. The facts as known on as_of, one row per obligation (_facts_as_known), then
     each status by status.status_sql (obligation_status as a CASE expression), counted by
     kind, status, provider and place as _stored_tallies counts the stored ones (the periods as
     conditional counts), and after it (UNION ALL) one tally per late (overdue or missed)
-    obligation of the counted periods, with its facts as text."""
+    obligation of the counted periods, with its facts as text (with `limit`, only the first in
+    the overdue list's order, see late_order)."""
     try:
         facts_sql, facts_params = _facts_as_known(obligations, place_field, as_of).query.sql_with_params()
     except EmptyResultSet:  # e.g. a region without townships: an empty IN list
@@ -710,13 +738,20 @@ def _computed_tallies(obligations, place_field, counted, trend, as_of):
         f"SUM(CASE WHEN {in_counted} AND {confirmation} = 1 THEN 1 ELSE 0 END), "
         f"SUM(CASE WHEN {in_counted} AND f_status IN (%s, %s) AND f_entered_late = 1 THEN 1 ELSE 0 END), "
         f"NULL{per_trend} FROM s GROUP BY f_kind, f_status, f_provider, f_place "
-        f"UNION ALL SELECT f_kind, f_status, f_provider, f_place, 0, 0, 0, 0, {late_text}{zeros} FROM s "
-        f"WHERE {in_counted} AND f_status IN (%s, %s)"
     )
+    late = (f"SELECT f_kind, f_status, f_provider, f_place, 0, 0, 0, 0, {late_text}{zeros} FROM s "
+            f"WHERE {in_counted} AND f_status IN (%s, %s)")
     params = [*facts_params, *status_params,
               *counted_list, *counted_list, *counted_list, *counted_list, DONE_ON_TIME, DONE_LATE, *trend,
               FIELD_SEP, FIELD_SEP, FIELD_SEP, FIELD_SEP, CONFIRMED, DISPUTED, UNCONFIRMED, FIELD_SEP, FIELD_SEP,
               *counted_list, OVERDUE, MISSED]
+    if limit is None:
+        sql += f"UNION ALL {late}"
+    else:  # the order of late_order()
+        kind = " ".join("WHEN %s THEN " + str(i) for i in range(len(periods.KINDS)))
+        sql += (f"UNION ALL SELECT * FROM ({late} ORDER BY f_period, CASE f_kind {kind} END, f_provider_code, "
+                f"f_code, f_id LIMIT %s) late")
+        params += [*periods.KINDS, limit]
     with connections[obligations.db].cursor() as cursor:
         cursor.execute(sql, params)
         yield from cursor
@@ -793,10 +828,12 @@ def _centres(tree, region_id):
         _region_prefilter(tree, region_id, "township")).order_by().values_list("pk", "code", "name", "township_id")}
 
 
-def completion_rows(*, region, period, provider=None, as_of=None, user=None):
+def completion_rows(*, region, period, provider=None, as_of=None, user=None, overdue_limit=None):
     """The report of `region` (a Region, or None for the whole installation) for `period`
     ("2027Q1" or "2027"), optionally one `provider`, as of `as_of` (default: today),
-    seeing only what `user` may see (None: everything).
+    seeing only what `user` may see (None: everything). With `overdue_limit`, the overdue list
+    holds only its first `overdue_limit` obligations (the dashboard shows those; the downloads
+    all of them); Report.overdue_count is always the whole list's length.
 
     Raises ValueError for a bad period code. A fixed number of queries (see the module
     docstring); statuses are computed, never written.
@@ -836,10 +873,13 @@ def completion_rows(*, region, period, provider=None, as_of=None, user=None):
     # (statuses_refresh, with the one status function); otherwise computed from the facts.
     counted_set = frozenset(counted)
     used_stored = _stored_statuses_fresh(all_qs, as_of)
+    # The overdue list limited in SQL only when every row it reads is in the region (the stored
+    # tree is the day's, not a township report's centres): else it is cut after placing.
+    limit = overdue_limit if places.as_stored and not township_level else None
     if used_stored:
-        tallies = _stored_tallies(all_qs, places.field, counted_set, trend_periods, as_of)
+        tallies = _stored_tallies(all_qs, places.field, counted_set, trend_periods, as_of, limit)
     else:
-        tallies = _computed_tallies(all_qs, places.field, counted_set, trend_periods, as_of)
+        tallies = _computed_tallies(all_qs, places.field, counted_set, trend_periods, as_of, limit)
     counts, backfilled, trend_counts, overdue = _count(tallies, places, trend_periods, providers, as_of)
     groups = list(places.index)
     completion = {kind: Completion() for kind in kinds}
@@ -902,12 +942,15 @@ def completion_rows(*, region, period, provider=None, as_of=None, user=None):
                 c.add(status, n=n)
         trend.append(TrendRow(code, period_label(code), c.owed, c.done))
     kind_order = {kind: i for i, kind in enumerate(periods.KINDS)}
-    overdue.sort(key=lambda o: (o.period, kind_order[o.kind], o.provider_code, o.centre_code))
+    overdue.sort(key=lambda o: (o.period, kind_order[o.kind], o.provider_code, o.centre_code, o.pk))  # late_order
+    if overdue_limit is not None:
+        del overdue[overdue_limit:]
     return Report(
         region=region_row, period=period, as_of=as_of, coverage_day=day, provider=provider, kinds=kinds,
         coverage=cov, completion=completion, by_region=by_region, by_provider=provider_rows,
         by_centre=centre_rows, trend=trend, overdue=overdue, settings_used=settings_used(),
         generated_at=timezone.localtime(), used_stored_statuses=used_stored,
+        overdue_count=sum(c.overdue + c.missed for c in completion.values()),
         projected=projected,
     )
 
