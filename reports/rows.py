@@ -673,20 +673,22 @@ def _union_limited(counts, late):
 
 
 def _facts_as_known(obligations, place_field, as_of):
-    """One row per obligation with its facts as known on `as_of` (knowledge time), named for
-    _computed_tallies' statement: kind, period, provider and place, the resolution ("" when
-    entered after as_of), the record's day (NULL when dated after as_of or entered after it:
-    f_done; for the overdue list, NULL only when entered after it: f_done_list), the earliest
-    session planned as of as_of (selectors.planned_session_q), the confirmation known by then
-    (2 confirmed, 1 disputed, 0 neither: the rule of selectors.confirmations_of, confirmed
-    wins), whether the record was a late entry (补录, status.entered_late), the centre's code
-    and name. The sessions and record parts are joined and aggregated per obligation: no
-    correlated subquery."""
+    """The facts of `obligations` as known on `as_of` (knowledge time), for _computed_tallies'
+    statement, as two querysets of named columns:
+
+    - one row per obligation: kind, period, provider and place, the resolution ("" when
+      entered after as_of), the record's day (NULL when dated after as_of or entered after it:
+      f_done; for the overdue list, NULL only when entered after it: f_done_list), whether the
+      record was a late entry (补录, status.entered_late), the centre's id (its code and name,
+      and the provider's code, are joined only to the late rows);
+    - one row per obligation that has sessions, grouped by its id alone: the earliest session
+      planned as of as_of (selectors.planned_session_q) and the confirmation known by then (2
+      confirmed, 1 disputed, 0 neither: the rule of selectors.confirmations_of, confirmed wins).
+
+    Joined by id in the statement (no correlated subquery); a GROUP BY over every column of
+    the first took SQLite twice as long."""
     eod = end_of_day(as_of)
-    part = "sessions__record__centres__"
-    known_part = (Q(sessions__record__status=Record.Status.SUBMITTED, **{f"{part}centre_id": F("contract__centre_id")})
-                  & (Q(**{f"{part}confirmed_at__isnull": True}) | Q(**{f"{part}confirmed_at__lt": eod})))
-    return obligations.order_by().values("pk").annotate(
+    facts = obligations.order_by().annotate(
         f_id=F("pk"), f_kind=F("kind"), f_period=F("period"), f_provider=F("contract__provider_id"),
         f_place=F(place_field),
         f_res=Case(When(resolved_at__gte=eod, then=Value("")), default=F("resolution"), output_field=CharField()),
@@ -695,14 +697,19 @@ def _facts_as_known(obligations, place_field, as_of):
         f_done_list=Case(When(done_known_on__gt=as_of, then=Value(None)), default=F("done_on"),
                          output_field=DateField()),
         f_entered_late=Case(When(_entered_late_q(), then=Value(1)), default=Value(0), output_field=IntegerField()),
-        f_code=F("contract__centre__code"), f_name=F("contract__centre__name"),
-        f_provider_code=F("contract__provider__code"),
-        f_planned=Min("sessions__date", filter=planned_session_q(as_of, "sessions__")),
-        f_conf=Max(Case(When(known_part & Q(**{f"{part}confirmation": CONFIRMED}), then=Value(2)),
+        f_centre=F("contract__centre_id"),
+    ).values_list("f_id", "f_kind", "f_period", "f_provider", "f_place", "f_res", "f_done", "f_done_list",
+                  "f_entered_late", "f_centre")
+    part = "sessions__record__centres__"
+    known_part = (Q(sessions__record__status=Record.Status.SUBMITTED, **{f"{part}centre_id": F("contract__centre_id")})
+                  & (Q(**{f"{part}confirmed_at__isnull": True}) | Q(**{f"{part}confirmed_at__lt": eod})))
+    sessions = obligations.order_by().filter(sessions__isnull=False).values("pk").annotate(
+        g_planned=Min("sessions__date", filter=planned_session_q(as_of, "sessions__")),
+        g_conf=Max(Case(When(known_part & Q(**{f"{part}confirmation": CONFIRMED}), then=Value(2)),
                         When(known_part & Q(**{f"{part}confirmation": DISPUTED}), then=Value(1)),
                         default=Value(0), output_field=IntegerField())),
-    ).values_list("f_id", "f_kind", "f_period", "f_provider", "f_place", "f_res", "f_done", "f_done_list",
-                  "f_entered_late", "f_code", "f_name", "f_provider_code", "f_planned", "f_conf")
+    ).values_list("pk", "g_planned", "g_conf")
+    return facts, sessions
 
 
 def _computed_tallies(obligations, place_field, counted, trend, as_of, limit=None):
@@ -713,10 +720,14 @@ def _computed_tallies(obligations, place_field, counted, trend, as_of, limit=Non
     conditional counts), and after it (UNION ALL) one tally per late (overdue or missed)
     obligation of the counted periods, with its facts as text (with `limit`, only the first in
     the overdue list's order, see late_order)."""
+    facts, sessions = _facts_as_known(obligations, place_field, as_of)
     try:
-        facts_sql, facts_params = _facts_as_known(obligations, place_field, as_of).query.sql_with_params()
+        facts_sql, facts_params = facts.query.sql_with_params()
+        sessions_sql, sessions_params = sessions.query.sql_with_params()
     except EmptyResultSet:  # e.g. a region without townships: an empty IN list
         return
+    # the sessions' columns in order ("pk" may not be aliased as such): obligation id, planned, confirmation
+    sessions_sql = f"SELECT * FROM ({sessions_sql}) g0"
     status, status_params = status_sql(as_of, settings.GRACE_DAYS, {*counted, *trend}, period="f_period",
                                        resolution="f_res", done_on="f_done", planned_on="f_planned")
     counted_marks = ", ".join(["%s"] * len(counted))
@@ -728,10 +739,12 @@ def _computed_tallies(obligations, place_field, counted, trend, as_of, limit=Non
     sep = "%s"
     late_text = (f"CAST(f_id AS TEXT) || {sep} || f_period || {sep} || COALESCE(CAST(f_done_list AS TEXT), '') || "
                  f"{sep} || COALESCE(CAST(f_planned AS TEXT), '') || {sep} || "
-                 f"(CASE {confirmation} WHEN 2 THEN %s WHEN 1 THEN %s ELSE %s END) || {sep} || f_code || {sep} || "
-                 f"f_name")
+                 f"(CASE {confirmation} WHEN 2 THEN %s WHEN 1 THEN %s ELSE %s END) || {sep} || ce.code || {sep} || "
+                 f"ce.name")
     sql = (
-        f"WITH f AS ({facts_sql}), s AS (SELECT f.*, {status} AS f_status FROM f) "
+        f"WITH g (g_id, f_planned, f_conf) AS ({sessions_sql}), "
+        f"s AS (SELECT f.*, g.f_planned, g.f_conf, {status} AS f_status FROM ({facts_sql}) f "
+        f"LEFT JOIN g ON g.g_id = f.f_id) "
         f"SELECT f_kind, f_status, f_provider, f_place, "
         f"SUM(CASE WHEN {in_counted} THEN 1 ELSE 0 END), "
         f"SUM(CASE WHEN {in_counted} AND {confirmation} = 2 THEN 1 ELSE 0 END), "
@@ -739,9 +752,12 @@ def _computed_tallies(obligations, place_field, counted, trend, as_of, limit=Non
         f"SUM(CASE WHEN {in_counted} AND f_status IN (%s, %s) AND f_entered_late = 1 THEN 1 ELSE 0 END), "
         f"NULL{per_trend} FROM s GROUP BY f_kind, f_status, f_provider, f_place "
     )
+    quote = connections[obligations.db].ops.quote_name
     late = (f"SELECT f_kind, f_status, f_provider, f_place, 0, 0, 0, 0, {late_text}{zeros} FROM s "
+            f"JOIN {quote(Centre._meta.db_table)} ce ON ce.id = s.f_centre "
+            f"JOIN {quote(Provider._meta.db_table)} pr ON pr.id = s.f_provider "
             f"WHERE {in_counted} AND f_status IN (%s, %s)")
-    params = [*facts_params, *status_params,
+    params = [*sessions_params, *status_params, *facts_params,
               *counted_list, *counted_list, *counted_list, *counted_list, DONE_ON_TIME, DONE_LATE, *trend,
               FIELD_SEP, FIELD_SEP, FIELD_SEP, FIELD_SEP, CONFIRMED, DISPUTED, UNCONFIRMED, FIELD_SEP, FIELD_SEP,
               *counted_list, OVERDUE, MISSED]
@@ -749,8 +765,8 @@ def _computed_tallies(obligations, place_field, counted, trend, as_of, limit=Non
         sql += f"UNION ALL {late}"
     else:  # the order of late_order()
         kind = " ".join("WHEN %s THEN " + str(i) for i in range(len(periods.KINDS)))
-        sql += (f"UNION ALL SELECT * FROM ({late} ORDER BY f_period, CASE f_kind {kind} END, f_provider_code, "
-                f"f_code, f_id LIMIT %s) late")
+        sql += (f"UNION ALL SELECT * FROM ({late} ORDER BY f_period, CASE f_kind {kind} END, pr.code, "
+                f"ce.code, f_id LIMIT %s) late")
         params += [*periods.KINDS, limit]
     with connections[obligations.db].cursor() as cursor:
         cursor.execute(sql, params)
