@@ -9,10 +9,10 @@ Definitions (docs/reports.md has the full text):
 - Statuses are those of scheduling.status.obligation_status, the one status function, as of
   `as_of` (default: today). When every stored status of the report was computed as of `as_of`
   (status_on: statuses_refresh, with that function), the stored statuses and confirmations are
-  counted in SQL; otherwise (a past day) each status is computed from the stored facts
-  (period, resolution, done_on, earliest planned session). Both sources yield tallies of one
-  shape, counted by one loop (_count), and give the same report (Report.used_stored_statuses
-  tells which ran).
+  counted in SQL; otherwise (a past day) each status is computed from the stored facts as
+  known that day (period, resolution, done_on, earliest planned session), in SQL too
+  (status.status_sql). Both sources yield tallies of one shape, counted by one loop (_count),
+  and give the same report (Report.used_stored_statuses tells which ran).
 - `owed` counts the obligations of the period whose resolution is neither cancelled nor waived:
   owed = done_on_time + done_late + missed + pending.
 - `confirmed` / `disputed`: done obligations whose centre's part of the submitted record is
@@ -24,9 +24,9 @@ Definitions (docs/reports.md has the full text):
 
 Dates are local calendar dates (Asia/Shanghai). A fixed number of queries whatever the size of
 the region: the registry (registry_as_of) and the contracts in force (coverage), a freshness
-probe, then one GROUP BY (stored statuses) or the region's obligations, their planned sessions,
-their record confirmations and the centres' names (computed statuses); everything else is
-Python over those rows. docs/reports.md, "Queries", has the details.
+probe, then one statement (the stored statuses counted, or the statuses computed as of the
+day and counted); everything else is Python over its rows. docs/reports.md, "Queries", has the
+details.
 """
 
 from __future__ import annotations
