@@ -9,10 +9,10 @@ Definitions (docs/reports.md has the full text):
 - Statuses are those of scheduling.status.obligation_status, the one status function, as of
   `as_of` (default: today). When every stored status of the report was computed as of `as_of`
   (status_on: statuses_refresh, with that function), the stored statuses and confirmations are
-  counted in SQL; otherwise (a past day) each status is computed from the stored facts
-  (period, resolution, done_on, earliest planned session). Both sources yield tallies of one
-  shape, counted by one loop (_count), and give the same report (Report.used_stored_statuses
-  tells which ran).
+  counted in SQL; otherwise (a past day) each status is computed from the stored facts as
+  known that day (period, resolution, done_on, earliest planned session), in SQL too
+  (status.status_sql). Both sources yield tallies of one shape, counted by one loop (_count),
+  and give the same report (Report.used_stored_statuses tells which ran).
 - `owed` counts the obligations of the period whose resolution is neither cancelled nor waived:
   owed = done_on_time + done_late + missed + pending.
 - `confirmed` / `disputed`: done obligations whose centre's part of the submitted record is
@@ -24,9 +24,9 @@ Definitions (docs/reports.md has the full text):
 
 Dates are local calendar dates (Asia/Shanghai). A fixed number of queries whatever the size of
 the region: the registry (registry_as_of) and the contracts in force (coverage), a freshness
-probe, then one GROUP BY (stored statuses) or the region's obligations, their planned sessions,
-their record confirmations and the centres' names (computed statuses); everything else is
-Python over those rows. docs/reports.md, "Queries", has the details.
+probe, then one statement (the stored statuses counted, or the statuses computed as of the
+day and counted); everything else is Python over its rows. docs/reports.md, "Queries", has the
+details.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ from django.db.models import (
     F,
     Func,
     IntegerField,
+    Max,
     Min,
     Q,
     TextField,
@@ -64,7 +65,7 @@ from mch_link.rates import rate
 from mch_link.scoping import scoped
 from mch_link.selectors import MAX_REGION_IDS, Coverage, coverage, region_q, registry_as_of
 from scheduling import periods
-from scheduling.models import Obligation, RecordCentre
+from scheduling.models import Obligation, Record, RecordCentre
 from scheduling.selectors import confirmations_of, end_of_day, planned_session_q
 from scheduling.status import (
     CANCELLED,
@@ -74,9 +75,9 @@ from scheduling.status import (
     OVERDUE,
     STATUS_LABELS,
     WAIVED,
-    entered_late,
     facts_of,
     obligation_status,
+    status_sql,
 )
 
 QUARTER_NAMES = {1: _("第一季度"), 2: _("第二季度"), 3: _("第三季度"), 4: _("第四季度")}
@@ -287,11 +288,12 @@ class Report:
     by_provider: list  # GroupRow per provider with an obligation in the report
     by_centre: list  # GroupRow per centre (township reports only)
     trend: list  # TrendRow per quarter of the year (up to the report's quarter)
-    overdue: list  # ObligationRow with status overdue or missed
+    overdue: list  # ObligationRow with status overdue or missed (the first overdue_limit of them, if given)
     settings_used: dict
     generated_at: datetime.datetime
     used_stored_statuses: bool = False  # the statuses were the stored ones, aggregated in SQL
     projected: bool = False  # 预计: the period has not begun; the rates are taken on its first day
+    overdue_count: int = 0  # the overdue list's length, also when `overdue` holds only its first rows
 
     @property
     def full_coverage(self):
@@ -517,24 +519,18 @@ class _DaysAfter(Func):
         return f"CAST(julianday({later}) - julianday({earlier}) AS INTEGER)", [*later_params, *earlier_params]
 
 
-def _backfilled_q():
-    """Q of the obligations done by a late entry (补录): their record entered more than
-    LATE_ENTRY_DAYS days after it was held (status.entered_late), counted among the done."""
-    return Q(status__in=(DONE_ON_TIME, DONE_LATE), done_on__gte=F("start"),
-             done_known_on__isnull=False) & Q(
+def _entered_late_q():
+    """Q of the obligations whose record was a late entry (补录, status.entered_late): entered more
+    than LATE_ENTRY_DAYS days after it was held, one held before the obligation's first day
+    excepted."""
+    return Q(done_on__gte=F("start"), done_known_on__isnull=False) & Q(
         GreaterThan(_DaysAfter("done_known_on", "done_on"), settings.LATE_ENTRY_DAYS))
 
 
-class _Backfilled(dict):
-    """status.entered_late from the days' ISO texts, memoised per pair."""
-
-    def __call__(self, done_raw, known_raw, start_raw):
-        key = (done_raw, known_raw, start_raw)
-        late = self.get(key)
-        if late is None:
-            late = self[key] = entered_late(_DayOf.parse(done_raw), _DayOf.parse(known_raw),
-                                            settings.LATE_ENTRY_DAYS, _DayOf.parse(start_raw))
-        return late
+def _backfilled_q():
+    """Q of the obligations done by a late entry (补录) by their stored status, counted among the
+    done."""
+    return Q(status__in=(DONE_ON_TIME, DONE_LATE)) & _entered_late_q()
 
 
 class _Places:
@@ -624,12 +620,13 @@ def _late_text(as_of):
 # them, or None; per_trend the counts per trend period (any confirmation). _count reads them.
 
 
-def _stored_tallies(obligations, place_field, counted, trend, as_of):
+def _stored_tallies(obligations, place_field, counted, trend, as_of, limit=None):
     """The tallies of `obligations` by their stored status and confirmation: one statement, its
     rows streamed straight from the cursor as they are. A GROUP BY (kind, status, provider and
     place, see _Places; the periods as conditional counts), and after it (UNION ALL) one tally
     per late (overdue or missed) obligation of the counted periods, counting nothing, with the
-    obligation's facts as text. The caller has checked that the stored statuses are of its day
+    obligation's facts as text: with `limit`, only the first in the overdue list's order
+    (LATE_ORDER). The caller has checked that the stored statuses are of its day
     (_stored_statuses_fresh)."""
     fields = ("kind", "status", "contract__provider_id", place_field)
     read_all = set(trend) <= set(counted)  # a year report: every row read is counted
@@ -648,65 +645,132 @@ def _stored_tallies(obligations, place_field, counted, trend, as_of):
     late = obligations.filter(in_counted, status__in=(OVERDUE, MISSED)).values(*fields, "pk").annotate(
         **zeros, late_text=_late_text(as_of),
     ).values_list(*fields, "n0", "confirmed0", "disputed0", "backfilled0", "late_text", *(f"z{p}" for p in per_period))
-    return _fetch(counts.union(late, all=True))
+    if limit is None:
+        return _fetch(counts.union(late, all=True))
+    return _union_limited(counts, late.order_by(*late_order("contract__"))[:limit])
 
 
-def _computed_tallies(obligations, counted_obligations, place_field, counted, trend, as_of, centres):
-    """The tallies of `obligations` with each status computed from the facts as of `as_of`: the
-    obligations streamed from the cursor (done_on as text, see _fetch), added up here as the
-    GROUP BY of _stored_tallies does in SQL. planned_on decides a status only while nothing is
-    done by as_of, and confirmations count only for what is done by then: each query reads just
-    those obligations of the counted periods."""
-    unresolved = Q(resolution="") | Q(resolved_at__gte=end_of_day(as_of))
-    planned = _planned_dates(counted_obligations.filter(unresolved).filter(
-        Q(done_on__isnull=True) | Q(done_on__gt=as_of) | Q(done_known_on__gt=as_of)), as_of)
-    confirmed = confirmations_of(_done_by(counted_obligations, as_of), as_of)
-    status_of = _StatusOf(as_of)
-    memo = status_of.memo
-    as_of_text, backfilled_of = as_of.isoformat(), _Backfilled()
-    # The tallies' figures in one flat list, `width` numbers each (n, confirmed, disputed,
-    # backfilled, then per trend period), rather than a list per tally: far fewer objects for
-    # the garbage collector.
-    width = 4 + len(trend)
-    trend_column = {code: 4 + i for i, code in enumerate(trend)}
-    period_of = {code: (code in counted, trend_column.get(code)) for code in {*counted, *trend}}
-    slots, figures, late = {}, [], {}  # (kind, status, provider, place) -> its first index; index -> late
-    rows = _fetch(_known_facts(obligations, as_of).values_list(
-        "pk", "kind", "period", "known_resolution", "done_text", "known_text", "start_text", "contract__provider_id",
-        place_field, "contract__centre_id"))
-    for pk, kind, ob_period, resolution, done_raw, known_raw, start_raw, provider_id, place_id, centre_id in rows:
-        if known_raw is not None and done_raw is not None and known_raw > as_of_text:
-            done_raw = None  # entered after as_of (ISO texts compare as the days): not known then
-        planned_on = planned.get(pk)
-        key = (ob_period, resolution, done_raw, planned_on)
-        status = memo.get(key)
-        if status is None:
-            status = status_of(*key)
-        where = (kind, status, provider_id, place_id)
-        slot = slots.get(where)
-        if slot is None:
-            slot = slots[where] = len(figures)
-            figures.extend([0] * width)
-        is_counted, column = period_of[ob_period]
-        if is_counted:
-            confirmation = confirmed.get(pk, UNCONFIRMED)
-            figures[slot] += 1
-            if confirmation == CONFIRMED:
-                figures[slot + 1] += 1
-            elif confirmation == DISPUTED:
-                figures[slot + 2] += 1
-            if known_raw is not None and (status == DONE_ON_TIME or status == DONE_LATE) \
-                    and backfilled_of(done_raw, known_raw, start_raw):
-                figures[slot + 3] += 1
-            if status == OVERDUE or status == MISSED:
-                code, name, _t = centres[centre_id]
-                late.setdefault(slot, []).append((pk, ob_period, done_raw, planned_on, confirmation, code, name))
-        if column is not None:
-            figures[slot + column] += 1
-    for (kind, status, provider_id, place_id), slot in slots.items():
-        n, confirmed_n, disputed_n, backfilled_n = figures[slot:slot + 4]
-        yield (kind, status, provider_id, place_id, n, confirmed_n, disputed_n, backfilled_n, late.get(slot),
-               *figures[slot + 4:slot + width])
+def late_order(contract_path):
+    """The overdue list's order in SQL: period, kind (in periods.KINDS order), provider code,
+    centre code, id (the order completion_rows sorts the list in); `contract_path`: the path
+    to the obligation's contract ("contract__")."""
+    kind = Case(*(When(kind=k, then=Value(i)) for i, k in enumerate(periods.KINDS)), output_field=IntegerField())
+    return ("period", kind, f"{contract_path}provider__code", f"{contract_path}centre__code", "pk")
+
+
+def _union_limited(counts, late):
+    """`counts` UNION ALL the rows of `late` (ordered and sliced, the same columns), streamed
+    like _fetch: the limited branch as a derived table, which SQLite and PostgreSQL both
+    accept in a compound statement."""
+    try:
+        counts_sql, counts_params = counts.query.sql_with_params()
+    except EmptyResultSet:
+        return
+    late_sql, late_params = late.query.sql_with_params()
+    with connections[counts.db].cursor() as cursor:
+        cursor.execute(f"{counts_sql} UNION ALL SELECT * FROM ({late_sql}) late", [*counts_params, *late_params])
+        yield from cursor
+
+
+def _facts_as_known(obligations, place_field, as_of):
+    """The facts of `obligations` as known on `as_of` (knowledge time), for _computed_tallies'
+    statement, as two querysets of named columns:
+
+    - one row per obligation: kind, period, provider and place, the resolution ("" when
+      entered after as_of), the record's day (NULL when dated after as_of or entered after it:
+      f_done; for the overdue list, NULL only when entered after it: f_done_list), whether the
+      record was a late entry (补录, status.entered_late), the centre's id (its code and name,
+      and the provider's code, are joined only to the late rows);
+    - one row per obligation that has sessions, grouped by its id alone: the earliest session
+      planned as of as_of (selectors.planned_session_q) and the confirmation known by then (2
+      confirmed, 1 disputed, 0 neither: the rule of selectors.confirmations_of, confirmed wins).
+
+    Joined by id in the statement (no correlated subquery); a GROUP BY over every column of
+    the first took SQLite twice as long."""
+    eod = end_of_day(as_of)
+    facts = obligations.order_by().annotate(
+        f_id=F("pk"), f_kind=F("kind"), f_period=F("period"), f_provider=F("contract__provider_id"),
+        f_place=F(place_field),
+        f_res=Case(When(resolved_at__gte=eod, then=Value("")), default=F("resolution"), output_field=CharField()),
+        f_done=Case(When(Q(done_on__lte=as_of) & ~Q(done_known_on__gt=as_of), then=F("done_on")),
+                    default=None, output_field=DateField()),
+        f_done_list=Case(When(done_known_on__gt=as_of, then=Value(None)), default=F("done_on"),
+                         output_field=DateField()),
+        f_entered_late=Case(When(_entered_late_q(), then=Value(1)), default=Value(0), output_field=IntegerField()),
+        f_centre=F("contract__centre_id"),
+    ).values_list("f_id", "f_kind", "f_period", "f_provider", "f_place", "f_res", "f_done", "f_done_list",
+                  "f_entered_late", "f_centre")
+    part = "sessions__record__centres__"
+    known_part = (Q(sessions__record__status=Record.Status.SUBMITTED, **{f"{part}centre_id": F("contract__centre_id")})
+                  & (Q(**{f"{part}confirmed_at__isnull": True}) | Q(**{f"{part}confirmed_at__lt": eod})))
+    sessions = obligations.order_by().filter(sessions__isnull=False).values("pk").annotate(
+        g_planned=Min("sessions__date", filter=planned_session_q(as_of, "sessions__")),
+        g_conf=Max(Case(When(known_part & Q(**{f"{part}confirmation": CONFIRMED}), then=Value(2)),
+                        When(known_part & Q(**{f"{part}confirmation": DISPUTED}), then=Value(1)),
+                        default=Value(0), output_field=IntegerField())),
+    ).values_list("pk", "g_planned", "g_conf")
+    return facts, sessions
+
+
+def _computed_tallies(obligations, place_field, counted, trend, as_of, limit=None):
+    """The tallies of `obligations` with each status computed as of `as_of` in the database: one
+    statement. The facts as known on as_of, one row per obligation (_facts_as_known), then
+    each status by status.status_sql (obligation_status as a CASE expression), counted by
+    kind, status, provider and place as _stored_tallies counts the stored ones (the periods as
+    conditional counts), and after it (UNION ALL) one tally per late (overdue or missed)
+    obligation of the counted periods, with its facts as text (with `limit`, only the first in
+    the overdue list's order, see late_order)."""
+    facts, sessions = _facts_as_known(obligations, place_field, as_of)
+    try:
+        facts_sql, facts_params = facts.query.sql_with_params()
+        sessions_sql, sessions_params = sessions.query.sql_with_params()
+    except EmptyResultSet:  # e.g. a region without townships: an empty IN list
+        return
+    # the sessions' columns in order ("pk" may not be aliased as such): obligation id, planned, confirmation
+    sessions_sql = f"SELECT * FROM ({sessions_sql}) g0"
+    status, status_params = status_sql(as_of, settings.GRACE_DAYS, {*counted, *trend}, period="f_period",
+                                       resolution="f_res", done_on="f_done", planned_on="f_planned")
+    counted_marks = ", ".join(["%s"] * len(counted))
+    in_counted = f"f_period IN ({counted_marks})"
+    counted_list = sorted(counted)
+    per_trend = "".join(", SUM(CASE WHEN f_period = %s THEN 1 ELSE 0 END)" for _ in trend)
+    zeros = ", 0" * len(trend)
+    confirmation = "(CASE WHEN f_done IS NULL THEN 0 ELSE f_conf END)"
+    sep = "%s"
+    late_text = (f"CAST(f_id AS TEXT) || {sep} || f_period || {sep} || COALESCE(CAST(f_done_list AS TEXT), '') || "
+                 f"{sep} || COALESCE(CAST(f_planned AS TEXT), '') || {sep} || "
+                 f"(CASE {confirmation} WHEN 2 THEN %s WHEN 1 THEN %s ELSE %s END) || {sep} || ce.code || {sep} || "
+                 f"ce.name")
+    sql = (
+        f"WITH g (g_id, f_planned, f_conf) AS ({sessions_sql}), "
+        f"s AS (SELECT f.*, g.f_planned, g.f_conf, {status} AS f_status FROM ({facts_sql}) f "
+        f"LEFT JOIN g ON g.g_id = f.f_id) "
+        f"SELECT f_kind, f_status, f_provider, f_place, "
+        f"SUM(CASE WHEN {in_counted} THEN 1 ELSE 0 END), "
+        f"SUM(CASE WHEN {in_counted} AND {confirmation} = 2 THEN 1 ELSE 0 END), "
+        f"SUM(CASE WHEN {in_counted} AND {confirmation} = 1 THEN 1 ELSE 0 END), "
+        f"SUM(CASE WHEN {in_counted} AND f_status IN (%s, %s) AND f_entered_late = 1 THEN 1 ELSE 0 END), "
+        f"NULL{per_trend} FROM s GROUP BY f_kind, f_status, f_provider, f_place "
+    )
+    quote = connections[obligations.db].ops.quote_name
+    late = (f"SELECT f_kind, f_status, f_provider, f_place, 0, 0, 0, 0, {late_text}{zeros} FROM s "
+            f"JOIN {quote(Centre._meta.db_table)} ce ON ce.id = s.f_centre "
+            f"JOIN {quote(Provider._meta.db_table)} pr ON pr.id = s.f_provider "
+            f"WHERE {in_counted} AND f_status IN (%s, %s)")
+    params = [*sessions_params, *status_params, *facts_params,
+              *counted_list, *counted_list, *counted_list, *counted_list, DONE_ON_TIME, DONE_LATE, *trend,
+              FIELD_SEP, FIELD_SEP, FIELD_SEP, FIELD_SEP, CONFIRMED, DISPUTED, UNCONFIRMED, FIELD_SEP, FIELD_SEP,
+              *counted_list, OVERDUE, MISSED]
+    if limit is None:
+        sql += f"UNION ALL {late}"
+    else:  # the order of late_order()
+        kind = " ".join("WHEN %s THEN " + str(i) for i in range(len(periods.KINDS)))
+        sql += (f"UNION ALL SELECT * FROM ({late} ORDER BY f_period, CASE f_kind {kind} END, pr.code, "
+                f"ce.code, f_id LIMIT %s) late")
+        params += [*periods.KINDS, limit]
+    with connections[obligations.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        yield from cursor
 
 
 def _count(tallies, places, trend, providers, as_of):
@@ -780,10 +844,12 @@ def _centres(tree, region_id):
         _region_prefilter(tree, region_id, "township")).order_by().values_list("pk", "code", "name", "township_id")}
 
 
-def completion_rows(*, region, period, provider=None, as_of=None, user=None):
+def completion_rows(*, region, period, provider=None, as_of=None, user=None, overdue_limit=None):
     """The report of `region` (a Region, or None for the whole installation) for `period`
     ("2027Q1" or "2027"), optionally one `provider`, as of `as_of` (default: today),
-    seeing only what `user` may see (None: everything).
+    seeing only what `user` may see (None: everything). With `overdue_limit`, the overdue list
+    holds only its first `overdue_limit` obligations (the dashboard shows those; the downloads
+    all of them); Report.overdue_count is always the whole list's length.
 
     Raises ValueError for a bad period code. A fixed number of queries (see the module
     docstring); statuses are computed, never written.
@@ -810,7 +876,6 @@ def completion_rows(*, region, period, provider=None, as_of=None, user=None):
     # _region_prefilter): each is then placed by its township as of the day (_Places).
     base = obligations_in_scope(user=user, provider=provider).filter(
         _region_prefilter(tree, region_id, "contract__centre__township"))
-    counted_qs = base.filter(period__in=counted)
     all_qs = base.filter(period__in=sorted(set(counted) | set(trend_periods))).order_by()
 
     # Each obligation's group: (sub-region, provider, None) — the sub-region being the county of
@@ -824,11 +889,13 @@ def completion_rows(*, region, period, provider=None, as_of=None, user=None):
     # (statuses_refresh, with the one status function); otherwise computed from the facts.
     counted_set = frozenset(counted)
     used_stored = _stored_statuses_fresh(all_qs, as_of)
+    # The overdue list limited in SQL only when every row it reads is in the region (the stored
+    # tree is the day's, not a township report's centres): else it is cut after placing.
+    limit = overdue_limit if places.as_stored and not township_level else None
     if used_stored:
-        tallies = _stored_tallies(all_qs, places.field, counted_set, trend_periods, as_of)
+        tallies = _stored_tallies(all_qs, places.field, counted_set, trend_periods, as_of, limit)
     else:
-        tallies = _computed_tallies(all_qs, counted_qs, places.field, counted_set, trend_periods, as_of,
-                                    centres or _centres(tree, region_id))
+        tallies = _computed_tallies(all_qs, places.field, counted_set, trend_periods, as_of, limit)
     counts, backfilled, trend_counts, overdue = _count(tallies, places, trend_periods, providers, as_of)
     groups = list(places.index)
     completion = {kind: Completion() for kind in kinds}
@@ -891,12 +958,15 @@ def completion_rows(*, region, period, provider=None, as_of=None, user=None):
                 c.add(status, n=n)
         trend.append(TrendRow(code, period_label(code), c.owed, c.done))
     kind_order = {kind: i for i, kind in enumerate(periods.KINDS)}
-    overdue.sort(key=lambda o: (o.period, kind_order[o.kind], o.provider_code, o.centre_code))
+    overdue.sort(key=lambda o: (o.period, kind_order[o.kind], o.provider_code, o.centre_code, o.pk))  # late_order
+    if overdue_limit is not None:
+        del overdue[overdue_limit:]
     return Report(
         region=region_row, period=period, as_of=as_of, coverage_day=day, provider=provider, kinds=kinds,
         coverage=cov, completion=completion, by_region=by_region, by_provider=provider_rows,
         by_centre=centre_rows, trend=trend, overdue=overdue, settings_used=settings_used(),
         generated_at=timezone.localtime(), used_stored_statuses=used_stored,
+        overdue_count=sum(c.overdue + c.missed for c in completion.values()),
         projected=projected,
     )
 

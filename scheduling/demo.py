@@ -7,6 +7,8 @@ import hashlib
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
 
+from mch_link.dbstats import analyze_after_bulk_write
+
 from .models import Obligation, Record, RecordCentre, Session
 from .services import statuses_refresh
 from .work import CHECKLIST_AREAS, CHECKLIST_KINDS, TOPICS
@@ -62,5 +64,6 @@ def demo_records_build(*, today):
     held_date = Session.objects.filter(obligations=OuterRef("pk"), status=Session.Status.HELD).order_by("date")
     Obligation.objects.filter(done_on__isnull=True, sessions__in=[s.pk for s in held]).update(
         done_on=Subquery(held_date.values("date")[:1]))
+    analyze_after_bulk_write(len(records) + len(parts), Record, RecordCentre, Session)
     statuses_refresh(today)
     return len(records)

@@ -119,3 +119,39 @@ def obligation_status(ob: ObligationFacts, today: date, grace_days: int) -> str:
         return PLANNED if today <= ob.planned_on else OVERDUE
     return UNPLANNED
 
+
+
+def status_sql(today: date, grace_days: int, period_codes, *, period: str, resolution: str, done_on: str,
+               planned_on: str) -> tuple[str, list]:
+    """obligation_status() as one SQL CASE expression over a row's facts, for counting statuses
+    in the database (a report as of a past day): (sql, params), %s placeholders.
+
+    The arguments name SQL expressions of the facts *as known on `today`*: `resolution` ("" when
+    the resolution was entered after it), `done_on` (NULL when the record is dated after
+    `today` or was entered after it), `planned_on` (the earliest session planned as of
+    `today`). `period_codes`: every period the rows can have; each one's last day and last
+    grace day are written in as constants (no date arithmetic in SQL), so the branches are
+    those of obligation_status, in its order. tests/reports/test_past_day_sql.py checks both
+    give the same statuses."""
+    if grace_days < 0:
+        raise ValueError(f"grace_days must be >= 0, got {grace_days}")
+    ends, graces, params_end, params_grace = [], [], [], []
+    for code in sorted(period_codes):
+        last = period_bounds(code)[1]
+        ends.append("WHEN %s THEN %s")
+        params_end += [code, last]
+        graces.append("WHEN %s THEN %s")
+        params_grace += [code, last + timedelta(days=grace_days)]
+    end = f"(CASE {period} {' '.join(ends)} END)"
+    last_grace = f"(CASE {period} {' '.join(graces)} END)"
+    sql = (f"CASE WHEN {resolution} = %s THEN %s WHEN {resolution} = %s THEN %s "
+           f"WHEN {done_on} IS NOT NULL THEN (CASE WHEN {done_on} <= {end} THEN %s "
+           f"WHEN {done_on} <= {last_grace} THEN %s ELSE %s END) "
+           f"WHEN %s > {last_grace} THEN %s "
+           f"WHEN {planned_on} IS NOT NULL THEN (CASE WHEN %s <= {planned_on} THEN %s ELSE %s END) "
+           f"ELSE %s END")
+    params = [CANCELLED, CANCELLED, WAIVED, WAIVED,
+              *params_end, DONE_ON_TIME, *params_grace, DONE_LATE, MISSED,
+              today, *params_grace, MISSED,
+              today, PLANNED, OVERDUE, UNPLANNED]
+    return sql, params

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 
 from ..audit import audit_change
+from ..dbstats import analyze_after_bulk_write
 from ..models import contracts_changed
 from .spec import LEVEL_RANK
 
@@ -86,6 +87,7 @@ def upsert(model, key_fields, rows, existing, *, update=True):
     if to_update:
         model.objects.bulk_update(to_update, sorted(fields), batch_size=500)
         tally.updated = len(to_update)
+    analyze_after_bulk_write(len(to_create) + len(to_update), model)
     if to_create:
         # Read the keys back rather than rely on bulk_create returning primary keys.
         found = {tuple(getattr(obj, f) for f in key_fields): obj for obj in existing.all()}

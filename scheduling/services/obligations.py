@@ -5,11 +5,12 @@ from collections import namedtuple
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
 
 from mch_link.audit import audit_change, snapshot
+from mch_link.dbstats import analyze_after_bulk_write
 from mch_link.locks import lock_provider
 
 from .. import periods
@@ -156,19 +157,6 @@ def statuses_refresh(today, obligations=None):
 
 
 UPDATE_CHUNK = 900  # ids per UPDATE: under SQLite's parameter limits everywhere
-BULK_ROWS = 1000  # rows written from which the planner's statistics are refreshed (PostgreSQL)
-
-
-def analyze_after_bulk_write(rows, *models):
-    """ANALYZE the tables of `models` once the transaction commits, on PostgreSQL, when `rows`
-    (the rows just written) is a bulk write: the reports' plans then see the new rows at once
-    instead of at autovacuum's next pass (a report on stale statistics took 20 times longer).
-    Outside the transaction: its lock is not held while the write's transaction runs on."""
-    if rows >= BULK_ROWS and connection.vendor == "postgresql":
-        tables = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in models)
-        transaction.on_commit(lambda: connection.cursor().execute(f"ANALYZE {tables}"))
-
-
 @transaction.atomic
 def obligation_resolve(*, obligation, user, resolution, reason):
     """A manager cancels or waives an obligation, with the reason (Obligation.resolve);

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from mch_link.dbstats import analyze_after_bulk_write
 from mch_link.locks import lock_providers
 from mch_link.models import Membership, Provider, Role
 
@@ -22,7 +23,6 @@ from . import bulk
 from .calendar import work_years_for
 from .obligations import (
     UPDATE_CHUNK,
-    analyze_after_bulk_write,
     obligations_sync,
     obligations_write_new,
     statuses_refresh,

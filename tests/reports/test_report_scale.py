@@ -8,12 +8,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from mch_link import selectors
+from mch_link import dbstats, selectors
 from mch_link.models import Region
 from mch_link.selectors import RegionTree, registry_as_of
 from reports.rows import completion_rows
 from scheduling.models import Obligation
-from scheduling.services import obligations as obligation_services
 from scheduling.services import schedule_generate, statuses_refresh
 
 from .conftest import AS_OF, sign
@@ -67,7 +66,7 @@ def test_the_stored_status_statement_has_no_correlated_subquery(case):
 
 @pytest.mark.parametrize("analyzed", [True, False])
 def test_a_bulk_refresh_analyzes_on_postgresql(case, monkeypatch, django_capture_on_commit_callbacks, analyzed):
-    monkeypatch.setattr(obligation_services, "BULK_ROWS", 1 if analyzed else 10 ** 9)
+    monkeypatch.setattr(dbstats, "BULK_ROWS", 1 if analyzed else 10 ** 9)
     Obligation.objects.update(status_on=None)
     with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
         assert statuses_refresh(AS_OF) > 0

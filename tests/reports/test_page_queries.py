@@ -1,0 +1,109 @@
+"""The report pages run a fixed number of queries whatever the number of rows (the dashboard,
+its drill-down to a centre, every download), on the stored and the past-day path; and the
+dashboard reads the overdue list only as far as it shows it."""
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from reports import views
+from reports.rows import completion_rows
+from scheduling.models import Obligation
+from scheduling.services import schedule_generate, statuses_refresh
+from tests import factories as f
+from tests.factories import PASSWORD
+from tests.reports.conftest import AS_OF, done, record, sign
+
+pytestmark = pytest.mark.django_db
+D = datetime.date
+DASHBOARD = reverse("reports:dashboard")
+DOWNLOAD = reverse("reports:download")
+STORED = {"period": "2026", "as_of": AS_OF.isoformat()}  # the stored statuses are refreshed as of AS_OF
+PAST = {"period": "2026", "as_of": "2026-03-31"}  # a day they are not of: computed in SQL
+PAGES = [  # (name, url, extra query)
+    ("dashboard", DASHBOARD, {}),
+    ("county", DASHBOARD, {"region": "330602"}),
+    ("township", DASHBOARD, {"region": "330602001"}),
+    ("centre", DASHBOARD, {"centre": "CENTRE"}),
+    ("json", DOWNLOAD, {"format": "json"}),
+    ("csv", DOWNLOAD, {"format": "csv"}),
+    ("xlsx", DOWNLOAD, {"format": "xlsx"}),
+]
+# Pinned, the same on SQLite and PostgreSQL: the session, the user and their scope, the report (8:
+# registry 5, coverage 1, the freshness probe 1, the one statement), the page's own reads (the
+# region or centre asked, the breadcrumbs; a township's centres' names; a centre's obligations 3).
+EXPECTED = {"dashboard": 14, "county": 16, "township": 18, "centre": 13, "json": 12, "csv": 12, "xlsx": 12}
+
+
+def counts(client, case, query):
+    found = {}
+    for name, url, extra in PAGES:
+        params = {**query, **extra}
+        if params.get("centre") == "CENTRE":
+            params["centre"] = case.sunny.code
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(url, params)
+        assert response.status_code == 200, name
+        found[name] = len(ctx.captured_queries)
+    return found
+
+
+def grow(case):
+    """Ten times the centres, contracts, obligations, sessions and records."""
+    for i in range(30):
+        township = case.tashan if i % 2 else case.keqiao
+        centre = f.centre(f"新托育{i:02d}", township, grade="二级" if i % 3 == 0 else None)
+        sign(case.tashan_chc if township == case.tashan else case.keqiao_chc, centre)
+        if i % 3 == 0:
+            sign(case.yc_mch if township == case.tashan else case.kq_mch, centre)
+    schedule_generate(year=2026, today=D(2026, 1, 5))
+    for i, ob in enumerate(Obligation.objects.filter(period="2026Q1", kind="guidance", done_on__isnull=True,
+                                                     resolution="")[:20]):
+        record(ob, D(2026, 3, 10), case.dan, {ob.contract.centre: "confirmed" if i % 2 else "disputed"})
+        done(ob.contract, "guidance", D(2026, 3, 10))
+    assert Obligation.objects.count() > 10 * 24
+
+
+@pytest.mark.parametrize("query", [STORED, PAST], ids=["stored", "past-day"])
+def test_the_report_pages_query_counts_do_not_grow_with_the_rows(client, case, query):
+    assert client.login(username=case.alice.username, password=PASSWORD)
+    statuses_refresh(AS_OF)
+    small = counts(client, case, query)
+    grow(case)
+    statuses_refresh(AS_OF)
+    big = counts(client, case, query)
+    assert small == big == EXPECTED
+    report = client.get(DASHBOARD, query).context["report"]
+    assert report.used_stored_statuses == (query is STORED)
+
+
+@pytest.mark.parametrize("as_of", [AS_OF, D(2026, 3, 31)], ids=["stored", "past-day"])
+@pytest.mark.parametrize("where", ["city", "yc"])
+def test_a_limited_overdue_list_is_the_head_of_the_whole_one(case, as_of, where):
+    statuses_refresh(AS_OF)
+    grow(case)
+    statuses_refresh(AS_OF)
+    region = getattr(case, where)
+    whole = completion_rows(region=region, period="2026", as_of=as_of)
+    head = completion_rows(region=region, period="2026", as_of=as_of, overdue_limit=5)
+    assert len(whole.overdue) > 5
+    assert head.overdue == whole.overdue[:5]
+    assert head.overdue_count == whole.overdue_count == len(whole.overdue)
+    assert head.as_json()["completion"] == whole.as_json()["completion"]
+
+
+def test_the_dashboard_shows_the_head_of_the_list_and_its_whole_length(client, case, monkeypatch):
+    monkeypatch.setattr(views, "OVERDUE_SHOWN", 2)
+    assert client.login(username=case.alice.username, password=PASSWORD)
+    whole = completion_rows(region=case.city, period="2026Q1", as_of=AS_OF)
+    assert len(whole.overdue) > 2
+    response = client.get(DASHBOARD, {"period": "2026Q1", "as_of": AS_OF.isoformat()})
+    html = response.content.decode()
+    assert f"逾期及未完成的服务（{len(whole.overdue)}）" in html
+    assert "仅显示前 2 条，完整列表请下载。" in html
+    assert response.context["overdue_shown"] == whole.overdue[:2]
+    download = client.get(DOWNLOAD, {"period": "2026Q1", "as_of": AS_OF.isoformat(), "format": "json"})
+    assert len(download.json()["overdue"]) == len(whole.overdue)  # the download has them all
