@@ -82,7 +82,7 @@ class ScheduleReport:
 def schedule_generate(*, year, today, region=None, provider=None, dry_run=False, user=None):
     """Sync the year's obligations and plan its sessions. Deterministic and idempotent: a
     second run creates, moves and cancels nothing. Returns a ScheduleReport."""
-    with transaction.atomic():
+    with bulk.collector_paused(), transaction.atomic():
         report = _schedule_generate(year=year, today=today, region=region, provider=provider, user=user)
         if dry_run:
             transaction.set_rollback(True)
@@ -151,10 +151,8 @@ def _schedule_generate(*, year, today, region, provider, user):
             )
             for o in active
         ] + [
-            planner.ObligationIn(
-                id=o.pk, provider_id=o.provider_id, centre_id=o.centre_id, township_id=o.township_id,
-                kind=o.kind, period=o.period, start=o.start, end=o.end,
-            )
+            # positionally (planner.ObligationIn): id, provider, centre, township, kind, period, start, end
+            planner.ObligationIn(o.pk, o.provider_id, o.centre_id, o.township_id, o.kind, o.period, o.start, o.end)
             for o in sync.new
         ],
         sessions=existing,
