@@ -142,7 +142,9 @@ def collector_paused():
     the older generations' passes walk the whole heap again and again: about a third of the
     plan's CPU time at 2,000 centres. The plan makes no reference cycles that must be freed
     before it ends (reference counting frees the rest as usual); the collector runs again on
-    its own after it."""
+    its own after it. The switch is the process's: in a threaded server another request runs
+    without collection meanwhile (only slower to free cycles); a nested or concurrent pause
+    never turns the collector on early for a caller that found it off."""
     enabled = gc.isenabled()
     gc.disable()
     try:
