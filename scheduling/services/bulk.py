@@ -143,8 +143,8 @@ def collector_paused():
     plan's CPU time at 2,000 centres. The plan makes no reference cycles that must be freed
     before it ends (reference counting frees the rest as usual); the collector runs again on
     its own after it. The switch is the process's: in a threaded server another request runs
-    without collection meanwhile (only slower to free cycles); a nested or concurrent pause
-    never turns the collector on early for a caller that found it off."""
+    without collection meanwhile (only slower to free cycles), and of two overlapping plans the
+    first to end turns it on for both (only slower). A nested pause leaves it as it found it."""
     enabled = gc.isenabled()
     gc.disable()
     try:
