@@ -9,8 +9,8 @@ import pytest
 from django.db import transaction
 
 from mch_link.models import Contract
-from scheduling.models import Obligation, Session
 from scheduling import planner
+from scheduling.models import Obligation, Session
 from scheduling.services import bulk, schedule_generate, statuses_refresh
 
 pytestmark = pytest.mark.django_db
