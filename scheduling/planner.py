@@ -35,6 +35,8 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
+from operator import itemgetter
+from typing import NamedTuple
 
 from scheduling import periods
 from scheduling.periods import (
@@ -90,10 +92,14 @@ def _default_slots() -> dict[str, list[Slot]]:
 # --- inputs -------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ObligationIn:
+class ObligationIn(NamedTuple):
     """One obligation to serve. start..end (inclusive): the days of the period the contract is
-    in force, i.e. the period's bounds clipped to the contract (periods.in_force_window)."""
+    in force, i.e. the period's bounds clipped to the contract (periods.in_force_window).
+
+    ObligationIn and NewSession are NamedTuples, not frozen dataclasses: a year's plan makes
+    one per obligation and per session (10^5 at province scale), and a frozen dataclass takes
+    six times as long to build (one object.__setattr__ per field). Build them positionally in
+    bulk code: keywords cost as much again."""
 
     id: int
     provider_id: int
@@ -162,8 +168,7 @@ class PlannerSettings:
 # --- outputs ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class NewSession:
+class NewSession(NamedTuple):
     provider_id: int
     kind: str
     day: date
@@ -306,6 +311,7 @@ class _Board:
         self.seats: dict[tuple[int, date], dict[int, list[Slot]]] = {}
         self.centre_days: set[tuple[int, date]] = set()
         self.weeks: dict[str, set[tuple[int, int, int]]] = {GUIDANCE: set(), SUPERVISION: set()}
+        self._iso_weeks: dict[date, tuple[int, int]] = {}  # day -> (ISO year, ISO week)
         # (provider, period) -> plannable days not known to be full. Full days are dropped lazily
         # when a search meets them, so an overbooked provider fails fast instead of rescanning.
         self._open: dict[tuple[int, str], list[date]] = {}
@@ -324,37 +330,57 @@ class _Board:
                 del days[index]
 
     def is_full(self, provider_id: int, day: date) -> bool:
-        return self.load[(provider_id, day)] >= self.doctors_on(provider_id, day) * self.per_doctor
+        return self.load.get((provider_id, day), 0) >= self.doctors_on(provider_id, day) * self.per_doctor
 
     def doctors_on(self, provider_id: int, day: date) -> int:
         on_leave = self.leave.get(provider_id)
         away = on_leave.get(day, 0) if on_leave else 0
         return max(0, self.doctors.get(provider_id, 0) - away)
 
+    def iso_week(self, day: date) -> tuple[int, int]:
+        week = self._iso_weeks.get(day)
+        if week is None:
+            week = self._iso_weeks[day] = day.isocalendar()[:2]
+        return week
+
     def problem(self, provider_id: int, kind: str, day: date, centres: Sequence[int]) -> str | None:
         """Why `day` cannot take one more session (doctor seat aside), or None."""
         if not self.calendar.is_working(day):
             return self.calendar.not_working_reason(day)
+        found = self.centres_problem(kind, day, centres)
+        if found is None and self.is_full(provider_id, day):
+            return REASON_CAPACITY
+        return found
+
+    def centres_problem(self, kind: str, day: date, centres: Sequence[int]) -> str | None:
+        """Why the centres of a session cannot have it on `day` (closed, another session that
+        day, guidance and supervision in one week), or None. Part of problem()."""
+        closures = self.closures
         for centre in centres:
-            closed = self.closures.get(centre)
+            closed = closures.get(centre)
             if closed and day in closed:
                 return REASON_CLOSED
+        centre_days = self.centre_days
         for centre in centres:
-            if (centre, day) in self.centre_days:
+            if (centre, day) in centre_days:
                 return REASON_CENTRE_BUSY
         rival = _WEEK_RIVAL.get(kind)
         if rival is not None:
-            iso_year, iso_week, _ = day.isocalendar()
+            iso_year, iso_week = self.iso_week(day)
             rival_weeks = self.weeks[rival]
             for centre in centres:
                 if (centre, iso_year, iso_week) in rival_weeks:
                     return REASON_SAME_WEEK
-        if self.is_full(provider_id, day):
-            return REASON_CAPACITY
         return None
 
     def _fits(self, taken: list[Slot], slot: Slot) -> bool:
-        return len(taken) < self.per_doctor and all(slot[0] >= e or s >= slot[1] for s, e in taken)
+        if len(taken) >= self.per_doctor:
+            return False
+        start, end = slot
+        for s, e in taken:
+            if start < e and s < end:
+                return False
+        return True
 
     def seat_problem(self, provider_id: int, day: date, doctor_slot: int, slot: Slot) -> str | None:
         """Why this doctor cannot take this time slot that day, or None."""
@@ -367,10 +393,11 @@ class _Board:
     def find_seat(self, provider_id: int, day: date, slots: Sequence[Slot]) -> tuple[int, Slot] | None:
         """The first slot (in preference order) some doctor is free for; among free doctors
         the least busy that day, then the lowest number."""
-        taken = self.seats.get((provider_id, day), {})
+        taken = self.seats.get((provider_id, day))
         doctors = range(self.doctors_on(provider_id, day))
-        if taken:
-            doctors = sorted(doctors, key=lambda d: (len(taken.get(d, ())), d))
+        if not taken:  # nobody busy yet: the first doctor, the first slot
+            return (0, slots[0]) if doctors and self.per_doctor else None
+        doctors = sorted(doctors, key=lambda d: (len(taken.get(d, ())), d))
         for slot in slots:
             for doctor in doctors:
                 if self._fits(taken.get(doctor, []), slot):
@@ -384,16 +411,17 @@ class _Board:
             self.seats.setdefault((provider_id, day), {}).setdefault(doctor_slot, []).append(slot)
         for centre in centres:
             self.centre_days.add((centre, day))
-        if kind in self.weeks:
-            iso_year, iso_week, _ = day.isocalendar()
+        weeks = self.weeks.get(kind)
+        if weeks is not None:
+            iso_year, iso_week = self.iso_week(day)
             for centre in centres:
-                self.weeks[kind].add((centre, iso_year, iso_week))
+                weeks.add((centre, iso_year, iso_week))
 
 
 # --- units of new work --------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class _Unit:
     """Obligations that will share one new session."""
 
@@ -412,7 +440,10 @@ class _Unit:
         self.start, self.end = max(self.start, ob.start), min(self.end, ob.end)
 
     def sort_key(self) -> tuple:
-        return (KINDS.index(self.kind), self.township_id, self.centres[0], self.obligations[0].id)
+        return (_KIND_ORDER[self.kind], self.township_id, self.centres[0], self.obligations[0].id)
+
+
+_KIND_ORDER = {kind: index for index, kind in enumerate(KINDS)}
 
 
 def _single(ob: ObligationIn) -> _Unit:
@@ -425,8 +456,9 @@ def _units(todo: list[ObligationIn], settings: PlannerSettings) -> dict[tuple[in
     centre joins a group only if their windows share at least one day."""
     by_bucket: dict[tuple, list[ObligationIn]] = defaultdict(list)
     units: dict[tuple[int, str], list[_Unit]] = defaultdict(list)
+    grouped = {kind for kind in KINDS if settings.grouped(kind)}
     for ob in todo:
-        if settings.grouped(ob.kind):
+        if ob.kind in grouped:
             by_bucket[(ob.provider_id, ob.kind, ob.period, ob.township_id)].append(ob)
         else:
             units[(ob.provider_id, ob.period)].append(_single(ob))
@@ -469,12 +501,16 @@ def _outward(target: int, size: int) -> Iterator[int]:
 
 def _check_obligations(obligations: Sequence[ObligationIn]) -> dict[int, ObligationIn]:
     by_id: dict[int, ObligationIn] = {}
+    bounds: dict[tuple[str, str], tuple[date, date]] = {}  # (kind, period) -> the period's bounds
     for ob in obligations:
         if ob.id in by_id:
             raise ValueError(f"obligation {ob.id} given twice")
-        if ob.kind not in KINDS or not periods.kind_matches_period(ob.kind, ob.period):
-            raise ValueError(f"obligation {ob.id}: kind {ob.kind!r} does not fit period {ob.period!r}")
-        first, last = periods.period_bounds(ob.period)
+        first_last = bounds.get((ob.kind, ob.period))
+        if first_last is None:
+            if ob.kind not in KINDS or not periods.kind_matches_period(ob.kind, ob.period):
+                raise ValueError(f"obligation {ob.id}: kind {ob.kind!r} does not fit period {ob.period!r}")
+            first_last = bounds[(ob.kind, ob.period)] = periods.period_bounds(ob.period)
+        first, last = first_last
         if not first <= ob.start <= ob.end <= last:
             raise ValueError(f"obligation {ob.id}: {ob.start}..{ob.end} is not inside {ob.period}")
         by_id[ob.id] = ob
@@ -597,9 +633,15 @@ def plan(inp: PlannerInput, settings: PlannerSettings | None = None) -> Plan:
     result.keep.sort()
     result.move.sort(key=lambda m: m.session_id)
     result.cancel.sort(key=lambda c: c.session_id)
-    result.create.sort(key=lambda n: (n.day, n.provider_id, n.start, n.doctor_slot, n.obligation_ids))
+    result.create.sort(key=_CREATE_ORDER)
     result.decisions.sort(key=lambda d: d.session_id)
     return result
+
+
+# NewSession by day, provider, start, doctor, obligations (a C-level key: 10^5 sessions)
+_CREATE_ORDER = itemgetter(NewSession._fields.index("day"), NewSession._fields.index("provider_id"),
+                           NewSession._fields.index("start"), NewSession._fields.index("doctor_slot"),
+                           NewSession._fields.index("obligation_ids"))
 
 
 def _move_candidates(day: date, period: str, start: date, end: date,
@@ -628,47 +670,48 @@ def _place_new(unit: _Unit, fraction: float, board: _Board, calendar: _Calendar,
                settings: PlannerSettings) -> NewSession | None:
     """Put `unit` on the free plannable day nearest to its even-spread target (`fraction` of the
     way through its window), or return None when no plannable day of its window is free."""
-    window = calendar.plannable_in(unit.period, unit.start, unit.end)
-    if not window:
+    provider_id, kind, start, end = unit.provider_id, unit.kind, unit.start, unit.end
+    # the window: the plannable days of start..end (calendar.plannable_in, without the copy)
+    plannable = calendar.plannable(unit.period)
+    first_day, past_last = bisect_left(plannable, start), bisect_right(plannable, end)
+    if first_day == past_last:
         return None
-    target = window[min(int(fraction * len(window)), len(window) - 1)]
-    days = board.open_days(unit.provider_id, unit.period)
-    low, high = bisect_left(days, unit.start), bisect_right(days, unit.end)
+    size = past_last - first_day
+    target = plannable[first_day + min(int(fraction * size), size - 1)]
+    days = board.open_days(provider_id, unit.period)
+    low, high = bisect_left(days, start), bisect_right(days, end)
     if low == high:
         return None
     first = min(bisect_left(days, target, low, high), high - 1) - low
     centres = unit.centres
-    slots = settings.slots[unit.kind]
+    slots = settings.slots[kind]
     full: list[date] = []
     # Likely bridge days last: a first pass without them, a second only if it found nothing.
-    passes = (True, False) if calendar.has_bridges(unit.start, unit.end) else (False,)
+    passes = (True, False) if calendar.has_bridges(start, end) else (False,)
     try:
         for avoid_bridges in passes:
             for index in _outward(first, high - low):
                 day = days[low + index]
                 if avoid_bridges and calendar.is_bridge(day):
                     continue
-                if board.is_full(unit.provider_id, day):
+                if board.is_full(provider_id, day):
                     full.append(day)
                     continue
-                if board.problem(unit.provider_id, unit.kind, day, centres) is not None:
+                # board.problem but for what holds on an open plannable day: a working day,
+                # not full (just checked)
+                if board.centres_problem(kind, day, centres) is not None:
                     continue
-                seat = board.find_seat(unit.provider_id, day, slots)
+                seat = board.find_seat(provider_id, day, slots)
                 if seat is None:
                     continue
                 doctor, slot = seat
-                board.occupy(unit.provider_id, unit.kind, day, centres, doctor, slot)
-                return NewSession(
-                    provider_id=unit.provider_id,
-                    kind=unit.kind,
-                    day=day,
-                    start=slot[0],
-                    end=slot[1],
-                    obligation_ids=tuple(sorted(o.id for o in unit.obligations)),
-                    centre_ids=tuple(centres),
-                    doctor_slot=doctor,
-                    estimated=calendar.estimated(day),
-                )
+                board.occupy(provider_id, kind, day, centres, doctor, slot)
+                obligations = unit.obligations
+                return NewSession(  # positionally: see ObligationIn
+                    provider_id, kind, day, slot[0], slot[1],
+                    (obligations[0].id,) if len(obligations) == 1 else tuple(sorted(o.id for o in obligations)),
+                    tuple(centres), doctor, calendar.estimated(day))
         return None
     finally:
-        board.drop_full(unit.provider_id, unit.period, full)
+        if full:
+            board.drop_full(provider_id, unit.period, full)

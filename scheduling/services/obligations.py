@@ -12,6 +12,7 @@ from django.utils import timezone
 from mch_link.audit import audit_change, snapshot
 from mch_link.dbstats import analyze_after_bulk_write
 from mch_link.locks import lock_provider
+from mch_link.models import Contract
 
 from .. import periods
 from ..models import Confirmation, Obligation, Session
@@ -22,6 +23,8 @@ from . import bulk, handovers
 # An obligation to create, with its key reserved (obligations_sync(defer_new=True)).
 NewObligation = namedtuple("NewObligation", "pk contract_id kind period start end provider_id centre_id township_id")
 NEW_FIELDS = ("contract_id", "kind", "period", "start", "end")
+# What the sync reads of a contract (one tuple each).
+_Contract = namedtuple("_Contract", "pk provider_id centre_id township_id valid_from valid_to terminated_on")
 
 
 @dataclass
@@ -42,7 +45,10 @@ def obligations_sync(year, provider_ids=None, *, defer_new=False):
     qs = contracts_of_year(year)
     if provider_ids is not None:
         qs = qs.filter(provider__in=provider_ids)
-    contracts = list(qs.select_related("centre") if defer_new else qs)
+    # tuples, not instances (10,000s of contracts), in the model's order (the new obligations'
+    # keys follow it, and the planner's order the keys)
+    contracts = [_Contract(*row) for row in qs.values_list(
+        "pk", "provider_id", "centre_id", "centre__township_id", "valid_from", "valid_to", "terminated_on")]
     # tuples: a re-sync keeps nearly every row; instances only of those it changes
     existing = {
         (contract_id, kind, period): (pk, start, end, resolution, done_on)
@@ -52,14 +58,17 @@ def obligations_sync(year, provider_ids=None, *, defer_new=False):
     }
     to_create, to_update = [], {}
     owed_keys = set()
-    owed_by_dates = {}  # (valid_from, last day in force) -> [(kind, period, start, end)]: few pairs
+    owed_by_dates = {}  # (valid_from, valid_to, terminated_on) -> [(kind, period, start, end)]: few
     for contract in contracts:
-        dates = (contract.valid_from, contract.last_day_in_force)
+        dates = contract[4:7]
         owed = owed_by_dates.get(dates)
         if owed is None:
+            # the one rule of a contract's last day, on an unsaved instance
+            span = (contract.valid_from, Contract(valid_to=contract.valid_to,
+                                                  terminated_on=contract.terminated_on).last_day_in_force)
             owed = owed_by_dates[dates] = [
-                (kind, period, *periods.in_force_window(*dates, period))
-                for kind, period in periods.owed_periods(*dates, year, settings.MIN_DAYS_IN_FORCE_QUARTER,
+                (kind, period, *periods.in_force_window(*span, period))
+                for kind, period in periods.owed_periods(*span, year, settings.MIN_DAYS_IN_FORCE_QUARTER,
                                                          settings.MIN_DAYS_IN_FORCE_YEAR)]
         for kind, period, start, end in owed:
             key = (contract.pk, kind, period)
@@ -71,8 +80,7 @@ def obligations_sync(year, provider_ids=None, *, defer_new=False):
                 to_update[ob[0]] = (start, end)
     if defer_new:
         keys = bulk.reserve_ids(Obligation, len(to_create))
-        report.new = [NewObligation(pk, c.pk, kind, period, start, end, c.provider_id, c.centre_id,
-                                    c.centre.township_id)
+        report.new = [NewObligation(pk, c.pk, kind, period, start, end, c.provider_id, c.centre_id, c.township_id)
                       for pk, (c, kind, period, start, end) in zip(keys, to_create, strict=True)]
     else:
         bulk.insert(Obligation, NEW_FIELDS, ((c.pk, *rest) for c, *rest in to_create))

@@ -82,7 +82,7 @@ class ScheduleReport:
 def schedule_generate(*, year, today, region=None, provider=None, dry_run=False, user=None):
     """Sync the year's obligations and plan its sessions. Deterministic and idempotent: a
     second run creates, moves and cancels nothing. Returns a ScheduleReport."""
-    with transaction.atomic():
+    with bulk.collector_paused(), transaction.atomic():
         report = _schedule_generate(year=year, today=today, region=region, provider=provider, user=user)
         if dry_run:
             transaction.set_rollback(True)
@@ -102,13 +102,14 @@ def _schedule_generate(*, year, today, region, provider, user):
     report.obligations_created = sync.created
     report.obligations_cancelled = [(str(o), r) for o, r in sync.cancelled]
 
+    # tuples in planner.ObligationIn's order, then the resolution
     obligations = list(
         Obligation.objects.of_year(year).filter(contract__provider__in=provider_ids)
-        .values("pk", "kind", "period", "start", "end", "resolution", "done_on",
-                "contract__provider_id", "contract__centre_id", "contract__centre__township_id")
+        .values_list("pk", "contract__provider_id", "contract__centre_id", "contract__centre__township_id",
+                     "kind", "period", "start", "end", "resolution")
     )
-    active = [o for o in obligations if not o["resolution"]]
-    cancelled_ids = frozenset(o["pk"] for o in obligations if o["resolution"])
+    active = [planner.ObligationIn(*o[:-1]) for o in obligations if not o[-1]]
+    cancelled_ids = frozenset(o[0] for o in obligations if o[-1])
     first, last = datetime.date(year, 1, 1), datetime.date(year, 12, 31)
     session_qs = Session.objects.filter(provider__in=provider_ids, date__range=(first, last)).exclude(
         status=Session.Status.CANCELLED)
@@ -143,18 +144,9 @@ def _schedule_generate(*, year, today, region, provider, user):
         leave[provider_id][day] += 1
     doctors = dict(Provider.objects.filter(pk__in=provider_ids).values_list("pk", "doctors"))
     inp = planner.PlannerInput(
-        obligations=[
-            planner.ObligationIn(
-                id=o["pk"], provider_id=o["contract__provider_id"], centre_id=o["contract__centre_id"],
-                township_id=o["contract__centre__township_id"], kind=o["kind"], period=o["period"],
-                start=o["start"], end=o["end"],
-            )
-            for o in active
-        ] + [
-            planner.ObligationIn(
-                id=o.pk, provider_id=o.provider_id, centre_id=o.centre_id, township_id=o.township_id,
-                kind=o.kind, period=o.period, start=o.start, end=o.end,
-            )
+        obligations=active + [
+            # positionally (planner.ObligationIn): id, provider, centre, township, kind, period, start, end
+            planner.ObligationIn(o.pk, o.provider_id, o.centre_id, o.township_id, o.kind, o.period, o.start, o.end)
             for o in sync.new
         ],
         sessions=existing,

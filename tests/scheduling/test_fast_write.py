@@ -2,11 +2,14 @@
 ORM's bulk_create."""
 
 import datetime
+import gc
+import uuid
 
 import pytest
 from django.db import transaction
 
 from mch_link.models import Contract
+from scheduling import planner
 from scheduling.models import Obligation, Session
 from scheduling.services import bulk, schedule_generate, statuses_refresh
 
@@ -35,7 +38,8 @@ def planned_rows(world, fast, monkeypatch):
         obligations = sorted(Obligation.objects.values_list(
             "contract__provider_id", "contract__centre_id", "kind", "period", "start", "end", "resolution",
             "done_on", "status", "status_on", "confirmation"))
-        uids = Session.objects.values_list("uid", flat=True)
+        uids = [uid for uid in Session.objects.values_list("uid", flat=True)
+                if uid.version == 4 and uid.variant == uuid.RFC_4122]
         stamps = Session.objects.filter(created_at__isnull=False, updated_at__isnull=False).count()
         # the new obligations were written with their statuses: a refresh changes none
         refreshed = statuses_refresh(datetime.date(2026, 12, 1), Obligation.objects.all())
@@ -53,7 +57,29 @@ def test_the_fast_write_path_saves_the_same_rows_as_the_orm(world, monkeypatch):
     assert refreshed == 0
     assert created > 10 and len(links) >= created
     assert all(link[-1] is True for link in links)  # new links are live
-    assert uids == created and stamps == created  # distinct uids, timestamps set
+    assert uids == created and stamps == created  # distinct random (version 4) uids, timestamps set
     assert (rerun_created, rerun_kept) == (0, created)  # the re-run reads them back and keeps them
     assert fast == orm
     assert Obligation.objects.count() == 0
+
+
+def test_the_cyclic_collector_is_paused_while_planning_and_on_again_after_even_on_error(world, monkeypatch):
+    seen = []
+
+    def spy(inp, settings=None):
+        seen.append(gc.isenabled())
+        raise RuntimeError("planner failed")
+
+    monkeypatch.setattr(planner, "plan", spy)
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError):
+        schedule_generate(year=2027, today=datetime.date(2026, 12, 1))
+    assert seen == [False]
+    assert gc.isenabled()
+    gc.disable()  # a caller that paused it itself keeps it paused
+    try:
+        with bulk.collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
