@@ -107,3 +107,19 @@ def at(day, hour=10):
     import time_machine
 
     return time_machine.travel(datetime.datetime(day.year, day.month, day.day, hour - 8, tzinfo=datetime.UTC))
+
+
+def grow(case):
+    """Ten times the centres, contracts, obligations, sessions and records."""
+    for i in range(30):
+        township = case.tashan if i % 2 else case.keqiao
+        centre = f.centre(f"新托育{i:02d}", township, grade="二级" if i % 3 == 0 else None)
+        sign(case.tashan_chc if township == case.tashan else case.keqiao_chc, centre)
+        if i % 3 == 0:
+            sign(case.yc_mch if township == case.tashan else case.kq_mch, centre)
+    schedule_generate(year=2026, today=D(2026, 1, 5))
+    for i, ob in enumerate(Obligation.objects.filter(period="2026Q1", kind="guidance", done_on__isnull=True,
+                                                     resolution="")[:20]):
+        record(ob, D(2026, 3, 10), case.dan, {ob.contract.centre: "confirmed" if i % 2 else "disputed"})
+        done(ob.contract, "guidance", D(2026, 3, 10))
+    assert Obligation.objects.count() > 10 * 24

@@ -11,11 +11,9 @@ from django.urls import reverse
 
 from reports import views
 from reports.rows import completion_rows
-from scheduling.models import Obligation
-from scheduling.services import schedule_generate, statuses_refresh
-from tests import factories as f
+from scheduling.services import statuses_refresh
 from tests.factories import PASSWORD
-from tests.reports.conftest import AS_OF, done, record, sign
+from tests.reports.conftest import AS_OF, grow
 
 pytestmark = pytest.mark.django_db
 D = datetime.date
@@ -49,22 +47,6 @@ def counts(client, case, query):
         assert response.status_code == 200, name
         found[name] = len(ctx.captured_queries)
     return found
-
-
-def grow(case):
-    """Ten times the centres, contracts, obligations, sessions and records."""
-    for i in range(30):
-        township = case.tashan if i % 2 else case.keqiao
-        centre = f.centre(f"新托育{i:02d}", township, grade="二级" if i % 3 == 0 else None)
-        sign(case.tashan_chc if township == case.tashan else case.keqiao_chc, centre)
-        if i % 3 == 0:
-            sign(case.yc_mch if township == case.tashan else case.kq_mch, centre)
-    schedule_generate(year=2026, today=D(2026, 1, 5))
-    for i, ob in enumerate(Obligation.objects.filter(period="2026Q1", kind="guidance", done_on__isnull=True,
-                                                     resolution="")[:20]):
-        record(ob, D(2026, 3, 10), case.dan, {ob.contract.centre: "confirmed" if i % 2 else "disputed"})
-        done(ob.contract, "guidance", D(2026, 3, 10))
-    assert Obligation.objects.count() > 10 * 24
 
 
 @pytest.mark.parametrize("query", [STORED, PAST], ids=["stored", "past-day"])

@@ -7,11 +7,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from reports.rows import completion_rows
-from scheduling.models import Obligation
 from scheduling.services import schedule_generate
 from tests import factories as f
 
-from .conftest import AS_OF, D, done, obligation, record, sign
+from .conftest import AS_OF, D, grow, obligation, sign
 
 pytestmark = pytest.mark.django_db
 
@@ -215,20 +214,7 @@ def test_the_query_count_does_not_grow_with_the_region(case, django_assert_max_n
     if stored:
         statuses_refresh(AS_OF)
     small = queries_for(case.city)
-    # Ten times the centres, contracts, obligations, sessions and records.
-    for i in range(30):
-        township = case.tashan if i % 2 else case.keqiao
-        centre = f.centre(f"新托育{i:02d}", township, grade="二级" if i % 3 == 0 else None)
-        provider = case.tashan_chc if township == case.tashan else case.keqiao_chc
-        sign(provider, centre)
-        if i % 3 == 0:
-            sign(case.yc_mch if township == case.tashan else case.kq_mch, centre)
-    schedule_generate(year=2026, today=D(2026, 1, 5))
-    for i, ob in enumerate(Obligation.objects.filter(period="2026Q1", kind="guidance", done_on__isnull=True,
-                                                     resolution="")[:20]):
-        record(ob, D(2026, 3, 10), case.dan, {ob.contract.centre: "confirmed" if i % 2 else "disputed"})
-        done(ob.contract, "guidance", D(2026, 3, 10))
-    assert Obligation.objects.count() > 10 * 24
+    grow(case)  # ten times the centres, contracts, obligations, sessions and records
     if stored:
         statuses_refresh(AS_OF)
     with django_assert_max_num_queries(small):
