@@ -14,6 +14,7 @@ from django.conf import settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from api.models import ApiToken
 from mch_link.models import Contract, ImportJob, Role
 from scheduling.models import Obligation, Session
 from scheduling.services import schedule_generate
@@ -42,7 +43,6 @@ NOT_PAGES = {
     "set_language": "POST only (one language: docs/accessibility.md)",
     "healthz": "JSON for the load balancer",
     "favicon": "a redirect to the icon",
-    "api_token_revoke": "POST only",
 }
 # The JSON API answers JSON, not pages (tests/api checks it); its documentation page is
 # django-ninja's Swagger UI, third-party markup for the integrators of other systems at a desk,
@@ -92,6 +92,7 @@ def busy(world):
                       "topics_other": "", "content": "检查晨检记录", "findings": {}, "advice": "",
                       "follow_up_on": None})
     job = ImportJob.objects.create(user=world.alice, folder="imports/x", names=["名单.xlsx"])
+    token, _raw = ApiToken.issue(user=world.dan, name="省托育平台同步")
     contract = Contract.objects.order_by("pk").first()
     quarter = f"{year}Q1"
     world.args = {
@@ -104,6 +105,7 @@ def busy(world):
         "mch_link:centre_detail": [world.sunny.code],
         "mch_link:provider_detail": [world.tashan_chc.code],
         "mch_link:import_job": [job.pk],
+        "api_token_revoke": [token.pk],  # the confirmation page, its owner's only
     }
     world.session = session
     return world
