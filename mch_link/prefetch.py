@@ -11,6 +11,7 @@ Nothing is prefetched when the phone asks to save data (`Save-Data: on`).
 
 import json
 
+from django.conf import settings
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
 MAX_PREFETCH = 3  # a few kilobytes each: more would compete with the page being read
@@ -45,3 +46,27 @@ def varies_with_save_data(response):
     """A page whose speculation rules depend on `Save-Data`: caches keep the two apart."""
     patch_vary_headers(response, ["Save-Data"])
     return response
+
+
+def is_prefetch(request):
+    """Whether the browser fetches ahead of a tap (speculation rules send `Sec-Purpose: prefetch`)."""
+    return "prefetch" in request.headers.get("Sec-Purpose", "")
+
+
+class PrefetchSetsNoCookieMiddleware:
+    """A prefetch answer repeats no cookie the request already carried. Django sends the CSRF
+    cookie again with every page that has a form; a prefetch still in flight when the person
+    logs out and someone logs in on the same phone would otherwise put the previous user's
+    CSRF secret back (their next form: "页面已过期"). Listed before the session and CSRF
+    middleware, so it sees their cookies."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if is_prefetch(request):
+            for name in (settings.CSRF_COOKIE_NAME, settings.SESSION_COOKIE_NAME):
+                if name in request.COOKIES:
+                    response.cookies.pop(name, None)
+        return response

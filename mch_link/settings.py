@@ -80,6 +80,8 @@ MIDDLEWARE = [
     # pages here may be compressed). Before whitenoise, which serves its own .gz copies.
     "django.middleware.gzip.GZipMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before the session and CSRF middleware: drops the cookies they repeat on a prefetch.
+    "mch_link.prefetch.PrefetchSetsNoCookieMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -232,3 +232,14 @@ def test_a_failed_submit_focuses_the_error_summary_and_enter_submits_the_record(
     phone.press("#id_topics_other", "Enter")
     message = phone.wait_for_selector(".messages li:has-text('服务记录已提交')")  # submitted, not a draft
     assert message.get_attribute("role") == "status"
+
+
+def test_audit_times_stay_on_one_line_on_a_phone(busy, live_server, phone):
+    """"11-29 16:18" (the year only when not this one), never broken over two lines at 390 px."""
+    for username, url in [("alice", reverse("mch_link:audit_list")),
+                          ("dan", reverse("scheduling:session_detail", args=[busy.session.pk]))]:
+        phone.context.clear_cookies()
+        login(phone, live_server, username)
+        phone.goto(live_server.url + url)
+        lines = phone.eval_on_selector_all("td.when time", "ts => ts.map(t => t.getClientRects().length)")
+        assert lines and set(lines) == {1}, (url, lines)

@@ -2,8 +2,8 @@
 no inline script or style on any page, and safe settings defaults."""
 
 import datetime
-import re
 import os
+import re
 import subprocess
 import sys
 from html.parser import HTMLParser
