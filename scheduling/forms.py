@@ -3,6 +3,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from mch_link.errors import Locked
 from mch_link.forms import DateInput, MultipleFileField, validate_upload
 
 from .models import Record
@@ -88,6 +89,10 @@ class RecordForm(forms.Form):
         service checks the same rule again when saving (for the API and for a race)."""
         if any(data.get(name) is None for name in ("held_on", "start", "end")):
             return  # a missing or unreadable date or time already has its error
+        try:
+            self.session.refuse_if_locked(data["held_on"])
+        except Locked:
+            return  # nothing can be saved: the service answers with the lock first (423)
         try:
             Record(session=self.session).clean_content({
                 "held_on": data["held_on"], "start": data["start"], "end": data["end"],
