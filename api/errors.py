@@ -5,7 +5,7 @@ the rate limit. Registered on the API by `install(api)`."""
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, RawPostDataException
 from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as SchemaError
 
@@ -92,6 +92,13 @@ def install(api):
         response = problem(api, request, 429, detail, code="rate_limited")
         response["Retry-After"] = str(exc.retry_after)
         return response
+
+    @api.exception_handler(RawPostDataException)
+    def not_json(request, exc):
+        # A form body, already read as a form before any view (mch_link.params.RefuseNulMiddleware):
+        # the API speaks JSON only.
+        return problem(api, request, 415, "接口只接受 JSON 请求体（Content-Type: application/json）",
+                       code="unsupported_media_type")
 
     @api.exception_handler(SchemaError)
     def invalid(request, exc):

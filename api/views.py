@@ -7,7 +7,6 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
 
 from .models import ApiToken
 
@@ -35,10 +34,15 @@ def token_list(request):
     return response
 
 
-@require_POST
 @login_required
 def token_revoke(request, pk):
+    """GET (the list's 吊销 link): a page that asks to confirm, with what stops working; POST
+    with `confirmed`: revoke. Works without script. Another user's token is a 404."""
     token = get_object_or_404(ApiToken, pk=pk, user=request.user)
-    token.revoke()
-    messages.success(request, _("已吊销访问令牌“%(name)s”，使用它的请求将被拒绝") % {"name": token.name})
-    return redirect("api_tokens")
+    if request.method == "POST" and request.POST.get("confirmed") and token.revoked_at is None:
+        token.revoke()
+        messages.success(request, _("已吊销访问令牌“%(name)s”，使用它的请求将被拒绝") % {"name": token.name})
+        return redirect("api_tokens")
+    if token.revoked_at is not None:
+        return redirect("api_tokens")
+    return render(request, "api/token_revoke.html", {"token": token})

@@ -11,6 +11,12 @@ agenda, a click on its first session, a click on that session's record link, eac
 page's load event, by the browser's Navigation Timing (what the doctor waits) and by the
 driver's clock (Playwright's own overhead included). Prints each round and the medians.
 Loopback only; it asserts nothing.
+
+The pages prefetch the next one (mch_link/prefetch.py). By default the driver taps as soon as a
+page has loaded, before a prefetch can finish (the worst case); `--think 1.5` waits that long
+on each page first, as a doctor reading the page does (the wait is not counted on either
+clock). `--direct` follows the agenda's own "记录" link to the record form (two pages, not
+three); `--save-data` sends `Save-Data: on` (no prefetching).
 """
 
 import argparse
@@ -27,20 +33,21 @@ SLOW = {"offline": False, "latency": 400, "downloadThroughput": 400_000 / 8, "up
 LOADED = "(() => { const n = performance.getEntriesByType('navigation')[0]; return n.loadEventEnd - n.startTime })()"
 
 
-def one_round(page, base):
-    """(browser seconds: the three navigations by the page's Navigation Timing, what a person
-    waits; wall seconds: the same seen from the driver, its own overhead included)."""
+def one_round(page, base, think=0.0, direct=False):
+    """(browser seconds: the navigations by the page's Navigation Timing, what a person
+    waits; wall seconds: the same seen from the driver, its own overhead included, the
+    `think` seconds spent on each page before tapping left out)."""
     started, browser = time.perf_counter(), 0.0
     page.goto(f"{base}/schedule/agenda/", wait_until="load")
     browser += page.evaluate(LOADED)
-    page.locator("a[href*='/schedule/sessions/']").first.click()
-    page.wait_for_load_state("load")
-    browser += page.evaluate(LOADED)
-    page.locator("a[href$='/record/']").first.click()
-    page.wait_for_load_state("load")
-    browser += page.evaluate(LOADED)
+    links = ["a.record-link"] if direct else ["a[href*='/schedule/sessions/']", "a[href$='/record/']"]
+    for link in links:
+        time.sleep(think)
+        page.locator(link).first.click()
+        page.wait_for_load_state("load")
+        browser += page.evaluate(LOADED)
     assert "/record/" in page.url, page.url
-    return browser / 1000, time.perf_counter() - started
+    return browser / 1000, time.perf_counter() - started - think * len(links)
 
 
 def main():
@@ -48,6 +55,9 @@ def main():
     parser.add_argument("--url", default="http://127.0.0.1:8000")
     parser.add_argument("--user", default="doctor")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--think", type=float, default=0.0, help="seconds on each page before the tap")
+    parser.add_argument("--direct", action="store_true", help="the agenda's 记录 link: two pages")
+    parser.add_argument("--save-data", action="store_true", help="send Save-Data: on (no prefetch)")
     args = parser.parse_args()
     base = args.url.rstrip("/")
     if not base.startswith(("http://127.", "http://localhost")):
@@ -55,7 +65,8 @@ def main():
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium",
                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        page = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN")
+        page = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN",
+                                extra_http_headers={"Save-Data": "on"} if args.save_data else None)
         page.goto(f"{base}/accounts/login/")
         page.fill("#id_username", args.user)
         page.fill("#id_password", PASSWORD)
@@ -65,11 +76,13 @@ def main():
         cdp = page.context.new_cdp_session(page)
         cdp.send("Network.enable")
         cdp.send("Network.emulateNetworkConditions", SLOW)
-        times = [one_round(page, base) for _ in range(args.rounds)]
+        times = [one_round(page, base, args.think, args.direct) for _ in range(args.rounds)]
         browser.close()
     for i, (browser, wall) in enumerate(times, 1):
         print(f"round {i}: {browser:.2f} s in the browser ({wall:.2f} s seen by the driver)")
-    print("median agenda → session → record form, 400 ms / 400 kbps: "
+    path = "agenda → record form" if args.direct else "agenda → session → record form"
+    print(f"median {path}, 400 ms / 400 kbps, think {args.think:g} s"
+          f"{', Save-Data' if args.save_data else ''}: "
           f"{statistics.median(b for b, _w in times):.2f} s in the browser, "
           f"{statistics.median(w for _b, w in times):.2f} s seen by the driver")
 

@@ -185,6 +185,12 @@ class ReadableEvent:
     def when(self):
         return f"{self.at:%Y-%m-%d %H:%M}"
 
+    @property
+    def when_short(self):
+        """For a table on a phone, one line: "11-29 16:18" this year, the year before it
+        otherwise (the full time in the cell's title and `datetime`)."""
+        return f"{self.at:%m-%d %H:%M}" if self.at.year == timezone.localdate().year else self.when
+
     def changes_text(self):
         return "；".join(f"{c.label}：{c.before} → {c.after}" if c.before is not None else f"{c.label}：{c.after}"
                         for c in self.changes)

@@ -17,7 +17,7 @@ import re
 
 from django.conf import settings
 from django.core.exceptions import BadRequest, ValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import render
 
 from scheduling import periods
@@ -189,9 +189,20 @@ def token(value):
 
 
 def bad_request(request, exception, template_name="400.html"):
-    """handler400: the Chinese 400 page, with the parameter's message when it is a BadParam."""
+    """handler400: the Chinese 400 page, with the parameter's message when it is a BadParam;
+    JSON (the API's shape: detail, code, errors) to a client that sent JSON or prefers it."""
     message = exception.message if isinstance(exception, BadParam) else ""
+    if wants_json(request):
+        return JsonResponse({"detail": message or "请求有误", "code": "bad_request", "errors": {}}, status=400,
+                            json_dumps_params={"ensure_ascii": False})
     return render(request, template_name, {"message": message}, status=400)
+
+
+def wants_json(request):
+    """Content negotiation for an answer made before any view: JSON when the request's body
+    is JSON or its Accept header prefers JSON to HTML (an API client); a page otherwise."""
+    return request.content_type == "application/json" or \
+        request.get_preferred_type(["text/html", "application/json"]) == "application/json"
 
 
 def not_found(request, message):
@@ -199,10 +210,16 @@ def not_found(request, message):
     return render(request, "404.html", {"message": message}, status=404)
 
 
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
 class RefuseNulMiddleware:
-    """A NUL in the path is a 404 (it names nothing), in a query or form value a 400: PostgreSQL
-    refuses NUL in any text it is given, so it must never reach a query, not even one made by
-    the admin or a third-party view that these parsers do not see."""
+    """A NUL in the path is a 404 (it names nothing), in a query value, a form value or a JSON
+    body (escaped) a 400: PostgreSQL refuses NUL in any text it is given, so it must never
+    reach a query, not even one made by the admin, the API or a third-party view that these
+    parsers do not see. One rule for every path, by what the body is; the answer is a page or
+    JSON by content negotiation (`bad_request`). A form body sent to the API is parsed here
+    too; the API then refuses it as not JSON (api.errors)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -210,15 +227,17 @@ class RefuseNulMiddleware:
     def __call__(self, request):
         if "\x00" in request.path:
             raise Http404
-        values = [request.GET]
-        if request.path.startswith("/api/"):
-            # the API reads its JSON body itself (parsing a multipart body here would consume
-            # the stream it needs); an escaped NUL in that JSON is refused the same way
-            if request.content_type == "application/json" and b"\\u0000" in request.body:
-                raise BadParam("请求内容含有不允许的控制字符（NUL）")
-        elif request.method == "POST":
-            values.append(request.POST)
-        if any("\x00" in key or "\x00" in value for query in values for key, items in query.lists()
-               for value in items):
+        if self.has_nul(request):
             raise BadParam("请求参数含有不允许的控制字符（NUL）")
         return self.get_response(request)
+
+    @staticmethod
+    def has_nul(request):
+        values = [request.GET]
+        if request.content_type == "application/json":
+            if b"\\u0000" in request.body:  # JSON can only carry a NUL escaped
+                return True
+        elif request.method == "POST" and request.content_type in FORM_TYPES:
+            values.append(request.POST)
+        return any("\x00" in key or "\x00" in value for query in values for key, items in query.lists()
+                   for value in items)

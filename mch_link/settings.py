@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -82,6 +83,8 @@ MIDDLEWARE = [
     # Calendar feeds (anonymous, authenticated by their token, no cookie) are answered here,
     # without the session, locale, CSRF, auth, messages, CSP and axes middleware below.
     "scheduling.middleware.FeedMiddleware",
+    # Before the session and CSRF middleware: drops the cookies they repeat on a prefetch.
+    "mch_link.prefetch.PrefetchSetsNoCookieMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -294,11 +297,12 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", Fals
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 
 # Content-Security-Policy (django-csp): scripts and styles only from our own static files,
-# no inline <script>, no style= attributes, no framing.
+# no inline <script> but the nonced speculation rules (mch_link/prefetch.py), no style=
+# attributes, no framing. The nonce is in the header only on a page that used it.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
-        "script-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:"],
         "font-src": ["'self'"],

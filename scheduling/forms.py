@@ -1,7 +1,9 @@
 from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from mch_link.errors import Locked
 from mch_link.forms import DateInput, MultipleFileField, validate_upload
 
 from .models import Record
@@ -78,7 +80,27 @@ class RecordForm(forms.Form):
             if self.is_late_entry(data.get("held_on")) and not (data.get("late_reason") or "").strip():
                 self.add_error("late_reason",
                                f"实际日期早于今天 {settings.LATE_ENTRY_DAYS} 天以上，属补录，请填写补录原因")
+        self.add_content_errors(data)
         return data
+
+    def add_content_errors(self, data):
+        """The record's own rules (Record.clean_content: dates, times, follow-up) as field
+        errors now, beside the form's, so a failed submit shows every error in one round. The
+        service checks the same rule again when saving (for the API and for a race)."""
+        if any(data.get(name) is None for name in ("held_on", "start", "end")):
+            return  # a missing or unreadable date or time already has its error
+        try:
+            self.session.refuse_if_locked(data["held_on"])
+        except Locked:
+            return  # nothing can be saved: the service answers with the lock first (423)
+        try:
+            Record(session=self.session).clean_content({
+                "held_on": data["held_on"], "start": data["start"], "end": data["end"],
+                "follow_up_on": data.get("follow_up_on"), "advice": data.get("advice", "")})
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                if field not in self.errors:  # one message a field: the form's own comes first
+                    self.add_error(field if field in self.fields else None, messages)
 
     def is_late_entry(self, held_on):
         """Whether submitting now enters the record late ("补录"): held more than LATE_ENTRY_DAYS

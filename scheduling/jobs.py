@@ -26,6 +26,7 @@ SCHEDULES = {
     "daily reminders": ("scheduling.jobs.send_reminders", "D", (7, 0)),
     "weekly overdue digest": ("scheduling.jobs.send_overdue_digests", "W", (8, 0)),
     "next year's plan on 1 December": ("scheduling.jobs.plan_next_year", "Y", (12, 1, 2, 0)),
+    "nightly removal of abandoned held photos": ("scheduling.pending.discard_stale", "D", (1, 30)),
 }
 
 

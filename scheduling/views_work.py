@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Case, Prefetch, When
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -32,10 +33,11 @@ from mch_link.permissions import (
     own_provider_id,
     role_required,
 )
+from mch_link.prefetch import private, speculation_rules, varies_with_save_data
 from mch_link.scoping import get_scoped_or_404, membership_of, scoped
 from reports.filing import attach_filed
 
-from . import periods
+from . import pending, periods
 from .feeds import doctor_sessions_q
 from .forms import ConfirmForm, MoveForm, ReasonForm, RecordForm
 from .models import Attachment, Confirmation, Kind, Obligation, QuarterApproval, Record, RecordCentre, Session
@@ -90,10 +92,17 @@ def agenda(request):
     disputed = list(qs.filter(pk__in=RecordCentre.objects.filter(
         confirmation=Confirmation.DISPUTED, record__status=Record.Status.SUBMITTED).values("record__session_id"))[:50])
     centre_names(week + overdue + drafts + disputed)  # one read for the four lists' cards
-    ctx = {"today": today, "today_sessions": [s for s in week if s.date == today],
-           "week": [s for s in week if s.date != today], "overdue": overdue, "drafts": drafts,
-           "disputed": disputed}
-    return render(request, "scheduling/agenda.html", ctx)
+    today_sessions = [s for s in week if s.date == today]
+    rest = [s for s in week if s.date != today]
+    for s in today_sessions + overdue + drafts + disputed:  # held or due: the doctor records it
+        s.may_record_now = True
+    ctx = {"today": today, "today_sessions": today_sessions, "week": rest, "overdue": overdue, "drafts": drafts,
+           "disputed": disputed,
+           # the top of the page, in its order: what the doctor opens next
+           "speculation_rules": speculation_rules(request, [
+               reverse("scheduling:session_detail", args=[s.pk])
+               for s in today_sessions + disputed + overdue + drafts + rest])}
+    return varies_with_save_data(render(request, "scheduling/agenda.html", ctx))
 
 
 @login_required
@@ -123,7 +132,9 @@ def session_detail(request, pk):
         "attachments": record.attachments.all() if record else [],
         "findings": [(a, (record.findings or {}).get(a)) for a in CHECKLIST_AREAS if record and record.findings],
     }
-    return render(request, "scheduling/session_detail.html", ctx)
+    if own and not ctx["locked"]:  # the record form, which the page links to next
+        ctx["speculation_rules"] = speculation_rules(request, [reverse("scheduling:record_edit", args=[pk])])
+    return private(varies_with_save_data(render(request, "scheduling/session_detail.html", ctx)))
 
 
 @role_required(*PROVIDER_STAFF)
@@ -132,23 +143,32 @@ def record_edit(request, pk):
     session = Session.objects.prefetch_related(SESSION_PREFETCH).get(pk=session.pk)
     record = Record.objects.filter(session=session).first()
     centres = _centres(session)
+    held = []  # photos kept from a failed submit: [(token, name)]
     if request.method == "POST":
         form = RecordForm(request.POST, request.FILES, session=session, centres=centres)
+        held = pending.names(request.POST.getlist("pending"), user=request.user, session=session)
         if form.is_valid():
+            kept, paths = pending.take([token for token, _name in held], user=request.user, session=session)
             try:
                 record_save(session=session, user=request.user, data=form.record_data(),
                             submit="submit" in request.POST, version=form.cleaned_data.get("version"),
-                            attendance=form.attendance(), files=form.cleaned_data.get("files") or [])
+                            attendance=form.attendance(), files=[*(form.cleaned_data.get("files") or []), *kept])
             except ValidationError as exc:
                 add_to_form(form, exc)
                 status = status_of(exc)
                 if isinstance(exc, Conflict):
                     record = Record.objects.filter(session=session).first()
             else:
+                pending.discard(paths)
                 messages.success(request, "服务记录已提交" if "submit" in request.POST else "草稿已保存")
                 return redirect("scheduling:session_detail", pk=session.pk)
+            finally:
+                for f in kept:
+                    f.close()
         else:
             status = 400
+        if "files" not in form.errors:  # the new photos passed their checks: keep them
+            held += pending.hold(form.cleaned_data.get("files") or [], user=request.user, session=session)
     else:
         # version 0 stands for "no record yet": a second doctor creating one gets a conflict
         initial = {"held_on": session.date, "start": session.start, "end": session.end, "version": 0}
@@ -165,8 +185,9 @@ def record_edit(request, pk):
     # what the doctor is answering when amending: each centre's open dispute and its reason
     disputes = list(record.centres.filter(confirmation=Confirmation.DISPUTED).select_related("centre")) \
         if record else []
-    ctx = {"session": session, "form": form, "record": record, "centres": centres, "disputes": disputes}
-    return render(request, "scheduling/record_form.html", ctx, status=status)
+    ctx = {"session": session, "form": form, "record": record, "centres": centres, "disputes": disputes,
+           "held": held}
+    return private(render(request, "scheduling/record_form.html", ctx, status=status))
 
 
 @role_required(*PROVIDER_STAFF)

@@ -6,7 +6,7 @@ import pytest
 
 from scheduling.models import Record
 
-from .conftest import at
+from .conftest import at, bearer
 from .test_writes import TODAY, guidance, record_body
 
 pytestmark = pytest.mark.django_db
@@ -27,10 +27,45 @@ def test_a_form_body_gets_a_refusal_not_a_server_error(planned, client, api, kin
     assert not Record.objects.exists()
 
 
-def test_a_nul_in_a_json_body_is_refused(planned, api):
+def test_a_nul_in_a_json_body_is_refused_in_json(planned, api):
     session = guidance(planned, 1)
     with at(TODAY):
         response = api(planned.dan).post(f"sessions/{session.pk}/record", record_body(session, content="检查\x00"))
     assert response.status_code == 400
-    assert "NUL" in response.content.decode()
+    assert response["Content-Type"] == "application/json"
+    assert "NUL" in response.json()["detail"] and response.json()["code"] == "bad_request"
+    assert not Record.objects.exists()
+
+
+def test_a_nul_in_a_query_is_json_to_an_api_client_and_a_page_to_a_browser(planned, client):
+    """One rule for every path (mch_link.params.RefuseNulMiddleware); the answer follows the
+    client's Accept header, not the path."""
+    headers = bearer(planned.dan)
+    response = client.get("/api/v1/regions", {"q": "a\x00b"}, headers={**headers, "Accept": "application/json"})
+    assert response.status_code == 400 and "NUL" in response.json()["detail"]
+    client.force_login(planned.carol)
+    response = client.get("/contracts/", {"q": "a\x00b"}, headers={"Accept": "text/html,*/*;q=0.8"})
+    assert response.status_code == 400 and response["Content-Type"].startswith("text/html")
+    assert "含有不允许的控制字符" in response.content.decode()
+
+
+def test_a_nul_in_a_form_body_is_refused_on_any_path(planned, client):
+    headers = bearer(planned.dan)
+    session = guidance(planned, 1)
+    with at(TODAY):
+        response = client.post(f"/api/v1/sessions/{session.pk}/record", {"content": "a\x00b"},
+                               headers={**headers, "Accept": "application/json"})
+    assert response.status_code == 400 and "NUL" in response.json()["detail"]
+    assert not Record.objects.exists()
+
+
+def test_a_multipart_body_gets_the_apis_own_json_refusal(planned, client):
+    """Read as a form before the API (the NUL rule), a multipart body is refused by the API's
+    own handler as not JSON, with an Idempotency-Key too (it hashes the body)."""
+    session = guidance(planned, 1)
+    with at(TODAY):
+        response = client.post(f"/api/v1/sessions/{session.pk}/record", {"content": "x"},
+                               headers={**bearer(planned.dan), "Idempotency-Key": "k1"})
+    assert response.status_code == 415
+    assert "JSON" in response.json()["detail"]
     assert not Record.objects.exists()

@@ -48,7 +48,7 @@ class TestTokenPage:
     def test_a_revoked_token_gets_401(self, world, client):
         token, raw = create(client, world.alice)
         client.force_login(world.alice)
-        assert client.post(reverse("api_token_revoke", args=[token.pk])).status_code == 302
+        assert client.post(reverse("api_token_revoke", args=[token.pk]), {"confirmed": "1"}).status_code == 302
         client.logout()
         response = client.get(REGIONS, headers={"Authorization": f"Bearer {raw}"})
         assert response.status_code == 401
@@ -57,10 +57,31 @@ class TestTokenPage:
         token.refresh_from_db()
         assert token.revoked_at is not None
 
+    def test_revoking_asks_for_confirmation_first_without_script(self, world, client):
+        token, raw = create(client, world.alice)
+        client.force_login(world.alice)
+        listing = client.get(reverse("api_tokens")).content.decode()
+        url = reverse("api_token_revoke", args=[token.pk])
+        assert f'href="{url}"' in listing  # a link to the confirmation, not a one-tap form
+        page = client.get(url)
+        assert page.status_code == 200
+        html = page.content.decode()
+        assert "确定吊销令牌“省托育平台同步”" in html and "确认吊销" in html and 'name="confirmed"' in html
+        assert client.post(url).status_code == 200  # a POST without the confirmation: asked again
+        token.refresh_from_db()
+        assert token.revoked_at is None
+        assert client.get(REGIONS, headers={"Authorization": f"Bearer {raw}"}).status_code == 200
+        response = client.post(url, {"confirmed": "1"}, follow=True)
+        assert "已吊销访问令牌“省托育平台同步”" in response.content.decode()
+        token.refresh_from_db()
+        assert token.revoked_at is not None
+        assert client.get(url).status_code == 302  # revoked already: back to the list
+
     def test_nobody_revokes_another_users_token(self, world, client):
         token, raw = create(client, world.alice)
         client.force_login(world.bob)
-        assert client.post(reverse("api_token_revoke", args=[token.pk])).status_code == 404
+        assert client.get(reverse("api_token_revoke", args=[token.pk])).status_code == 404
+        assert client.post(reverse("api_token_revoke", args=[token.pk]), {"confirmed": "1"}).status_code == 404
         assert client.get(REGIONS, headers={"Authorization": f"Bearer {raw}"}).status_code == 200
 
     def test_the_page_lists_only_ones_own_tokens(self, world, client):

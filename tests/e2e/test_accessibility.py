@@ -14,6 +14,7 @@ from django.conf import settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from api.models import ApiToken
 from mch_link.models import Contract, ImportJob, Role
 from scheduling.models import Obligation, Session
 from scheduling.services import schedule_generate
@@ -42,7 +43,6 @@ NOT_PAGES = {
     "set_language": "POST only (one language: docs/accessibility.md)",
     "healthz": "JSON for the load balancer",
     "favicon": "a redirect to the icon",
-    "api_token_revoke": "POST only",
 }
 # The JSON API answers JSON, not pages (tests/api checks it); its documentation page is
 # django-ninja's Swagger UI, third-party markup for the integrators of other systems at a desk,
@@ -92,6 +92,7 @@ def busy(world):
                       "topics_other": "", "content": "检查晨检记录", "findings": {}, "advice": "",
                       "follow_up_on": None})
     job = ImportJob.objects.create(user=world.alice, folder="imports/x", names=["名单.xlsx"])
+    token, _raw = ApiToken.issue(user=world.dan, name="省托育平台同步")
     contract = Contract.objects.order_by("pk").first()
     quarter = f"{year}Q1"
     world.args = {
@@ -104,6 +105,7 @@ def busy(world):
         "mch_link:centre_detail": [world.sunny.code],
         "mch_link:provider_detail": [world.tashan_chc.code],
         "mch_link:import_job": [job.pk],
+        "api_token_revoke": [token.pk],  # the confirmation page, its owner's only
     }
     world.session = session
     return world
@@ -230,3 +232,14 @@ def test_a_failed_submit_focuses_the_error_summary_and_enter_submits_the_record(
     phone.press("#id_topics_other", "Enter")
     message = phone.wait_for_selector(".messages li:has-text('服务记录已提交')")  # submitted, not a draft
     assert message.get_attribute("role") == "status"
+
+
+def test_audit_times_stay_on_one_line_on_a_phone(busy, live_server, phone):
+    """"11-29 16:18" (the year only when not this one), never broken over two lines at 390 px."""
+    for username, url in [("alice", reverse("mch_link:audit_list")),
+                          ("dan", reverse("scheduling:session_detail", args=[busy.session.pk]))]:
+        phone.context.clear_cookies()
+        login(phone, live_server, username)
+        phone.goto(live_server.url + url)
+        lines = phone.eval_on_selector_all("td.when time", "ts => ts.map(t => t.getClientRects().length)")
+        assert lines and set(lines) == {1}, (url, lines)

@@ -63,7 +63,7 @@ def test_log_dispute_amend_confirm_on_a_phone(world, live_server, phone):
     assert phone.inner_text("header .unread-count") == "1"
     assert phone.inner_text("ul.todo a:has-text('托育机构异议待处理') .todo-count") == "1"
     phone.click("ul.todo a:has-text('托育机构异议待处理')")
-    phone.locator(f"#disputed ~ a[href='{url}']").first.click()
+    phone.locator(f"#disputed ~ .card-row > a[href='{url}']").first.click()  # the card, beside its 记录 link
     phone.wait_for_selector("text=当天未检查膳食")
     phone.click("text=修改服务记录")
     phone.fill("#id_content", "检查晨检、消毒记录；膳食未检查，已更正")

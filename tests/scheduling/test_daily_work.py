@@ -68,6 +68,54 @@ class TestRecordValidation:
         assert message in response.content.decode()
         assert not Record.objects.exists()
 
+    def test_every_error_shows_in_one_round(self, planned, client):
+        """The form's own errors and the record's rules (Record.clean_content) together: the
+        doctor fixes everything at once instead of meeting a second list after the first."""
+        client.force_login(planned.dan)
+        with at(planned.day_after):
+            response = log(client, planned.guidance, content="", finding_0="", finding_4="", end="08:00",
+                           follow_up_on=planned.guidance.date.isoformat())
+        assert response.status_code == 400
+        html = response.content.decode()
+        assert "提交前请填写服务主题或内容" in html  # the form's
+        assert "提交前请至少填写一个方面的检查发现" in html  # the form's
+        assert "结束时间应晚于开始时间" in html  # the record's
+        assert "复查日期应晚于实际日期" in html  # the record's
+        assert not Record.objects.exists()
+
+    def test_a_photo_is_kept_across_a_failed_submit(self, planned, client, settings):
+        client.force_login(planned.dan)
+        url = reverse("scheduling:record_edit", args=[planned.guidance.pk])
+        with at(planned.day_after):
+            response = log(client, planned.guidance, content="", finding_0="", finding_4="", advice="",
+                           follow_up_on="", files=SimpleUploadedFile("现场照片.png", PNG, "image/png"))
+            assert response.status_code == 400
+            held = response.context["held"]
+            assert [name for _token, name in held] == ["现场照片.png"]
+            html = response.content.decode()
+            assert "不必重新选择" in html and 'name="pending"' in html and "现场照片.png" in html
+            token = held[0][0]
+            # the same token is refused for another session, and for another doctor
+            other = Session.objects.filter(kind="guidance").exclude(pk=planned.guidance.pk).order_by("date").first()
+            again = client.post(reverse("scheduling:record_edit", args=[other.pk]),
+                                {**record_post(other.date, content="", finding_0="", finding_4="", advice="",
+                                               follow_up_on=""), "pending": token})
+            assert again.context["held"] == []
+            # fixed, sent again without picking the photo: it is attached
+            assert client.post(url, {**record_post(planned.guidance.date), "pending": token}).status_code == 302
+        attachment = Record.objects.get().attachments.get()
+        assert attachment.original_name == "现场照片.png" and attachment.file.read() == PNG
+        pending_dir = settings.MEDIA_ROOT / "pending" / str(planned.guidance.pk)
+        assert list(pending_dir.iterdir()) == []  # the held copy is gone
+
+    def test_a_held_photo_unticked_is_not_attached(self, planned, client):
+        client.force_login(planned.dan)
+        with at(planned.day_after):
+            log(client, planned.guidance, content="", finding_0="", finding_4="", advice="", follow_up_on="",
+                files=SimpleUploadedFile("错拍.png", PNG, "image/png"))
+            assert log(client, planned.guidance).status_code == 302  # the box unticked: no token sent
+        assert not Record.objects.get().attachments.exists()
+
     def test_a_manager_may_allow_a_record_before_the_period(self, planned, client):
         Session.objects.filter(pk=planned.guidance.pk).update(allow_early_record=True)
         client.force_login(planned.dan)

@@ -1,17 +1,21 @@
 """The background jobs, run synchronously (sync: True) under a frozen clock."""
 
 import datetime
+import os
+import time
 
 import pytest
 import time_machine
 from django.core import mail
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.utils import timezone
 from django_q.models import Schedule
 
 from mch_link.models import Contract
 from mch_link.services import contract_sign, contract_terminate
-from scheduling import jobs
+from scheduling import jobs, pending
 from scheduling.models import Notification, Obligation, Session
 from scheduling.services import schedule_generate
 
@@ -115,3 +119,12 @@ def test_signing_a_contract_replans_only_its_own_provider(world, django_capture_
         contract_sign(contract=draft, signed_on=datetime.date(2026, 1, 2), user=world.carol)
     assert Session.objects.filter(provider=world.tashan_chc).exists()
     assert not Session.objects.filter(provider=world.yc_mch).exists()
+
+
+def test_abandoned_held_photos_are_removed_after_a_day():
+    old = default_storage.save("pending/7/old.png", ContentFile(b"x"))
+    fresh = default_storage.save("pending/7/fresh.png", ContentFile(b"y"))
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(default_storage.path(old), (two_days_ago, two_days_ago))
+    assert pending.discard_stale() == 1
+    assert not default_storage.exists(old) and default_storage.exists(fresh)
