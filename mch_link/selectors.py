@@ -117,7 +117,7 @@ class Registry:
 MAX_REGION_IDS = 2000  # well under SQLite's 32,766 parameters; a province has ~1,300 townships
 
 
-def region_q(region, path="", *, on=None, max_ids=MAX_REGION_IDS):
+def region_q(region, path="", *, on=None):
     """Q for the rows whose Region at FK `path` ("" for Region rows themselves) lies inside
     `region`: the region itself or any region below it. The one definition of "inside a
     region"; the tree is three levels deep, city > county > township.
@@ -126,7 +126,7 @@ def region_q(region, path="", *, on=None, max_ids=MAX_REGION_IDS):
     on=a day, or a RegionTree of that day: the tree as it stood on that day, boundary changes
     resolved (a township filed under a replaced row counts in its successor, one that moved
     county in its new county), as the coverage and the reports read it. Exact either way: an
-    IN list of the region ids inside; past `max_ids` of them, the stored tree corrected by the
+    IN list of the region ids inside; past MAX_REGION_IDS of them (read at each call), the stored tree corrected by the
     rows that moved in or out."""
     p = f"{path}__" if path else ""
     stored = Q(**{f"{p}pk": region.pk})
@@ -138,7 +138,7 @@ def region_q(region, path="", *, on=None, max_ids=MAX_REGION_IDS):
         return stored
     tree = on if isinstance(on, RegionTree) else RegionTree.load(on)
     inside = tree.inside(region.pk)
-    if len(inside) <= max_ids:
+    if len(inside) <= MAX_REGION_IDS:
         return Q(**{f"{p}pk__in": inside})
     as_stored = {pk for pk, r in tree.rows.items() if _stored_inside(tree, r, region.pk)}
     moved_in, moved_out = set(inside) - as_stored, as_stored - set(inside)

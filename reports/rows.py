@@ -63,7 +63,7 @@ from django.utils.translation import gettext_lazy as _
 from mch_link.models import Centre, Provider, Region
 from mch_link.rates import rate
 from mch_link.scoping import scoped
-from mch_link.selectors import MAX_REGION_IDS, Coverage, coverage, region_q, registry_as_of
+from mch_link.selectors import Coverage, coverage, region_q, registry_as_of
 from scheduling import periods
 from scheduling.models import Obligation, Record, RecordCentre
 from scheduling.selectors import confirmations_of, end_of_day, planned_session_q
@@ -426,10 +426,8 @@ def _region_prefilter(tree, region_id, path):
     """Q narrowing rows at township FK `path` to `region_id` on the tree's day (region_q)."""
     if region_id is None:
         return Q()
-    return region_q(tree.get(region_id), path, on=tree, max_ids=MAX_TOWNSHIP_IDS)
+    return region_q(tree.get(region_id), path, on=tree)
 
-
-MAX_TOWNSHIP_IDS = MAX_REGION_IDS
 
 
 def obligations_in_scope(*, user=None, provider=None):

@@ -5,6 +5,7 @@ import datetime
 import pytest
 from django.urls import reverse
 
+from mch_link import selectors
 from mch_link.models import Centre, Region
 from mch_link.scoping import breadcrumbs, default_region, region_q
 from mch_link.selectors import RegionTree
@@ -34,12 +35,13 @@ def test_on_the_stored_tree_a_centre_counts_where_it_is_filed(moved):
 
 
 @pytest.mark.parametrize("max_ids", [2000, 0])  # an IN list, or the stored tree corrected
-def test_as_of_a_day_a_centre_counts_where_its_township_stood(moved, max_ids):
+def test_as_of_a_day_a_centre_counts_where_its_township_stood(moved, max_ids, monkeypatch):
+    monkeypatch.setattr(selectors, "MAX_REGION_IDS", max_ids)
     after, before = D(2026, 6, 1), D(2025, 6, 1)
-    assert names(region_q(moved.kq, "township", on=after, max_ids=max_ids)) == ["海韵托育", "竹韵托育"]
-    assert "海韵托育" not in names(region_q(moved.yc, "township", on=after, max_ids=max_ids))
-    assert "海韵托育" in names(region_q(moved.yc, "township", on=before, max_ids=max_ids))
-    assert len(names(region_q(moved.city, "township", on=RegionTree.load(after), max_ids=max_ids))) == 5
+    assert names(region_q(moved.kq, "township", on=after)) == ["海韵托育", "竹韵托育"]
+    assert "海韵托育" not in names(region_q(moved.yc, "township", on=after))
+    assert "海韵托育" in names(region_q(moved.yc, "township", on=before))
+    assert len(names(region_q(moved.city, "township", on=RegionTree.load(after)))) == 5
 
 
 def test_regions_inside_a_region(moved):

@@ -230,10 +230,10 @@ def test_the_query_count_does_not_grow_with_the_region(case, django_assert_max_n
 @pytest.mark.parametrize("stored", [False, True])  # statuses computed, or the stored ones counted in SQL
 @pytest.mark.parametrize("max_ids", [2000, 0])  # an IN list of townships, or today's tree plus moved-in
 def test_a_township_that_moved_county_counts_in_its_new_county(case, monkeypatch, max_ids, stored):
-    from reports import rows
+    from mch_link import selectors
     from scheduling.services import statuses_refresh
 
-    monkeypatch.setattr(rows, "MAX_TOWNSHIP_IDS", max_ids)
+    monkeypatch.setattr(selectors, "MAX_REGION_IDS", max_ids)
     new = f.region("330603100", "沥海街道", parent=case.kq, valid_from=D(2026, 1, 1))
     old = f.region("330602100", "沥海街道", parent=case.yc, valid_to=D(2025, 12, 31), successor=new)
     sea = f.centre("海韵托育", old)  # still filed under the old row
