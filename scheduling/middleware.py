@@ -4,7 +4,8 @@ reads no form, so none of them has anything to do for it, and together they cost
 the feed's own work (a 304 from its fingerprint, a 200 from the cache: docs/calendars.md).
 
 Placed right after SecurityMiddleware, GZip and WhiteNoise (settings.MIDDLEWARE): HTTPS
-redirects, HSTS and the compression of the body still apply; the request log (first) still
+redirects, HSTS and the compression of the body still apply, and so does ALLOWED_HOSTS (checked
+here, as CommonMiddleware checks it for the other requests); the request log (first) still
 sees the URL pattern, not the token."""
 
 from django.http import Http404
@@ -28,6 +29,8 @@ class FeedMiddleware:
             except Resolver404:
                 match = None
             if match is not None and match.view_name == FEED_VIEW:
+                # the Host check that CommonMiddleware makes for every other request (DisallowedHost: 400)
+                request.get_host()
                 request.resolver_match = match
                 try:
                     response = match.func(request, *match.args, **match.kwargs)

@@ -442,6 +442,16 @@ def test_what_the_early_answer_refuses(planned, client):
     assert "Content-Security-Policy" in gone
 
 
+def test_a_feed_asked_for_under_a_host_not_allowed_is_refused(planned, client):
+    """Answered early, a feed still checks the Host header against ALLOWED_HOSTS (the common
+    middleware did it for every request): a 400, no calendar, as any page under that host."""
+    feed = feeds.feed_for(centre=planned.sunny)
+    response = get_feed(client, feed, HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    assert b"BEGIN:VCALENDAR" not in response.content
+    assert get_feed(client, feed).status_code == 200
+
+
 def test_a_centres_feed_holds_nothing_of_another_organisation(planned, client):
     """Answered early, a feed is still scoped: 竹韵 (柯桥) sees none of 阳光's (塔山) sessions."""
     bamboo = uids(get_feed(client, feeds.feed_for(centre=planned.bamboo)))
