@@ -76,15 +76,30 @@ def discard(paths):
 
 
 def discard_stale(now=None):
-    """Remove held files older than MAX_AGE (their tokens have expired). Returns the count."""
+    """Remove held files older than MAX_AGE (their tokens have expired), and the folders they
+    leave empty. A file taken or discarded meanwhile (a submit at the same moment) is skipped,
+    not an error. Returns the count of files removed."""
     cutoff = (now or timezone.now()) - MAX_AGE
     removed = 0
     if not default_storage.exists(ROOT):
         return 0
     for folder in default_storage.listdir(ROOT)[0]:
-        for name in default_storage.listdir(f"{ROOT}/{folder}")[1]:
+        names = default_storage.listdir(f"{ROOT}/{folder}")[1]
+        kept = len(names)
+        for name in names:
             path = f"{ROOT}/{folder}/{name}"
-            if default_storage.get_modified_time(path) < cutoff:
-                default_storage.delete(path)
+            try:
+                stale = default_storage.get_modified_time(path) < cutoff
+                if stale:
+                    default_storage.delete(path)
+            except FileNotFoundError:
+                stale = True  # gone already: taken by a submit
+            if stale:
                 removed += 1
+                kept -= 1
+        if not kept:
+            try:
+                default_storage.delete(f"{ROOT}/{folder}")  # FileSystemStorage removes an empty folder
+            except OSError:
+                pass  # a new photo was held there meanwhile
     return removed

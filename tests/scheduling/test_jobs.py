@@ -128,3 +128,21 @@ def test_abandoned_held_photos_are_removed_after_a_day():
     os.utime(default_storage.path(old), (two_days_ago, two_days_ago))
     assert pending.discard_stale() == 1
     assert not default_storage.exists(old) and default_storage.exists(fresh)
+
+
+def test_the_cleanup_removes_emptied_folders_and_survives_a_file_taken_meanwhile(monkeypatch):
+    old = default_storage.save("pending/8/old.png", ContentFile(b"x"))
+    taken = default_storage.save("pending/9/taken.png", ContentFile(b"y"))
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(default_storage.path(old), (two_days_ago, two_days_ago))
+    modified = default_storage.get_modified_time
+
+    def vanishing(path):
+        if path == taken:  # a submit takes it between the listing and this look
+            default_storage.delete(taken)
+            raise FileNotFoundError(path)
+        return modified(path)
+
+    monkeypatch.setattr(default_storage, "get_modified_time", vanishing)
+    assert pending.discard_stale() == 2
+    assert not default_storage.exists("pending/8") and not default_storage.exists("pending/9")
