@@ -37,9 +37,10 @@ class RecordForm(forms.Form):
     late_reason = forms.CharField(label="补录原因", required=False, max_length=200)
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
-    def __init__(self, *args, session, centres, **kwargs):
+    def __init__(self, *args, session, centres, held=0, **kwargs):
         super().__init__(*args, **kwargs)
         self.session = session
+        self.held = held  # photos kept from a failed submit, attached with the new ones
         self.fields["late_reason"].help_text = (
             f"实际日期早于今天 {settings.LATE_ENTRY_DAYS} 天以上的记录为补录，提交时请说明原因")
         self.fields["topics"].choices = [(t, t) for t in TOPICS.get(session.kind, ())]
@@ -65,7 +66,11 @@ class RecordForm(forms.Form):
         return [self[f"finding_{i}"] for i in range(len(CHECKLIST_AREAS))] if self.checklist else []
 
     def clean_files(self):
-        return [validate_upload(f, ATTACHMENT_TYPES) for f in self.cleaned_data.get("files") or []]
+        files = self.cleaned_data.get("files") or []
+        if self.held and len(files) + self.held > MAX_ATTACHMENTS:
+            room = max(MAX_ATTACHMENTS - self.held, 0)
+            raise forms.ValidationError(f"附件最多 {MAX_ATTACHMENTS} 个：已保留 {self.held} 个，本次最多再选 {room} 个")
+        return [validate_upload(f, ATTACHMENT_TYPES) for f in files]
 
     def clean(self):
         data = super().clean()

@@ -39,7 +39,7 @@ from reports.filing import attach_filed
 
 from . import pending, periods
 from .feeds import doctor_sessions_q
-from .forms import ConfirmForm, MoveForm, ReasonForm, RecordForm
+from .forms import MAX_ATTACHMENTS, ConfirmForm, MoveForm, ReasonForm, RecordForm
 from .models import Attachment, Confirmation, Kind, Obligation, QuarterApproval, Record, RecordCentre, Session
 from .selectors import (
     centre_names,
@@ -145,8 +145,8 @@ def record_edit(request, pk):
     centres = _centres(session)
     held = []  # photos kept from a failed submit: [(token, name)]
     if request.method == "POST":
-        form = RecordForm(request.POST, request.FILES, session=session, centres=centres)
-        held = pending.names(request.POST.getlist("pending"), user=request.user, session=session)
+        held = pending.names(request.POST.getlist("pending")[:MAX_ATTACHMENTS], user=request.user, session=session)
+        form = RecordForm(request.POST, request.FILES, session=session, centres=centres, held=len(held))
         if form.is_valid():
             kept, paths = pending.take([token for token, _name in held], user=request.user, session=session)
             try:

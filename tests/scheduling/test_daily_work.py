@@ -108,6 +108,27 @@ class TestRecordValidation:
         pending_dir = settings.MEDIA_ROOT / "pending" / str(planned.guidance.pk)
         assert list(pending_dir.iterdir()) == []  # the held copy is gone
 
+    def test_held_photos_count_towards_the_limit_of_attachments(self, planned, client, settings):
+        """Failed submits cannot pile up more than MAX_ATTACHMENTS photos for one record."""
+        from scheduling.forms import MAX_ATTACHMENTS
+
+        client.force_login(planned.dan)
+        bad = {"content": "", "finding_0": "", "finding_4": "", "advice": "", "follow_up_on": ""}
+        photos = [SimpleUploadedFile(f"照片{i}.png", PNG, "image/png") for i in range(MAX_ATTACHMENTS - 1)]
+        with at(planned.day_after):
+            held = log(client, planned.guidance, **bad, files=photos).context["held"]
+            assert len(held) == MAX_ATTACHMENTS - 1
+            url = reverse("scheduling:record_edit", args=[planned.guidance.pk])
+            more = [SimpleUploadedFile(f"又{i}.png", PNG, "image/png") for i in range(2)]
+            response = client.post(url, {**record_post(planned.guidance.date), "pending": [t for t, _n in held],
+                                         "files": more})
+            assert response.status_code == 400
+            assert f"附件最多 {MAX_ATTACHMENTS} 个：已保留 {MAX_ATTACHMENTS - 1} 个，本次最多再选 1 个" in \
+                response.content.decode()
+            assert len(response.context["held"]) == MAX_ATTACHMENTS - 1  # the two new ones were not held
+        assert not Record.objects.exists()
+        assert len(list((settings.MEDIA_ROOT / "pending" / str(planned.guidance.pk)).iterdir())) == MAX_ATTACHMENTS - 1
+
     def test_a_held_photo_unticked_is_not_attached(self, planned, client):
         client.force_login(planned.dan)
         with at(planned.day_after):
