@@ -93,6 +93,18 @@ def start_gunicorn(app, port, workers, env, ready, **popen):
     raise RuntimeError("gunicorn did not start")
 
 
+def stop_gunicorn(process, log, log_path):
+    """Stop a gunicorn of start_gunicorn whose output went to `log` (open on `log_path`), and
+    print what it said besides the request log (one JSON line a request): its errors."""
+    process.terminate()
+    process.wait(timeout=30)
+    log.close()
+    other = [line for line in log_path.read_text(errors="replace").splitlines()
+             if not line.startswith('{"event": "request"')]
+    if other:
+        print("gunicorn said (first lines that are not the request log):", *other[:10], sep="\n  ")
+
+
 def run_threads(target, count):
     """Run `target` in `count` threads at once; returns the wall seconds until all ended."""
     threads = [threading.Thread(target=target) for _ in range(count)]

@@ -42,7 +42,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))  # as a script or imported by gunicorn
-from common import free_port, run_threads, setup_django, start_gunicorn  # noqa: E402
+from common import free_port, run_threads, setup_django, start_gunicorn, stop_gunicorn  # noqa: E402
 
 STATIC_PREFIX = "bench-static/"
 STATIC_NAME = "feed-copy.ics"
@@ -260,13 +260,7 @@ def main(argv=None):
             print(f"{name:28} {value:8.1f} req/s  ratio to static {value / static:.3f}")
     finally:
         if process is not None:
-            process.terminate()
-            process.wait(timeout=30)
-            log.close()
-            other = [line for line in log_path.read_text(errors="replace").splitlines()
-                     if not line.startswith('{"event": "request"')]
-            if other:
-                print("gunicorn said (first lines that are not the request log):", *other[:10], sep="\n  ")
+            stop_gunicorn(process, log, log_path)
         shutil.rmtree(tmpdir, ignore_errors=True)
 
 

@@ -38,7 +38,7 @@ from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from common import free_port, run_threads, start_gunicorn  # noqa: E402
+from common import free_port, run_threads, start_gunicorn, stop_gunicorn  # noqa: E402
 
 HOST = "127.0.0.1"  # loopback only (common.start_gunicorn binds there)
 PASSWORD = "mch-demo-2026"  # mch_link.demo.DEFAULT_PASSWORD
@@ -215,13 +215,7 @@ def main(argv=None):
                       f"{percentile(times, 0.99) * 1000:7.0f}" + (f"  first error: {errors[0]}" if errors else ""))
     finally:
         if process is not None:
-            process.terminate()
-            process.wait(timeout=30)
-            log.close()
-            other = [line for line in log_path.read_text(errors="replace").splitlines()
-                     if not line.startswith('{"event": "request"')]
-            if other:
-                print("gunicorn said (first lines that are not the request log):", *other[:10], sep="\n  ")
+            stop_gunicorn(process, log, log_path)
         shutil.rmtree(tmpdir, ignore_errors=True)
 
 

@@ -47,17 +47,23 @@ def submit_training(client, world, attendance, version=None):
     return client.post(reverse("scheduling:record_edit", args=[world.training.pk]), data)
 
 
+def submit_and_dispute(client, world):
+    """dan logs 18 at the training and fay disputes it (12 came): the disputed part."""
+    client.force_login(world.dan)
+    assert submit_training(client, world, 18).status_code == 302
+    part = RecordCentre.objects.get()
+    client.force_login(world.fay)
+    client.post(reverse("scheduling:record_confirm", args=[part.pk]),
+                {"dispute": "1", "reason": "实到12人", "version": part.version})
+    return part
+
+
 @pytest.fixture
 def disputed(planned, client):
     """dan logs 18 at the training, fay disputes (12 came), dan amends to 12 and resubmits, at
     10:30 Beijing time (02:30 UTC) the next day."""
     with at(planned.training.date + datetime.timedelta(days=1), 10, 30):
-        client.force_login(planned.dan)
-        assert submit_training(client, planned, 18).status_code == 302
-        part = RecordCentre.objects.get()
-        client.force_login(planned.fay)
-        client.post(reverse("scheduling:record_confirm", args=[part.pk]),
-                    {"dispute": "1", "reason": "实到12人", "version": part.version})
+        part = submit_and_dispute(client, planned)
         client.force_login(planned.dan)
         assert submit_training(client, planned, 12, version=part.record.__class__.objects.get().version) \
             .status_code == 302
@@ -185,12 +191,7 @@ def test_list_fields_read_as_words_and_an_answered_dispute_leaves_the_part(dispu
 def test_the_amend_form_shows_what_the_centre_disputed(planned, client):
     """The doctor answers a dispute on the record form: its centre and reason are there."""
     with at(planned.training.date + datetime.timedelta(days=1), 10, 30):
-        client.force_login(planned.dan)
-        assert submit_training(client, planned, 18).status_code == 302
-        part = RecordCentre.objects.get()
-        client.force_login(planned.fay)
-        client.post(reverse("scheduling:record_confirm", args=[part.pk]),
-                    {"dispute": "1", "reason": "实到12人", "version": part.version})
+        submit_and_dispute(client, planned)
         client.force_login(planned.dan)
         html = client.get(reverse("scheduling:record_edit", args=[planned.training.pk])).content.decode()
     assert "托育机构提出异议：阳光托育园" in html and "实到12人" in html
