@@ -6,7 +6,6 @@ The feed needs no login: its token is the credential (see scheduling.feeds).
 """
 
 import datetime
-import re
 from urllib.parse import urlencode
 
 import segno
@@ -15,6 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.http import Http404, HttpResponse
+from django.middleware.gzip import re_accepts_gzip  # what GZipMiddleware accepts
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -404,7 +404,7 @@ def feed(request, token):
     content = feeds.feed_content(row, state=state)
     if content is None:
         raise Http404
-    gzipped = content.gzipped if _ACCEPTS_GZIP.search(request.headers.get("Accept-Encoding", "")) else b""
+    gzipped = content.gzipped if re_accepts_gzip.search(request.headers.get("Accept-Encoding", "")) else b""
     response = _feed_headers(HttpResponse(gzipped or content.body, content_type="text/calendar; charset=utf-8"),
                              content)
     if gzipped:  # compressed when built; as GZipMiddleware would send it, weak ETag included (RFC 9110 8.8.1)
@@ -414,8 +414,6 @@ def feed(request, token):
     return get_conditional_response(request, etag=content.etag, last_modified=int(content.last_modified.timestamp()),
                                     response=response)
 
-
-_ACCEPTS_GZIP = re.compile(r"\bgzip\b")
 
 
 def _feed_headers(response, state):
