@@ -64,12 +64,17 @@ SESSION_PREFETCH = Prefetch(
     "obligations", queryset=Obligation.objects.select_related("contract__centre__township"))
 
 
-def _own_session(request, pk):
+def _with_centres(sessions):
+    """What the session and record pages read with a session: its provider, doctor and centres."""
+    return sessions.select_related("provider", "doctor").prefetch_related(SESSION_PREFETCH)
+
+
+def _own_session(request, pk, shape=None):
     """A session of the user's own provider (doctor or manager), for writes; else 404."""
     provider_id = own_provider_id(request.user)
     if provider_id is None:
         raise Http404
-    return get_scoped_or_404(request.user, Session, pk=pk, provider=provider_id)
+    return get_scoped_or_404(request.user, Session, shape=shape, pk=pk, provider=provider_id)
 
 
 def _centres(session):
@@ -107,8 +112,7 @@ def agenda(request):
 
 @login_required
 def session_detail(request, pk):
-    session = get_scoped_or_404(request.user, Session, pk=pk)
-    session = Session.objects.select_related("provider", "doctor").prefetch_related(SESSION_PREFETCH).get(pk=pk)
+    session = get_scoped_or_404(request.user, Session, shape=_with_centres, pk=pk)
     centres = _centres(session)
     others = 0
     if is_centre_staff(request.user):  # a joint training: the other centres appear as a count
@@ -139,8 +143,7 @@ def session_detail(request, pk):
 
 @role_required(*PROVIDER_STAFF)
 def record_edit(request, pk):
-    session = _own_session(request, pk)
-    session = Session.objects.prefetch_related(SESSION_PREFETCH).get(pk=session.pk)
+    session = _own_session(request, pk, shape=_with_centres)
     record = Record.objects.filter(session=session).first()
     centres = _centres(session)
     held = []  # photos kept from a failed submit: [(token, name)]
