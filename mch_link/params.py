@@ -13,6 +13,7 @@ error instead.
 """
 
 import datetime
+import json
 import re
 
 from django.conf import settings
@@ -214,8 +215,9 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 class RefuseNulMiddleware:
-    """A NUL in the path is a 404 (it names nothing), in a query value, a form value or a JSON
-    body (escaped) a 400: PostgreSQL refuses NUL in any text it is given, so it must never
+    """A NUL in the path is a 404 (it names nothing), in a query value, a form value or any
+    other body (raw or escaped, in whichever UTF the JSON parser would read it) a 400:
+    PostgreSQL refuses NUL in any text it is given, so it must never
     reach a query, not even one made by the admin, the API or a third-party view that these
     parsers do not see. One rule for every path, by what the body is; the answer is a page or
     JSON by content negotiation (`bad_request`). A form body sent to the API is parsed here
@@ -234,10 +236,21 @@ class RefuseNulMiddleware:
     @staticmethod
     def has_nul(request):
         values = [request.GET]
-        if request.content_type == "application/json":
-            if b"\\u0000" in request.body:  # JSON can only carry a NUL escaped
-                return True
-        elif request.method == "POST" and request.content_type in FORM_TYPES:
-            values.append(request.POST)
+        if request.content_type in FORM_TYPES:  # a form's files may hold any byte
+            if request.method == "POST":
+                values.append(request.POST)
+        elif request.method not in ("GET", "HEAD") and body_has_nul(request.body):
+            return True
         return any("\x00" in key or "\x00" in value for query in values for key, items in query.lists()
                    for value in items)
+
+
+def body_has_nul(body):
+    """Whether a body that is not a form carries a NUL, raw or escaped (``\\u0000``), read as
+    the API's JSON parser reads any such body whatever its declared type: json.loads finds
+    UTF-8, -16 or -32 by itself (json.detect_encoding), so a body in UTF-16, where every
+    other byte is zero, is decoded before it is looked at."""
+    if not body:
+        return False
+    text = body.decode(json.detect_encoding(body), "replace")
+    return "\x00" in text or "\\u0000" in text

@@ -69,3 +69,39 @@ def test_a_multipart_body_gets_the_apis_own_json_refusal(planned, client):
     assert response.status_code == 415
     assert "JSON" in response.json()["detail"]
     assert not Record.objects.exists()
+
+
+@pytest.mark.parametrize("content_type, encoding", [
+    ("text/plain", "utf-8"),                       # ninja reads any non-form body as JSON
+    ("application/json; charset=utf-16", "utf-16"),  # json.loads detects UTF-16 by itself
+    ("application/json", "utf-16-le"),             # no BOM, no charset: still detected
+    ("application/octet-stream", "utf-32"),
+])
+def test_a_nul_in_a_body_of_any_type_or_encoding_is_refused_before_the_api(planned, client, content_type, encoding):
+    """The NUL rule reads the body as the API's JSON parser would (json.detect_encoding): a
+    body sent as text/plain or in UTF-16/32 carrying an escaped or raw NUL is a 400 from the
+    middleware, in JSON, and nothing is written."""
+    import json
+    session = guidance(planned, 1)
+    for text in (json.dumps(record_body(session, content="检查\x00")),  # escaped: \u0000
+                 json.dumps(record_body(session, content="检查\x00"), ensure_ascii=False).replace("\\u0000", "\x00")):
+        with at(TODAY):
+            response = client.generic("POST", f"/api/v1/sessions/{session.pk}/record", text.encode(encoding),
+                                      content_type=content_type,
+                                   headers={**bearer(planned.dan), "Accept": "application/json"})
+        assert response.status_code == 400, (content_type, encoding, response.content[:200])
+        assert "NUL" in response.json()["detail"]
+    assert not Record.objects.exists()
+
+
+def test_a_body_without_nul_in_utf16_is_not_refused_by_the_nul_rule(planned, client):
+    """UTF-16 text is full of zero bytes: the rule decodes before it looks, so a clean body
+    passes the middleware (whatever the API then makes of it)."""
+    import json
+    session = guidance(planned, 1)
+    with at(TODAY):
+        response = client.generic("POST", f"/api/v1/sessions/{session.pk}/record",
+                                  json.dumps(record_body(session, content="检查")).encode("utf-16"),
+                                  content_type="application/json; charset=utf-16",
+                               headers={**bearer(planned.dan), "Accept": "application/json"})
+    assert "NUL" not in response.content.decode("utf-8", "replace")
