@@ -148,8 +148,11 @@ def record_edit(request, pk):
     centres = _centres(session)
     held = []  # photos kept from a failed submit: [(token, name)]
     if request.method == "POST":
-        held = pending.names(request.POST.getlist("pending")[:MAX_ATTACHMENTS], user=request.user, session=session)
+        tokens = list(dict.fromkeys(request.POST.getlist("pending")[:MAX_ATTACHMENTS]))
+        held = pending.names(tokens, user=request.user, session=session)
         form = RecordForm(request.POST, request.FILES, session=session, centres=centres, held=len(held))
+        if len(held) < len(tokens):  # expired (or cleaned) since the form was shown: say so, save nothing
+            form.add_error(None, f"{len(tokens) - len(held)} 张之前保留的照片已过期（保留一天），请重新选择后再提交")
         if form.is_valid():
             kept, paths = pending.take([token for token, _name in held], user=request.user, session=session)
             try:

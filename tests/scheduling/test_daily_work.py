@@ -108,6 +108,28 @@ class TestRecordValidation:
         pending_dir = settings.MEDIA_ROOT / "pending" / str(planned.guidance.pk)
         assert list(pending_dir.iterdir()) == []  # the held copy is gone
 
+    def test_a_held_photo_that_expired_stops_the_submit_with_a_word(self, planned, client):
+        """A photo held over a failed submit expires after a day (pending.MAX_AGE): sent back
+        later, it is not dropped without a word (the record would be saved without it). The
+        submit stops, says how many photos were lost and asks for them again; nothing is saved."""
+        client.force_login(planned.dan)
+        url = reverse("scheduling:record_edit", args=[planned.guidance.pk])
+        with at(planned.day_after, hour=9):
+            held = log(client, planned.guidance, content="", finding_0="", finding_4="", advice="",
+                       follow_up_on="", files=SimpleUploadedFile("现场照片.png", PNG, "image/png")).context["held"]
+        token = held[0][0]
+        with at(planned.day_after + datetime.timedelta(days=1), hour=10):  # a day and an hour later
+            response = client.post(url, {**record_post(planned.guidance.date), "pending": token})
+            assert response.status_code == 400
+            assert "1 张之前保留的照片已过期" in response.content.decode()
+            assert response.context["held"] == []
+            assert not Record.objects.exists()
+            # picked again, it goes through
+            again = client.post(url, {**record_post(planned.guidance.date),
+                                      "files": SimpleUploadedFile("现场照片.png", PNG, "image/png")})
+            assert again.status_code == 302
+        assert Record.objects.get().attachments.get().original_name == "现场照片.png"
+
     def test_held_photos_count_towards_the_limit_of_attachments(self, planned, client, settings):
         """Failed submits cannot pile up more than MAX_ATTACHMENTS photos for one record."""
         from scheduling.forms import MAX_ATTACHMENTS
