@@ -135,6 +135,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["TEST"] = {"NAME": env("TEST_SQLITE_NAME") or None}
+elif DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
+    # The reports read dates back from SQL text (CAST(... AS TEXT)): ISO whatever the server's
+    # or the database's default DateStyle, asked for when each connection starts (no query).
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = f"{_options.get('options', '')} -c DateStyle=ISO,YMD".strip()
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
