@@ -113,15 +113,21 @@ class RowStatement:
         self.converters = self.compiler.get_converters([s[0] for s in self.compiler.select[: self.compiler.col_count]])
         self.db = db
 
-    def row(self, token):
+    def params_for(self, token):
         params = list(self.params)
         params[self.slot] = token
+        return params
+
+    def converted(self, row):
+        """The statement's raw row (or the first len(_ROW) columns of one) converted as the ORM does."""
+        row = row[: len(_ROW)]
+        return tuple(next(self.compiler.apply_converters([row], self.converters))) if self.converters else row
+
+    def row(self, token):
         with _cursor(self.db) as cursor:
-            cursor.execute(self.sql, params)
+            cursor.execute(self.sql, self.params_for(token))
             rows = cursor.fetchall()
-        if not rows:
-            return None
-        return tuple(next(self.compiler.apply_converters(rows, self.converters))) if self.converters else rows[0]
+        return self.converted(rows[0]) if rows else None
 
 
 _statements = {}
@@ -132,11 +138,15 @@ def feed_by_token(token):
     membership and the membership's provider), or None. One query, compiled once per process.
     Only the fields the feed shows and the scoping rules read are loaded (others deferred)."""
     db = CalendarFeed.objects.db
+    row = _row_statement(db).row(token)
+    return None if row is None else _feed(db, row)
+
+
+def _row_statement(db):
     statement = _statements.get(db)
     if statement is None:
         statement = _statements[db] = RowStatement(db)
-    row = statement.row(token)
-    return None if row is None else _feed(db, row)
+    return statement
 
 
 def _loaded(model, db, values):
@@ -193,8 +203,9 @@ class _Recorder:
 
 
 class Fingerprints:
-    """The recorded fingerprint statements of this process: {key: (sql, params)}, at most
-    `size`, the least recently used dropped first."""
+    """What this process keeps of the feeds it answered, {key: value}, at most `size`, the
+    least recently used dropped first: the recorded fingerprint statements ({key: (sql,
+    params)}), and for each token the key of its statement (`last_keys`)."""
 
     def __init__(self, size):
         self.size = size
@@ -221,6 +232,7 @@ class Fingerprints:
 
 
 fingerprints = Fingerprints(FINGERPRINTS_KEPT)
+last_keys = Fingerprints(FINGERPRINTS_KEPT)
 _converters = {}
 
 
@@ -237,6 +249,47 @@ def _converted(db, row):
     return next(compiler.apply_converters([list(row)], converters))
 
 
+def _window(today):
+    today = today or timezone.localdate()
+    return today, *feeds.feed_window(today)
+
+
+def feed_with_state(token, today=None):
+    """(feed_by_token(token), feed_state of it): (None, None) without a feed, (feed, None)
+    when its owner no longer holds its role.
+
+    One statement when this process answered the token before with its fingerprint statement
+    recorded (the usual case: a phone revalidating): the feed row and the fingerprint of the
+    feed's owner as it was then, read together (`SELECT * FROM (row) r, (fingerprint) f`,
+    one snapshot). If the row read is not the one that fingerprint was recorded for (the
+    owner changed, or the day), that fingerprint is dropped and the row's own is read: the
+    result is always the row's."""
+    db = CalendarFeed.objects.db
+    today, first, last = _window(today)
+    statement = _row_statement(db)
+    key = last_keys.get((db, token))
+    recorded = None if key is None or key[-2:] != (first, last) else fingerprints.get(key)
+    if recorded is None:
+        row = statement.row(token)
+        feed = None if row is None else _feed(db, row)
+        state = None if feed is None else feed_state(feed, today)
+    else:
+        sql, params = recorded
+        with _cursor(db) as cursor:
+            cursor.execute(f"SELECT * FROM ({statement.sql}) r, ({sql}) f", [*statement.params_for(token), *params])
+            rows = cursor.fetchall()
+        if not rows:
+            return None, None
+        feed = _feed(db, statement.converted(rows[0]))
+        if (*feed._read_key, first, last) == key:
+            count, latest = _converted(db, rows[0][len(_ROW):])
+            return feed, feeds.FeedState.of(feed, first, count, latest)
+        state = feed_state(feed, today)  # not the owner it was recorded for
+    if state is not None and fingerprints.get(key := (*feed._read_key, first, last)) is not None:
+        last_keys.keep((db, token), key)
+    return feed, state
+
+
 def feed_state(feed, today=None):
     """feeds.feed_state of a feed read by feed_by_token, the aggregate compiled once per feed
     row, window and database in this process (the ORM's own statement, recorded on the first
@@ -244,8 +297,7 @@ def feed_state(feed, today=None):
     key = getattr(feed, "_read_key", None)
     if key is None:
         return feeds.feed_state(feed, today)
-    today = today or timezone.localdate()
-    first, last = feeds.feed_window(today)
+    today, first, last = _window(today)
     key = (*key, first, last)
     statement = fingerprints.get(key)
     if statement is None:

@@ -390,10 +390,7 @@ def feed(request, token):
     day, the token), one aggregate query: 304 while nothing changed, without building the
     body; a 200 comes from the cache when a body of that fingerprint is there, else is built
     and cached. If-None-Match wins over If-Modified-Since (RFC 9110)."""
-    row = feed_reads.feed_by_token(token) if params.token(token) else None
-    if row is None:
-        raise Http404
-    state = feed_reads.feed_state(row)
+    row, state = feed_reads.feed_with_state(token) if params.token(token) else (None, None)
     if state is None:
         raise Http404
     headers = _feed_headers(HttpResponse(), state)
