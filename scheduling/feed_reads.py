@@ -1,15 +1,15 @@
 """What one feed request reads, with Django compiling each statement once per process rather
 than on every request: the feed row with its owner, and the feed's fingerprint.
 
-A 304 or a cached 200 is two small indexed queries; Django compiling them cost more than the
-database running them (about 1.0 and 0.7 ms of a 2 ms request on SQLite, 0.2 ms running).
+A 304 or a cached 200 was two small indexed queries, and Django compiling them cost more than
+the database running them (about 1.0 and 0.7 ms of a 2 ms request on SQLite, 0.2 ms running).
 
-- **The feed row** (`feed_by_token`): one statement read for every token, compiled once per
+- **The feed row** (`feed_by_token`): one statement for every token, compiled once per
   process with the token as its one parameter (`RowStatement`). It reads the feed, the
-  owner's name and, for a doctor, the user's flags and its membership, as plain columns, and
-  makes the CalendarFeed and its owner from them (`Model.from_db`, the other fields deferred).
-  It is read on every request, never cached: a renewed token, a deactivated user, a doctor
-  who left or changed role or provider takes effect on the very next request.
+  owner's name and, for a doctor, the user's flags and its whole membership, as plain
+  columns, and makes the CalendarFeed and its owner from them (`Model.from_db`, every other
+  field deferred). It is read on every request, never cached: a renewed token, a deactivated
+  user, a doctor who left or changed role or provider takes effect on the very next request.
 - **The fingerprint** (`feed_state`): the aggregate of feeds.feed_state, whose statement
   depends on the owner through the scoping rules (`feeds.feed_sessions`). The first request
   of a feed on a day runs that ORM path and records the one statement it executed; later ones
@@ -20,9 +20,18 @@ database running them (about 1.0 and 0.7 ms of a 2 ms request on SQLite, 0.2 ms 
   from the row alone, with every other field deferred, so any other read (a deferred field,
   a relation not loaded, a query of the scoping rules) is one more statement, and a recording
   of more than one statement is not kept (the feed then runs the ORM path every time).
+- **Both in one** (`feed_with_state`, what the view calls): once a process has answered a
+  token, it reads the row and the fingerprint recorded for it in one statement (one round
+  trip to PostgreSQL), and keeps that fingerprint only if the row read is the one it was
+  recorded for.
+- **Prepared on PostgreSQL** (`FEED_PREPARED_STATEMENTS`, on by default): these statements
+  are parsed and planned once per connection (planning the row's joins cost more than running
+  them); Django's other statements are not. Off behind a transaction-pooling pgbouncer older
+  than 1.21.
 
 Settings are not in the key (they are the process's). Memory: at most FINGERPRINTS_KEPT
-recordings (least recently used first out), each a statement of about 1 KB.
+recordings (least recently used first out), each a statement of about 1 KB, and as many
+token keys.
 """
 
 import threading
@@ -42,7 +51,7 @@ from .models import CalendarFeed, Session
 
 FINGERPRINTS_KEPT = 4096  # feeds (times days) whose fingerprint statement a process keeps
 
-# The feed row: (attribute of FeedRow, lookup path). A doctor's membership is all of its
+# The feed row: (name, lookup path). A doctor's membership is all of its
 # columns: the scoping rules may read any of them.
 _ROW = (
     ("pk", "pk"), ("token", "token"), ("owner_type", "owner_type"), ("created_at", "created_at"),
@@ -60,18 +69,25 @@ _TOKEN = "\x00feed-token\x00"  # what the row statement is compiled with: no tok
 _PREPARED_CURSORS = {}
 
 
-def _prepared_cursor_class():
-    """Django's psycopg 3 cursor with server-side binding, each statement prepared (parsed
-    and planned once per connection, then only executed)."""
+def _prepared_cursor(connection):
+    """A psycopg 3 cursor of Django's `connection` (connected) with server-side binding, each
+    statement prepared (parsed and planned once per connection, then only executed); the
+    time zone as Django's own cursors have it (DatabaseWrapper.create_cursor)."""
     if "class" not in _PREPARED_CURSORS:
-        from django.db.backends.postgresql.base import ServerBindingCursor
+        from django.db.backends.postgresql.base import TIMESTAMPTZ_OID, Format, ServerBindingCursor, register_tzloader
 
         class PreparedCursor(ServerBindingCursor):
             def execute(self, query, params=None, **kwargs):
                 return super().execute(query, params, prepare=True, **kwargs)
 
-        _PREPARED_CURSORS["class"] = PreparedCursor
-    return _PREPARED_CURSORS["class"]
+        _PREPARED_CURSORS.update({"class": PreparedCursor, "oid": TIMESTAMPTZ_OID, "format": Format,
+                                  "register_tzloader": register_tzloader})
+    found = _PREPARED_CURSORS
+    cursor = found["class"](connection.connection)
+    tzloader = connection.connection.adapters.get_loader(found["oid"], found["format"].TEXT)
+    if connection.timezone != tzloader.timezone:
+        found["register_tzloader"](connection.timezone, cursor)
+    return cursor
 
 
 @contextmanager
@@ -86,7 +102,9 @@ def _cursor(db):
         with connection.cursor() as cursor:
             yield cursor
         return
+    connection.close_if_health_check_failed()  # what connection.cursor() does first
     connection.ensure_connection()
+    connection.validate_thread_sharing()
     raw = connection.connection
     if not hasattr(raw, "prepare_threshold"):  # psycopg 2: no prepared statements
         with connection.cursor() as cursor:
@@ -94,10 +112,9 @@ def _cursor(db):
         return
     if raw.prepare_threshold is None:  # Django's default: prepare nothing on its own
         raw.prepare_threshold = 2**31 - 1  # still nothing but what asks for it (prepare=True)
-    cursor = connection.make_debug_cursor(_prepared_cursor_class()(raw)) if connection.queries_logged \
-        else connection.make_cursor(_prepared_cursor_class()(raw))
-    with cursor:
-        yield cursor
+    cursor = _prepared_cursor(connection)
+    with connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor) as c:
+        yield c
 
 
 class RowStatement:
