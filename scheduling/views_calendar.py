@@ -387,9 +387,10 @@ def feed_renew(request):
 def feed(request, token):
     """The iCalendar of a feed, without login. ETag and Last-Modified come from the feed's
     fingerprint (feeds.FeedState: its window's sessions' count and latest change, the window
-    day, the token), one aggregate query: 304 while nothing changed, without building the
-    body; a 200 comes from the cache when a body of that fingerprint is there, else is built
-    and cached. If-None-Match wins over If-Modified-Since (RFC 9110)."""
+    day, the token), one aggregate query, read with the feed row in one statement once this
+    worker has answered the feed (feed_reads.feed_with_state): 304 while nothing changed,
+    without building the body; a 200 comes from the cache when a body of that fingerprint is
+    there, else is built and cached. If-None-Match wins over If-Modified-Since (RFC 9110)."""
     row, state = feed_reads.feed_with_state(token) if params.token(token) else (None, None)
     if state is None:
         raise Http404
