@@ -1,6 +1,7 @@
 """Benchmark: a provider's calendar feed with a year of sessions, built and served.
 
     .venv/bin/python benchmarks/feeds.py [--centres 100] [--runs 20] [--requests 500] [--concurrency 4]
+        [--rounds 3] [--cpu-runs 300] [--port PORT]
 
 Builds a small registry in a throwaway SQLite database, or in the empty PostgreSQL database of
 DATABASE_URL (one 社区卫生服务中心 with 6 doctors
@@ -11,7 +12,11 @@ schedule_generate, then measures in one run:
    per-process memo of event texts emptied, as after a worker restart), then warm, median
    (and min) of `--runs` calls, split into the reads (feed_sessions + load_sessions) and
    the text (build_calendar: the event fields, their memoised icalendar text, the header);
-2. serve: gunicorn (sync workers, one per core) on 127.0.0.1 and a free port, loaded by a
+2. request CPU: one request through the WSGI application gunicorn runs (bench_app), in this
+   process, `--cpu-runs` times per case (process_time, medians): the static copy, the feed's
+   cached 200 and its 304, interleaved. Less sensitive to the machine's load than (3), and
+   without gunicorn's own cost per request, so its ratios are lower;
+3. serve: gunicorn (sync workers, one per core) on 127.0.0.1 and a free port, loaded by a
    Python client (threads, a new connection per request, as gunicorn's sync workers do not
    keep connections alive) with a fixed number of requests at a fixed concurrency, against
    - the feed URL (200, the whole body; after the warm-up from each worker's cache),
@@ -149,6 +154,74 @@ def fetch(port, path, headers=None):
         conn.close()
 
 
+def wsgi_environ(path, headers=None):
+    """A GET of `path` as gunicorn hands it to the WSGI application (127.0.0.1, no body)."""
+    import io
+
+    environ = {"REQUEST_METHOD": "GET", "SCRIPT_NAME": "", "PATH_INFO": path, "QUERY_STRING": "",
+               "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1",
+               "REMOTE_ADDR": "127.0.0.1", "HTTP_HOST": "127.0.0.1", "wsgi.url_scheme": "http",
+               "wsgi.input": io.BytesIO(), "wsgi.errors": sys.stderr, "wsgi.version": (1, 0),
+               "wsgi.multithread": False, "wsgi.multiprocess": True, "wsgi.run_once": False}
+    for name, value in (headers or {}).items():
+        environ["HTTP_" + name.upper().replace("-", "_")] = value
+    return environ
+
+
+def time_requests(app, cases, runs):
+    """CPU seconds (process_time) of one request through the WSGI application `app`, body
+    read and closed, per case of `cases` [(name, path, headers)]: `runs` rounds, the cases
+    interleaved in each. Returns {name: [seconds, ...]}."""
+    found = {name: [] for name, _p, _h in cases}
+
+    def start_response(status, headers, exc_info=None):
+        start_response.status = status
+
+    for _ in range(runs):
+        for name, path, headers in cases:
+            environ = wsgi_environ(path, headers)
+            started = time.process_time()
+            result = app(environ, start_response)
+            try:
+                for _chunk in result:
+                    pass
+            finally:
+                if hasattr(result, "close"):
+                    result.close()
+            found[name].append(time.process_time() - started)
+            assert start_response.status[:3] in ("200", "304"), (name, start_response.status)
+    return found
+
+
+def print_request_cpu(static_dir, tmpdir, feed, static_path, runs):
+    """CPU of one request through the WSGI application gunicorn runs (bench_app), in this
+    process: the static copy, the feed's 200 and its 304, interleaved; medians and ratios."""
+    import logging
+
+    from scheduling import feeds
+
+    os.environ["BENCH_STATIC_DIR"] = str(static_dir)
+    app = bench_app()
+    # the request log is written as under gunicorn, to a file rather than this terminal
+    handlers = logging.getLogger("mch_link.requests").handlers
+    streams = [h.setStream((tmpdir / "request-cpu.log").open("a")) for h in handlers]
+    try:
+        state = feeds.feed_state(feed)
+        feed_path = feeds.feed_path(feed)
+        cases = [("static copy (WhiteNoise)", static_path, None), ("feed 200 (cached)", feed_path, None),
+                 ("feed 304 (If-None-Match)", feed_path, {"If-None-Match": state.etag})]
+        time_requests(app, cases, 20)  # warm-up: the cache, the connection, the compiled statements
+        found = time_requests(app, cases, runs)
+    finally:
+        for handler, stream in zip(handlers, streams, strict=True):
+            handler.setStream(stream).close()
+    static = statistics.median(found[cases[0][0]])
+    print(f"CPU of one request through the WSGI application, in this process (process_time, median of {runs}):")
+    for name, values in found.items():
+        median = statistics.median(values)
+        print(f"  {name:26} {median * 1000:6.3f} ms  ratio to static {static / median:.3f}")
+
+
 def load(port, path, total, concurrency, headers=None):
     """`total` GETs over `concurrency` threads. Returns (requests per second, statuses)."""
     counter = itertools.count()
@@ -182,6 +255,9 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=3, help="interleaved load rounds (default 3)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2,
                         help="gunicorn sync workers (default: one per core)")
+    parser.add_argument("--port", type=int, default=0, help="gunicorn's port on 127.0.0.1 (default: a free one)")
+    parser.add_argument("--cpu-runs", type=int, default=300,
+                        help="requests per case timed through the WSGI application in this process (default 300)")
     args = parser.parse_args(argv)
 
     tmpdir = Path(tempfile.mkdtemp(prefix="mch-feed-bench-"))
@@ -190,6 +266,9 @@ def main(argv=None):
         # DATABASE_URL (an empty PostgreSQL database) if set, else a throwaway SQLite file
         database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{(tmpdir / 'bench.sqlite3').resolve()}"
         os.environ["DATABASE_URL"] = database_url
+        static_dir = tmpdir / "static"  # also STATIC_ROOT, as gunicorn gets it (serve)
+        static_dir.mkdir()
+        os.environ["STATIC_ROOT"] = str(static_dir)
         print(f"database: {setup_django(None)}")
         from django.core.management import call_command
 
@@ -227,15 +306,15 @@ def main(argv=None):
         print(f"cached (feed_content: the fingerprint, the body from the cache): {ms(found['cached'])}")
         print(f"fingerprint (feed_state, what a 304 costs): {ms(found['state'])}")
 
-        static_dir = tmpdir / "static"
-        static_dir.mkdir()
         (static_dir / STATIC_NAME).write_bytes(content.body)
-        port = free_port()
+        feed_path = feeds.feed_path(feed)
+        static_path = "/" + STATIC_PREFIX + STATIC_NAME
+        if args.cpu_runs:
+            print_request_cpu(static_dir, tmpdir, feed, static_path, args.cpu_runs)
+        port = args.port or free_port()
         log_path = tmpdir / "gunicorn.log"
         log = log_path.open("wb")
         process = serve(port, args.workers, static_dir, database_url, log)
-        feed_path = feeds.feed_path(feed)
-        static_path = "/" + STATIC_PREFIX + STATIC_NAME
         status, body, headers = fetch(port, feed_path)
         assert status == 200 and body == content.body, (status, len(body))
         status, static_body, _ = fetch(port, static_path)

@@ -505,13 +505,16 @@ def feed_content(feed, today=None, state=None):
     read: one aggregate query) is there, else built (three more queries whatever the number
     of sessions: the sessions with their doctors, their providers, their centres; the caller
     reads the feed with its owner) and cached."""
+    content = None if state is None else cache.get(state.cache_key)
+    if content is not None:
+        return content
     viewer, qs, first = _window_sessions(feed, today)
     if qs is None:
         return None
     if state is None:
         found = qs.order_by().aggregate(count=Count("pk"), latest=Max("updated_at"))
         state = FeedState.of(feed, first, found["count"], found["latest"])
-    content = cache.get(state.cache_key)
+        content = cache.get(state.cache_key)
     if content is None:
         content = build_content(feed, viewer, qs, state)
         cache.set(state.cache_key, content, CACHE_SECONDS)
@@ -525,13 +528,3 @@ def build_content(feed, viewer, qs, state):
         body = build_calendar(calendar_name(feed), sessions)
     return FeedContent(body=body, etag=state.etag, last_modified=state.last_modified, events=len(sessions),
                        gzipped=gzip.compress(body, compresslevel=6, mtime=0))
-
-
-def feed_by_token(token):
-    """The CalendarFeed with its owner (and a doctor's membership) loaded, or None. The token
-    is unique: no ORDER BY (`first()` would add one, and its compiling costs as much as the
-    rest of a 304)."""
-    rows = CalendarFeed.objects.select_related("centre", "provider", "doctor__membership__provider") \
-        .filter(token=token)[:1]
-    return next(iter(rows), None)
-

@@ -38,7 +38,7 @@ from mch_link.permissions import (
 )
 from mch_link.scoping import get_scoped_or_404, membership_of, scoped
 
-from . import feeds
+from . import feed_reads, feeds
 from .models import CalendarFeed, Kind, Session
 
 WEEKDAYS = [gettext_lazy("一"), gettext_lazy("二"), gettext_lazy("三"), gettext_lazy("四"),
@@ -387,13 +387,11 @@ def feed_renew(request):
 def feed(request, token):
     """The iCalendar of a feed, without login. ETag and Last-Modified come from the feed's
     fingerprint (feeds.FeedState: its window's sessions' count and latest change, the window
-    day, the token), one aggregate query: 304 while nothing changed, without building the
-    body; a 200 comes from the cache when a body of that fingerprint is there, else is built
-    and cached. If-None-Match wins over If-Modified-Since (RFC 9110)."""
-    row = feeds.feed_by_token(token) if params.token(token) else None
-    if row is None:
-        raise Http404
-    state = feeds.feed_state(row)
+    day, the token), one aggregate query, read with the feed row in one statement once this
+    worker has answered the feed (feed_reads.feed_with_state): 304 while nothing changed,
+    without building the body; a 200 comes from the cache when a body of that fingerprint is
+    there, else is built and cached. If-None-Match wins over If-Modified-Since (RFC 9110)."""
+    row, state = feed_reads.feed_with_state(token) if params.token(token) else (None, None)
     if state is None:
         raise Http404
     headers = _feed_headers(HttpResponse(), state)

@@ -2,6 +2,7 @@
 may see, stable across requests, with conditional GET, at secret URLs that can be renewed."""
 
 import datetime
+import os
 from io import StringIO
 from zoneinfo import ZoneInfo
 
@@ -280,6 +281,7 @@ def test_the_query_count_does_not_grow_with_the_events(world, client, django_ass
         sign(world.tashan_chc, f.centre(f"新托育{i}", world.tashan))
     schedule_generate(year=2026, today=datetime.date(2026, 1, 5))
     for owner in [feed, feeds.feed_for(centre=world.sunny), feeds.feed_for(doctor=world.dan)]:
+        forget_feed_statements()  # as a worker's first request (then the feed row and fingerprint are one)
         with django_assert_num_queries(len(one.captured_queries)):
             response = get_feed(client, owner)
         assert len(parse_strict(response.content.decode()).events) > 1
@@ -349,6 +351,14 @@ def test_feed_url_wants_exactly_one_owner(world):
 # --------------------------------------------------------------------------- the fingerprint and the cache
 
 
+def forget_feed_statements():
+    """As another worker process: no feed statement recorded (scheduling.feed_reads)."""
+    from scheduling import feed_reads
+
+    feed_reads.fingerprints.clear()
+    feed_reads.last_keys.clear()
+
+
 def no_building(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the feed body was built")
@@ -361,11 +371,12 @@ def test_a_304_is_answered_from_the_fingerprint_without_building_the_body(planne
     feed = feeds.feed_for(provider=planned.tashan_chc)
     etag = get_feed(client, feed)["ETag"]
     feeds.cache.clear()  # another worker: nothing cached either
+    forget_feed_statements()
     no_building(monkeypatch)
     with django_assert_num_queries(2):  # the feed with its owner, the sessions' count and latest change
         again = get_feed(client, feed, HTTP_IF_NONE_MATCH=etag)
     assert again.status_code == 304 and again["ETag"] == etag and again["Cache-Control"] == "private, no-cache"
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):  # then both in one statement (scheduling.feed_reads)
         since = get_feed(client, feed, HTTP_IF_MODIFIED_SINCE=again["Last-Modified"])
     assert since.status_code == 304
 
@@ -488,3 +499,172 @@ def test_a_phone_asking_for_gzip_gets_the_body_compressed_once_when_built(planne
     assert first["ETag"] == "W/" + plain["ETag"]
     again = get_feed(client, feed, HTTP_ACCEPT_ENCODING="gzip", HTTP_IF_NONE_MATCH=first["ETag"])
     assert again.status_code == 304
+
+
+# --------------------------------------------------------------------------- statements compiled once (feed_reads)
+
+
+@pytest.fixture
+def cold_statements():
+    """A fresh process as far as the feed statements go: nothing recorded yet."""
+    from scheduling import feed_reads
+
+    forget_feed_statements()
+    yield feed_reads
+    forget_feed_statements()
+
+
+@pytest.mark.parametrize("owner", ["centre 阳光", "centre 竹韵", "doctor dan", "doctor erin", "provider 塔山",
+                                   "provider 越城区妇幼"])
+def test_the_recorded_fingerprint_statement_gives_the_orms_fingerprint(planned, cold_statements, owner,
+                                                                       django_assert_num_queries):
+    """For every kind of owner the fingerprint statement is recorded on the first request and
+    run alone on the next: the same ETag as the ORM computes, before and after a change."""
+    feed_reads = cold_statements
+    feed, sessions = owner_cases(planned)[owner]
+    orm = feeds.feed_state(CalendarFeed.objects.get(pk=feed.pk))
+    assert feed_reads.feed_state(feed_reads.feed_by_token(feed.token)) == orm
+    assert len(feed_reads.fingerprints.kept) == 1  # recorded: its inputs were all in the row
+    row = feed_reads.feed_by_token(feed.token)
+    with django_assert_num_queries(1):
+        assert feed_reads.feed_state(row) == orm
+    assert feed_reads.feed_with_state(feed.token)[1] == orm  # the row, then the recorded statement
+    with django_assert_num_queries(1):  # the row and the recorded statement in one
+        assert feed_reads.feed_with_state(feed.token)[1] == orm
+    session = sessions.order_by("date").first()
+    session.change(by=None, action=None, start=datetime.time(8, 30))
+    changed = feeds.feed_state(CalendarFeed.objects.get(pk=feed.pk))
+    assert changed != orm and feed_reads.feed_state(feed_reads.feed_by_token(feed.token)) == changed
+    with django_assert_num_queries(1):
+        assert feed_reads.feed_with_state(feed.token)[1] == changed
+
+
+def test_the_feed_row_read_by_its_statement_is_the_feed_with_its_owner(planned, cold_statements):
+    feed_reads = cold_statements
+    for feed, _sessions in owner_cases(planned).values():
+        row, orm = feed_reads.feed_by_token(feed.token), CalendarFeed.objects.get(pk=feed.pk)
+        assert (row.pk, row.token, row.owner_type, row.created_at) == (orm.pk, orm.token, orm.owner_type,
+                                                                      orm.created_at)
+        assert feeds.calendar_name(row) == feeds.calendar_name(orm)
+    assert feed_reads.feed_by_token("x" * 43) is None
+
+
+def test_a_doctors_new_provider_is_seen_on_the_very_next_request(planned, client, cold_statements):
+    """The feed row is read on every request: with the fingerprint statement of dan's feed
+    recorded, dan moving to 柯桥 gives 柯桥's sessions (a new statement), not 塔山's."""
+    keqiao = Session.objects.filter(provider=planned.keqiao_chc).order_by("date")
+    Session.objects.filter(pk__in=[s.pk for s in keqiao[:3]]).update(doctor=None)  # not yet assigned
+    feed = feeds.feed_for(doctor=planned.dan)
+    before = get_feed(client, feed)
+    assert get_feed(client, feed, HTTP_IF_NONE_MATCH=before["ETag"]).status_code == 304  # recorded, then run
+    assert uids(before) == expected(Session.objects.filter(
+        Q(doctor=planned.dan) | Q(doctor__isnull=True, provider=planned.tashan_chc)))
+    membership = planned.dan.membership
+    membership.provider = planned.keqiao_chc
+    membership.save()
+    after = get_feed(client, feed, HTTP_IF_NONE_MATCH=before["ETag"])
+    assert after.status_code == 200 and after["ETag"] != before["ETag"]
+    assert uids(after) == expected(keqiao.filter(doctor__isnull=True)) and len(uids(after)) == 3
+
+
+@pytest.mark.parametrize("revoke", ["role", "membership", "deactivated", "renewed"])
+def test_a_revocation_is_seen_on_the_very_next_request(planned, client, cold_statements, revoke):
+    """With the statements warm (two requests, a 304), losing the doctor role, the membership
+    or the account, or a renewed token, gives a 404 on the next request, with or without a
+    validator."""
+    feed = feeds.feed_for(doctor=planned.dan)
+    etag = get_feed(client, feed)["ETag"]
+    assert get_feed(client, feed, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    if revoke == "role":
+        planned.dan.membership.role = "provider_manager"
+        planned.dan.membership.save()
+    elif revoke == "membership":
+        planned.dan.membership.delete()
+    elif revoke == "deactivated":
+        planned.dan.is_active = False
+        planned.dan.save()
+    else:
+        feeds.feed_renew(feed)
+    assert get_feed(client, feed, HTTP_IF_NONE_MATCH=etag).status_code == 404
+    assert get_feed(client, feed).status_code == 404
+
+
+def test_a_fingerprint_that_reads_beyond_the_feed_row_is_not_recorded(planned, cold_statements, monkeypatch,
+                                                                      django_assert_num_queries):
+    """Were a scoping rule to read what the feed row does not hold (here the provider's
+    phone), the statement would depend on more than its key: it is then not recorded, and
+    every request takes the ORM path (still right, if slower)."""
+    feed_reads = cold_statements
+    feed = feeds.feed_for(provider=planned.tashan_chc)
+    orm = feeds.feed_state(CalendarFeed.objects.get(pk=feed.pk))
+    rule = feeds.feed_sessions
+
+    def reads_more(feed):
+        str(feed.provider.phone)  # a field the row does not load: one more query
+        return rule(feed)
+
+    monkeypatch.setattr(feeds, "feed_sessions", reads_more)
+    for _ in range(2):
+        row = feed_reads.feed_by_token(feed.token)
+        with django_assert_num_queries(2):  # the deferred field, the aggregate: not recorded
+            assert feed_reads.feed_state(row) == orm
+    assert not feed_reads.fingerprints.kept
+
+
+def test_the_next_day_records_another_statement(planned, client, cold_statements):
+    feed_reads = cold_statements
+    feed = feeds.feed_for(centre=planned.sunny)
+    today = feed_reads.feed_state(feed_reads.feed_by_token(feed.token))
+    with time_machine.travel(NOW + datetime.timedelta(days=1)):
+        tomorrow = feed_reads.feed_state(feed_reads.feed_by_token(feed.token))
+        assert tomorrow == feeds.feed_state(CalendarFeed.objects.get(pk=feed.pk)) != today
+    assert len(feed_reads.fingerprints.kept) == 2
+
+
+def test_the_recorded_statements_are_bounded():
+    from scheduling.feed_reads import Fingerprints
+
+    kept = Fingerprints(2)
+    for key in "abc":
+        kept.keep(key, (key, ()))
+    kept.get("b")
+    kept.keep("d", ("d", ()))
+    assert list(kept.kept) == ["b", "d"]
+
+
+@pytest.mark.parametrize("owner", ["centre 阳光", "doctor dan", "provider 塔山"])
+def test_a_cached_200_and_a_304_are_one_query_once_the_feed_was_answered(planned, client, monkeypatch, owner,
+                                                                         django_assert_num_queries):
+    """A worker's first request of a feed reads the row, then the fingerprint; from the next
+    on, both are one statement."""
+    feed, _sessions = owner_cases(planned)[owner]
+    etag = get_feed(client, feed)["ETag"]
+    forget_feed_statements()
+    no_building(monkeypatch)
+    with django_assert_num_queries(2):  # the feed row, the fingerprint (recorded)
+        assert get_feed(client, feed).status_code == 200
+    with django_assert_num_queries(1):
+        assert get_feed(client, feed).status_code == 200
+    with django_assert_num_queries(1):
+        assert get_feed(client, feed, HTTP_IF_NONE_MATCH=etag).status_code == 304
+
+
+@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+                    reason="prepared statements: PostgreSQL")
+@pytest.mark.parametrize("prepared", [True, False])
+def test_on_postgresql_the_feed_statements_are_prepared_once_per_connection(planned, client, settings, prepared):
+    from django.db import connection
+
+    settings.FEED_PREPARED_STATEMENTS = prepared
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")  # psycopg forgets its own prepared statements with it
+    feed = feeds.feed_for(provider=planned.tashan_chc)
+    etag = get_feed(client, feed)["ETag"]
+    for _ in range(3):
+        assert get_feed(client, feed, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        statements = [row[0] for row in cursor.fetchall()]
+    # the feed row alone (the first request), then with the fingerprint; nothing else
+    assert len(statements) == (2 if prepared else 0)
+    assert all("scheduling_calendarfeed" in statement for statement in statements)
