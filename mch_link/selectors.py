@@ -26,6 +26,7 @@ class RegionTree:
     rows: dict  # id -> Region
     predecessors: dict = field(default_factory=dict)  # successor id -> [region ids]
     whole: bool = True  # every region; False: a region's subtree and parents (load(within=))
+    as_stored: bool = False  # every region stood on `day` (no boundary change): the stored tree is the day's
     _ancestors: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # township id -> ids
     _children: dict | None = field(default=None, init=False, repr=False, compare=False)  # parent id -> [Region]
 
@@ -44,7 +45,8 @@ class RegionTree:
         rows = {r.pk: r for r in regions}
         tree = cls(day=day, rows=rows)
         # Whole when asked, or when a region changed (the EXISTS then returned every row)
-        tree.whole = within is None or not all(tree._valid(r) for r in rows.values())
+        tree.as_stored = all(tree._valid(r) for r in rows.values())
+        tree.whole = within is None or not tree.as_stored
         for r in rows.values():
             if r.successor_id:
                 tree.predecessors.setdefault(r.successor_id, []).append(r.pk)
@@ -127,7 +129,8 @@ def region_q(region, path="", *, on=None):
     resolved (a township filed under a replaced row counts in its successor, one that moved
     county in its new county), as the coverage and the reports read it. Exact either way: an
     IN list of the region ids inside; past MAX_REGION_IDS of them (read at each call), the stored tree corrected by the
-    rows that moved in or out."""
+    rows that moved in or out. (An IN list of a city's ~100 ids measured no slower than the
+    stored tree's joins or a subquery of it, to compile or to run, on SQLite and PostgreSQL.)"""
     p = f"{path}__" if path else ""
     stored = Q(**{f"{p}pk": region.pk})
     if region.level in (Region.Level.COUNTY, Region.Level.CITY):
