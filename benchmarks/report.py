@@ -24,7 +24,10 @@ It times, in one process, `--runs` paired rounds (warm cache), for a city and th
    signed-guidance rate and the centres not covered; the coverage by tier and the missing
    pairs; the overdue and missed obligations), through connection.cursor(). For the reports
    as of TODAY it asserts, untimed, that the baseline's rows give exactly the report's figures
-   and lists, and that the stored-status report equals the one computed from the facts;
+   and lists, and that the stored-status report equals the one computed from the facts. For
+   a past day the baseline is the same statement over today's stored statuses, not the past
+   day's figures (those need each status computed from the facts as known that day): its
+   ratio is for scale only (a same-figures statement would cost more than this floor);
 4. for reference, the bare GROUP BY kind, status of the same obligations (`bare_aggregate()`).
 
 The measurements are interleaved (report, coverage, baseline, bare, report, ...), each after a
@@ -542,7 +545,8 @@ def main(argv=None):
                 assert slow.as_json() == report.as_json(), "stored statuses differ from computed ones"
             sg = report.signed_guidance
             how = ("stored statuses (SQL), the same figures as the baseline's" if report.used_stored_statuses
-                   else f"statuses computed as of {as_of}")
+                   else f"statuses computed as of {as_of}; the baseline is today's stored-status statement, "
+                        f"not these figures: a floor for scale only")
             print(f"    figures: signed-guidance {sg['numerator']}/{sg['denominator']} = {sg['rate']}; owed "
                   f"{total.owed}, on time {total.done_on_time}, late {total.done_late}, missed {total.missed}, "
                   f"pending {total.pending}, confirmed {total.confirmed}, disputed {total.disputed}; "

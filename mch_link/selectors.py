@@ -158,8 +158,8 @@ def _stored_inside(tree, r, region_id):
 
 
 def registry_as_of(day, region=None):
-    """The registry as it stood on `day`: 5 queries (regions, grades, centres, providers and
-    the townships they also cover). With `region`, only the centres (and their grades) whose
+    """The registry as it stood on `day`: 4 queries (regions, grades, centres, and the
+    providers with the townships they also cover). With `region`, only the centres (and their grades) whose
     township lies within the region on `day`, and, unless a region changed by `day`
     (RegionTree.load), only the region's subtree and parents and the providers a report or
     the coverage of the region can name: those of the regions loaded, those that also cover
@@ -179,24 +179,27 @@ def registry_as_of(day, region=None):
         CentreFacts(pk, code, name, *ancestors(township_id), ranks.get(pk))
         for pk, code, name, township_id in centre_qs.values_list("pk", "code", "name", "township_id")
     ]
-    covers = {}
-    also_covers = Provider.also_covers.through.objects.all()
     provider_qs = Provider.objects.all()
     if not tree.whole:
         loaded = list(tree.rows)
         inside = region_q(tree.get(region_id), "township", on=tree)
-        also_covers = also_covers.filter(
-            provider__in=Provider.also_covers.through.objects.filter(region__in=loaded).values("provider_id"))
         provider_qs = provider_qs.filter(
             Q(region__in=loaded) | Q(pk__in=Provider.also_covers.through.objects.filter(region__in=loaded)
                                      .values("provider_id"))
             | Q(pk__in=Contract.objects.filter(Q(centre__in=Centre.objects.filter(inside).values("pk")))
                 .values("provider_id")))
-    for provider_id, region_id_ in also_covers.values_list("provider_id", "region_id"):
-        covers.setdefault(provider_id, set()).add(tree.resolve(region_id_))
+    # One query: each provider once per township it also covers (once with None if none). A
+    # provider's townships outside the region match none of the region's centres.
+    facts, covers = {}, {}
+    for pk, code, name, kind, provider_region, covered in provider_qs.values_list(
+        "pk", "code", "name", "kind", "region_id", "also_covers"
+    ):
+        if pk not in facts:
+            facts[pk] = (code, name, kind, provider_region)
+        if covered is not None:
+            covers.setdefault(pk, set()).add(tree.resolve(covered))
     providers = []
-    for pk, code, name, kind, provider_region in provider_qs.values_list("pk", "code", "name", "kind",
-                                                                         "region_id"):
+    for pk, (code, name, kind, provider_region) in facts.items():
         provider_region = tree.resolve(provider_region)
         townships = frozenset(covers.get(pk, set()) | {provider_region}) \
             if Provider.TIER_BY_KIND[kind] == Tier.GRASSROOTS else frozenset()
