@@ -24,7 +24,10 @@ It times, in one process, `--runs` paired rounds (warm cache), for a city and th
    signed-guidance rate and the centres not covered; the coverage by tier and the missing
    pairs; the overdue and missed obligations), through connection.cursor(). For the reports
    as of TODAY it asserts, untimed, that the baseline's rows give exactly the report's figures
-   and lists, and that the stored-status report equals the one computed from the facts;
+   and lists, and that the stored-status report equals the one computed from the facts. For
+   a past day the baseline is the same statement over today's stored statuses, not the past
+   day's figures (those need each status computed from the facts as known that day): its
+   ratio is for scale only (a same-figures statement would cost more than this floor);
 4. for reference, the bare GROUP BY kind, status of the same obligations (`bare_aggregate()`).
 
 The measurements are interleaved (report, coverage, baseline, bare, report, ...), each after a
@@ -274,7 +277,8 @@ def baseline(region, counted, trend, day, as_of):
 
     - the completion counts by sub-region (the counties of a city, the cities of the province),
       provider, kind and stored status over the `counted` periods, with how many are confirmed
-      and disputed (stored confirmation), and per quarter of the `trend`: the per-kind,
+      and disputed (stored confirmation), how many were late entries (补录: the report's
+      `backfilled`, the same condition as reports.rows._backfilled_q), and per quarter of the `trend`: the per-kind,
       per-region, per-provider and per-quarter figures are sums of these;
     - the signed-guidance numerator and denominator on `day`, and the centres not covered;
     - the required-pair coverage by tier on `day` (each centre's grade held on `day`, the latest
@@ -282,10 +286,11 @@ def baseline(region, counted, trend, day, as_of):
     - the overdue and missed obligations of the counted periods, with their planned day (none
       once a record is dated by `as_of`).
 
-    Rows: (what, key, provider, kind, status, n, m1, m2, x1, x2, x3, *n of each trend quarter):
+    Rows: (what, key, provider, kind, status, n, m1, m2, x1, x2, x3, backfilled, *n of each trend quarter):
     see assert_same_figures for each part's columns. Each column has one type in every part
     (numbers, or text: the sub-region id and the planned day are cast to text), as
     PostgreSQL's UNION requires."""
+    from django.conf import settings
     from django.db import connection
 
     from mch_link.models import RANK_CITY_MODEL, RANK_LEVEL_2, Provider
@@ -300,7 +305,11 @@ def baseline(region, counted, trend, day, as_of):
     in_force = ("c.status IN ('signed', 'terminated') AND c.valid_from <= %s AND c.valid_to >= %s "
                 "AND (c.terminated_on IS NULL OR c.terminated_on > %s)")
     per_trend = "".join(", COUNT(*) FILTER (WHERE o.period = %s)" for _q in trend)
-    padding = ", NULL" * len(trend)
+    padding = ", NULL" * (1 + len(trend))  # the backfilled count and the trend quarters
+    days = ("CAST(julianday(o.done_known_on) - julianday(o.done_on) AS INTEGER)" if connection.vendor == "sqlite"
+            else "(o.done_known_on - o.done_on)")
+    backfilled = (f"COUNT(*) FILTER (WHERE {in_counted} AND o.status IN ('done_on_time', 'done_late') "
+                  f"AND o.done_known_on IS NOT NULL AND o.done_on >= o.start AND {days} > %s)")
     obligations = ("FROM scheduling_obligation o JOIN mch_link_contract c ON c.id = o.contract_id "
                    "JOIN mch_link_centre ce ON ce.id = c.centre_id JOIN mch_link_region t ON t.id = ce.township_id "
                    "JOIN mch_link_region co ON co.id = t.parent_id")
@@ -325,7 +334,8 @@ def baseline(region, counted, trend, day, as_of):
         f"SELECT 'completion', CAST({sub} AS TEXT), c.provider_id, o.kind, o.status, "
         f"COUNT(*) FILTER (WHERE {in_counted}), "
         f"COUNT(*) FILTER (WHERE {in_counted} AND o.confirmation = 'confirmed'), "
-        f"COUNT(*) FILTER (WHERE {in_counted} AND o.confirmation = 'disputed'), NULL, NULL, NULL{per_trend} "
+        f"COUNT(*) FILTER (WHERE {in_counted} AND o.confirmation = 'disputed'), NULL, NULL, NULL, "
+        f"{backfilled}{per_trend} "
         f"{obligations} WHERE o.period IN ({marks}) {inside} "
         f"GROUP BY {sub}, c.provider_id, o.kind, o.status "
         f"UNION ALL SELECT 'overdue', ce.code, c.provider_id, o.kind, o.status, o.id, NULL, NULL, ce.name, "
@@ -349,7 +359,7 @@ def baseline(region, counted, trend, day, as_of):
     params = [day, day, day, day, *where, day, day, day,
               Provider.Kind.COMMUNITY, Provider.Kind.TOWNSHIP, Provider.Kind.COUNTY_MCH, RANK_LEVEL_2,
               Provider.Kind.CITY_MCH, RANK_CITY_MODEL,
-              *counted, *counted, *counted, *trend, *read, *where,
+              *counted, *counted, *counted, *counted, settings.LATE_ENTRY_DAYS, *trend, *read, *where,
               as_of, *counted, *where,
               day, day, day, day, day, day]
     with connection.cursor() as cursor:
@@ -377,7 +387,7 @@ def assert_same_figures(report, rows, region):
     providers = {pk: (code, name) for pk, code, name in Provider.objects.values_list("pk", "code", "name")}
     trend_codes = trend_periods(report.period)
     trend = {code: Completion() for code in trend_codes}
-    for what, key, provider_id, kind, status, n, m1, m2, x1, x2, x3, *per_trend in rows:
+    for what, key, provider_id, kind, status, n, m1, m2, x1, x2, x3, late_entries, *per_trend in rows:
         if what == "completion":
             key = int(key) if key is not None else None
             for code, m in zip(trend_codes, per_trend, strict=True):
@@ -387,6 +397,7 @@ def assert_same_figures(report, rows, region):
                 c.add(status, CONFIRMED, m1)
                 c.add(status, DISPUTED, m2)
                 c.add(status, UNCONFIRMED, n - m1 - m2)
+                c.backfilled += late_entries
         elif what == "overdue":
             overdue.append({"period": x2, "kind": kind, "provider": providers[provider_id][0],
                             "provider_name": providers[provider_id][1], "centre": key, "centre_name": x1,
@@ -534,7 +545,8 @@ def main(argv=None):
                 assert slow.as_json() == report.as_json(), "stored statuses differ from computed ones"
             sg = report.signed_guidance
             how = ("stored statuses (SQL), the same figures as the baseline's" if report.used_stored_statuses
-                   else f"statuses computed as of {as_of}")
+                   else f"statuses computed as of {as_of}; the baseline is today's stored-status statement, "
+                        f"not these figures: a floor for scale only")
             print(f"    figures: signed-guidance {sg['numerator']}/{sg['denominator']} = {sg['rate']}; owed "
                   f"{total.owed}, on time {total.done_on_time}, late {total.done_late}, missed {total.missed}, "
                   f"pending {total.pending}, confirmed {total.confirmed}, disputed {total.disputed}; "

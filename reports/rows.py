@@ -554,7 +554,7 @@ class _Places:
         self.subs = {}  # township id -> sub-region id (None: none) or False (outside)
         self.index = {}  # group -> small integer
         rows = tree.rows
-        self.as_stored = all(
+        self.as_stored = tree.as_stored or all(  # no region changed by the day, or none that places a township
             tree.ancestors(pk) == (pk, r.parent_id, rows[r.parent_id].parent_id if r.parent_id else None)
             for pk, r in rows.items() if r.level == Region.Level.TOWNSHIP)
         if centre_township is not None:
@@ -908,14 +908,25 @@ def completion_rows(*, region, period, provider=None, as_of=None, user=None, ove
             c = per_kind[kind] = Completion()
         return c
 
+    # Summed per table first (a province has thousands of groups), then each sum added once.
+    per_kind, per_sub, per_provider, per_centre = {}, {}, {}, {}
     for (kind, gi, status, confirmation), n in counts.items():
         sub, provider_id, centre_id = groups[gi]
-        completion[kind].add(status, confirmation, n)
+        key = (kind, status, confirmation)
+        per_kind[key] = per_kind.get(key, 0) + n
         if sub is not None:
-            bucket(subs, sub, kind).add(status, confirmation, n)
-        bucket(by_provider, provider_id, kind).add(status, confirmation, n)
+            key = (sub, kind, status, confirmation)
+            per_sub[key] = per_sub.get(key, 0) + n
+        key = (provider_id, kind, status, confirmation)
+        per_provider[key] = per_provider.get(key, 0) + n
         if centre_id is not None:
-            bucket(by_centre, centre_id, kind).add(status, confirmation, n)
+            key = (centre_id, kind, status, confirmation)
+            per_centre[key] = per_centre.get(key, 0) + n
+    for (kind, status, confirmation), n in per_kind.items():
+        completion[kind].add(status, confirmation, n)
+    for table, sums in ((subs, per_sub), (by_provider, per_provider), (by_centre, per_centre)):
+        for (group_key, kind, status, confirmation), n in sums.items():
+            bucket(table, group_key, kind).add(status, confirmation, n)
     for (kind, gi), n in backfilled.items():  # 补录, a part of the done ones counted above
         sub, provider_id, centre_id = groups[gi]
         completion[kind].backfilled += n
