@@ -180,6 +180,7 @@ def main(argv=None):
                         choices=["login", "agenda", "feed", "dashboard"])
     parser.add_argument("--db", help="SQLite file (kept); default: a temporary file, or DATABASE_URL if set")
     parser.add_argument("--reuse", action="store_true", help="the --db / DATABASE_URL already holds the demo")
+    parser.add_argument("--port", type=int, help="gunicorn's port on 127.0.0.1 (default: a free one)")
     args = parser.parse_args(argv)
 
     tmpdir = Path(tempfile.mkdtemp(prefix="mch-load-bench-"))
@@ -198,7 +199,7 @@ def main(argv=None):
         feed = feed_path(env) if args.reuse else build_demo(env)
         print(f"database: {database_url.split('@')[-1]}; demo {'reused' if args.reuse else 'built'} "
               f"in {time.perf_counter() - started:.0f} s")
-        port = free_port()
+        port = args.port or free_port()
         log_path = tmpdir / "gunicorn.log"
         log = log_path.open("wb")
         process = serve(env, port, args.workers, log)
