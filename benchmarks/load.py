@@ -12,7 +12,11 @@ a Python client (threads, one connection per request) for each page and number o
 - login: the POST of the login form (username and password; the password hash is the cost),
 - agenda: /schedule/agenda/ as the demo doctor,
 - feed: the demo doctor's calendar feed (no validators: a 200),
-- dashboard: /reports/ as the demo city admin.
+- dashboard: /reports/ as the demo city admin. The report part of the page is cached
+  (reports.views): after the first request of each gunicorn worker, nearly every request is a
+  hit; the share of hits is printed (the X-Report-Cache header),
+- dashboard-miss: the same page, the data version raised before each request (untimed, as any
+  write does: reports.freshness): every request misses the cache, as after a change.
 
 Bounded: each case stops after --requests requests or --seconds seconds, whichever comes
 first; the server only listens on the loopback interface. It prints, per case, requests/s,
@@ -83,6 +87,7 @@ class Client:
             conn.request(method, path, body=body, headers=headers)
             response = conn.getresponse()
             data = response.read()
+            self.report_cache = response.getheader("X-Report-Cache")
             for header, value in response.getheaders():
                 if header.lower() == "set-cookie":
                     name, _, rest = value.partition("=")
@@ -107,22 +112,49 @@ class Client:
         return status == 302
 
 
-def run_case(port, case, clients, max_requests, max_seconds, feed):
+def version_bumper(database_url):
+    """A function raising the reports' data version as a committed write does (its own
+    connection per thread), for the dashboard-miss case."""
+    import dj_database_url
+
+    db = dj_database_url.parse(database_url)
+    local = threading.local()
+    sql = "UPDATE reports_dataversion SET n = n + 1 WHERE id = 1"
+
+    def bump():
+        if not hasattr(local, "conn"):
+            if db["ENGINE"].endswith("sqlite3"):
+                import sqlite3
+
+                local.conn = sqlite3.connect(db["NAME"], timeout=30, isolation_level=None)
+            else:
+                import psycopg
+
+                local.conn = psycopg.connect(host=db["HOST"] or None, port=db["PORT"] or None, user=db["USER"],
+                                             password=db["PASSWORD"] or None, dbname=db["NAME"], autocommit=True)
+        local.conn.execute(sql)
+
+    return bump
+
+
+def run_case(port, case, clients, max_requests, max_seconds, feed, database_url=None):
     """Load one page with `clients` threads. Returns (requests/s, times in seconds, errors).
 
     Each client logs in first (agenda, dashboard), and the clock starts once all have: the
     password hashes of the logins (the login case's own cost) do not queue in front of the
     page's first requests."""
     counter = itertools.count()
-    times, errors = [], []
+    times, errors, hits = [], [], []
     lock = threading.Lock()
     started_at = []
     ready = threading.Barrier(clients, action=lambda: started_at.append(time.perf_counter()))
 
+    bump = version_bumper(database_url) if case == "dashboard-miss" else None
+
     def user():
         client = Client(port)
         try:
-            if case in ("agenda", "dashboard"):
+            if case in ("agenda", "dashboard", "dashboard-miss"):
                 if not client.login(DOCTOR if case == "agenda" else ADMIN):
                     raise RuntimeError("login failed")
         except Exception as exc:  # counted, not raised: the figures still stand
@@ -140,13 +172,18 @@ def run_case(port, case, clients, max_requests, max_seconds, feed):
                     ok = client.login(DOCTOR, token)
                     client.cookies.pop("sessionid", None)
                 else:
-                    path = {"agenda": "/schedule/agenda/", "dashboard": "/reports/", "feed": feed}[case]
+                    path = {"agenda": "/schedule/agenda/", "dashboard": "/reports/", "feed": feed}.get(case)
+                    if case == "dashboard-miss":
+                        path = "/reports/"
+                        bump()
                     started = time.perf_counter()
                     status, _ = client.request("GET", path)
                     ok = status == 200
                 elapsed = time.perf_counter() - started
                 with lock:
                     times.append(elapsed)
+                    if case.startswith("dashboard"):
+                        hits.append(client.report_cache == "hit")
                     if not ok:
                         errors.append("unexpected status")
             except OSError as exc:
@@ -155,7 +192,7 @@ def run_case(port, case, clients, max_requests, max_seconds, feed):
 
     run_threads(user, clients)
     wall = time.perf_counter() - started_at[0]
-    return len(times) / wall if wall else 0.0, times, errors
+    return len(times) / wall if wall else 0.0, times, errors, hits
 
 
 def percentile(values, share):
@@ -177,9 +214,10 @@ def main(argv=None):
     parser.add_argument("--seconds", type=float, default=30, help="at most this long a case (default 30)")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers (default 4, as WEB_WORKERS)")
     parser.add_argument("--pages", nargs="+", default=["login", "agenda", "feed", "dashboard"],
-                        choices=["login", "agenda", "feed", "dashboard"])
+                        choices=["login", "agenda", "feed", "dashboard", "dashboard-miss"])
     parser.add_argument("--db", help="SQLite file (kept); default: a temporary file, or DATABASE_URL if set")
     parser.add_argument("--reuse", action="store_true", help="the --db / DATABASE_URL already holds the demo")
+    parser.add_argument("--port", type=int, help="gunicorn's port on 127.0.0.1 (default: a free one)")
     args = parser.parse_args(argv)
 
     tmpdir = Path(tempfile.mkdtemp(prefix="mch-load-bench-"))
@@ -198,21 +236,25 @@ def main(argv=None):
         feed = feed_path(env) if args.reuse else build_demo(env)
         print(f"database: {database_url.split('@')[-1]}; demo {'reused' if args.reuse else 'built'} "
               f"in {time.perf_counter() - started:.0f} s")
-        port = free_port()
+        port = args.port or free_port()
         log_path = tmpdir / "gunicorn.log"
         log = log_path.open("wb")
         process = serve(env, port, args.workers, log)
         print(f"gunicorn: {args.workers} sync workers on {HOST}:{port}; each case at most {args.requests} "
               f"requests or {args.seconds:.0f} s")
         for page in args.pages:  # warm every worker (imports, templates, the feed's cache)
-            run_case(port, page, args.workers, 2 * args.workers, args.seconds, feed)
-        print(f"{'page':10} {'clients':>7} {'requests':>8} {'errors':>6} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7}")
+            run_case(port, page, args.workers, 2 * args.workers, args.seconds, feed, database_url)
+        print(f"{'page':14} {'clients':>7} {'requests':>8} {'errors':>6} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7}"
+              f" {'hits':>5}")
         for clients in args.clients:
             for page in args.pages:
-                rate, times, errors = run_case(port, page, clients, args.requests, args.seconds, feed)
+                rate, times, errors, hits = run_case(port, page, clients, args.requests, args.seconds, feed,
+                                                     database_url)
                 p50 = statistics.median(times) * 1000 if times else float("nan")
-                print(f"{page:10} {clients:7} {len(times):8} {len(errors):6} {rate:7.1f} {p50:7.0f} "
-                      f"{percentile(times, 0.99) * 1000:7.0f}" + (f"  first error: {errors[0]}" if errors else ""))
+                share = f"{100 * sum(hits) / len(hits):4.0f}%" if hits else "    -"
+                print(f"{page:14} {clients:7} {len(times):8} {len(errors):6} {rate:7.1f} {p50:7.0f} "
+                      f"{percentile(times, 0.99) * 1000:7.0f} {share}"
+                      + (f"  first error: {errors[0]}" if errors else ""))
     finally:
         if process is not None:
             stop_gunicorn(process, log, log_path)

@@ -118,12 +118,20 @@ def provider_area_centres_q(provider):
 
 def breadcrumbs(who, region):
     """`region` and the regions above it, top first, leaving out those `who` may not see (a
-    county reviewer's trail starts at its county). One query, plus the parents not loaded."""
+    county reviewer's trail starts at its county). One query, plus the parents not loaded;
+    none for a bureau whose region is on the trail: it sees its region and all below it
+    (visible_regions), i.e. the trail from its region down."""
     chain, r = [], region
     while r is not None:
         chain.insert(0, r)
         r = r.parent
-    visible = set(scoped(who, Region).filter(pk__in=[r.pk for r in chain]).values_list("pk", flat=True))
+    m = Principal.of(who)
+    own = m.membership.region_id if m.membership is not None and not m.everything and m.role in (
+        Role.CITY_ADMIN, Role.COUNTY_REVIEWER) else None
+    pks = [r.pk for r in chain]
+    if own is not None and own in pks:
+        return chain[pks.index(own):]
+    visible = set(scoped(who, Region).filter(pk__in=pks).values_list("pk", flat=True))
     return [r for r in chain if r.pk in visible]
 
 

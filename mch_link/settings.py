@@ -262,6 +262,10 @@ GRACE_DAYS = env_int("GRACE_DAYS", 15)
 # A record entered more than this many days after it was held is a late entry ("补录"): its
 # reason is asked for, and reports count it apart.
 LATE_ENTRY_DAYS = env_int("LATE_ENTRY_DAYS", 7)
+# Seconds the dashboard keeps a rendered report in the cache (0: never cached). Keyed by the
+# data version, raised after every write (reports.freshness), so this bounds staleness only
+# where a bump was lost (a process killed between a commit and its bump). docs/reports.md.
+REPORT_CACHE_SECONDS = env_int("REPORT_CACHE_SECONDS", 300)
 SESSIONS_PER_DOCTOR_PER_DAY = env_int("SESSIONS_PER_DOCTOR_PER_DAY", 2)
 BUFFER_WORKING_DAYS = env_int("BUFFER_WORKING_DAYS", 10)
 # Years a URL or form may name (mch_link.params): the plan's span plus a margin. Anything

@@ -40,3 +40,16 @@ class FiledReport(models.Model):
 
     def __str__(self):
         return f"{self.period} v{self.version} {self.fmt}"
+
+
+class DataVersion(models.Model):
+    """One row: a counter raised after every committed write to the data the reports read
+    (reports.freshness). The dashboard keys its cached report by it, so every process (gunicorn
+    workers, django-q workers, commands) sees one value: it lives in the database, not in a
+    process's memory."""
+
+    n = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "report data version"
+        constraints = [models.CheckConstraint(condition=models.Q(pk=1), name="data_version_one_row")]

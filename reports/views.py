@@ -5,24 +5,37 @@ provider's report only (the provider filter is forced). Everyone else gets 404, 
 region, provider or centre outside the user's scope.
 """
 
+import hashlib
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from django.conf import settings
+from django.core.cache import cache
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.http import content_disposition_header
+from django.utils.safestring import mark_safe
 
 from mch_link.models import Centre, Provider, Region
 from mch_link.permissions import BUREAUS, MANAGERS, report_provider_forced, role_required
-from mch_link.scoping import breadcrumbs, default_region, get_scoped_or_404, membership_of
+from mch_link.scoping import breadcrumbs, default_region, get_scoped_or_404, is_everything, membership_of
 from scheduling import periods
 
+from . import freshness
 from . import render as renderers
 from .forms import ReportFilterForm, period_choices
 from .models import FiledReport
-from .rows import KIND_SHORT_LABELS, centre_obligations, completion_rows, default_as_of, period_label
+from .rows import (
+    KIND_SHORT_LABELS,
+    centre_obligations,
+    completion_rows,
+    default_as_of,
+    period_label,
+    settings_used,
+)
 
 REPORT_ROLES = (*BUREAUS, *MANAGERS)
 OVERDUE_SHOWN = 200  # rows of the overdue list on the page; the downloads have them all
@@ -79,31 +92,48 @@ def _query(params, **changes):
     return "?" + urlencode({k: v for k, v in values.items() if v})
 
 
-@role_required(*REPORT_ROLES)
-def dashboard(request):
-    params = _params(request)
-    today = timezone.localdate()
-    ctx = {
-        "params": params,
-        "form": params.form,
-        "period_label": period_label(params.period),
-        "periods": period_choices(today, params.period),
-        "crumbs": [(r, _query(params, region=r.code))
-                   for r in breadcrumbs(request.user, params.centre.township if params.centre else params.region)],
-        "as_of": params.as_of or default_as_of(params.period),
-    }
-    if params.centre is not None:
-        rows = centre_obligations(centre=params.centre, period=params.period, provider=params.provider,
-                                  as_of=params.as_of, user=request.user)
-        ctx.update({"centre": params.centre, "centre_rows": rows,
-                    "back": _query(params, region=params.centre.township.code)})
-        return render(request, "reports/centre.html", ctx)
+def _scope_key(user):
+    """What decides what `user` may see in a report: the role and organisation of its
+    membership (scoping.scoped), or everything (a superuser)."""
+    m = membership_of(user)
+    return (is_everything(user), m and (m.role, m.region_id, m.provider_id, m.centre_id))
 
+
+def _report_cache_key(version, params, user, today):
+    """The cached report's key: everything its HTML depends on besides the data (`version`):
+    the parameters as parsed (the default period and as_of follow `today`), the user's scope
+    (which decides the rows and the breadcrumbs; a forced provider is params.provider), the
+    settings the statuses use and the language. Hashed: a short key for any cache backend."""
+    parts = (
+        version, today.isoformat(), params.period, params.as_of and params.as_of.isoformat(),
+        params.region and params.region.pk, params.provider and params.provider.pk, params.provider_forced,
+        _scope_key(user), sorted(settings_used().items()), translation.get_language(), OVERDUE_SHOWN,
+    )
+    return "reports:dashboard:" + hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def _report_html(request, params, today):
+    """The dashboard's report part (everything but the page's chrome) rendered: from the cache
+    under the data version, else built and cached. Returns (html, the Report or None on a hit)."""
+    version = request.report_data_version
+    seconds = settings.REPORT_CACHE_SECONDS
+    key = None
+    if version is not None and seconds and not params.form.errors:  # errors: shown, not cached
+        key = _report_cache_key(version, params, request.user, today)
+        html = cache.get(key)
+        if html is not None:
+            request.report_cache = "hit"
+            return html, None
+    request.report_cache = "miss" if key else "off"
     report = completion_rows(region=params.region, period=params.period, provider=params.provider,
                              as_of=params.as_of, user=request.user, overdue_limit=OVERDUE_SHOWN)
     downloads = [(label, reverse("reports:download") + _query(params, format=fmt))
                  for fmt, label in (("pdf", "PDF"), ("xlsx", "Excel"), ("csv", "CSV"), ("json", "JSON"))]
-    ctx.update({
+    ctx = {
+        "params": params,
+        "form": params.form,
+        "periods": period_choices(today, params.period),
+        "crumbs": [(r, _query(params, region=r.code)) for r in breadcrumbs(request.user, params.region)],
         "report": report,
         "kind_rows": [(kind, renderers.kind_label(kind), KIND_SHORT_LABELS[kind], report.completion[kind])
                       for kind in report.kinds],
@@ -116,8 +146,46 @@ def dashboard(request):
         "downloads": downloads,
         "definitions": renderers.definitions(report),
         "trend_max": max([t.owed for t in report.trend] or [0]),
-    })
-    return render(request, "reports/dashboard.html", ctx)
+    }
+    # Without the request: no context processor adds the user, the CSRF token or the CSP nonce
+    # to what is cached (the report part has no form that posts and no inline script).
+    html = render_to_string("reports/_dashboard_report.html", ctx)
+    if key is not None:
+        cache.set(key, html, seconds)
+    return html, report
+
+
+@role_required(*REPORT_ROLES)
+def dashboard(request):
+    # The data version first, before any data is read (reports.freshness): a report cached
+    # under it was built from data at least as new as the version says.
+    # (Not for a centre's drill-down: not cached.)
+    cached = settings.REPORT_CACHE_SECONDS and not request.GET.get("centre")
+    request.report_data_version = freshness.current() if cached else None
+    params = _params(request)
+    today = timezone.localdate()
+    if params.centre is not None:
+        ctx = {
+            "params": params,
+            "form": params.form,
+            "period_label": period_label(params.period),
+            "periods": period_choices(today, params.period),
+            "crumbs": [(r, _query(params, region=r.code)) for r in breadcrumbs(request.user, params.centre.township)],
+            "as_of": params.as_of or default_as_of(params.period),
+        }
+        rows = centre_obligations(centre=params.centre, period=params.period, provider=params.provider,
+                                  as_of=params.as_of, user=request.user)
+        ctx.update({"centre": params.centre, "centre_rows": rows,
+                    "back": _query(params, region=params.centre.township.code)})
+        return render(request, "reports/centre.html", ctx)
+
+    html, report = _report_html(request, params, today)
+    ctx = {"report_html": mark_safe(html)}  # rendered by our template, which escapes
+    if report is not None:
+        ctx["report"] = report  # on a miss only: what tests and the debug toolbar read
+    response = render(request, "reports/dashboard.html", ctx)
+    response["X-Report-Cache"] = request.report_cache  # hit, miss or off: what benchmarks/load.py counts
+    return response
 
 
 @role_required(*BUREAUS)

@@ -13,6 +13,8 @@ from itertools import repeat
 from django.db import connection
 from django.db.models import DateField, UUIDField
 
+from reports import freshness
+
 # False: the ORM's bulk_create instead (the reference the fast path is tested against).
 FAST_WRITE = True
 
@@ -119,6 +121,8 @@ def insert_rows(model, names, rows, *, ids=None):
             with cursor.cursor.copy(f"COPY {table} ({', '.join(qn(c) for c in columns)}) FROM STDIN") as copy:
                 for v in values:
                     copy.write_row(v)
+            # COPY bypasses Django's cursor, so the reports' data version does not see it
+            freshness.bump_on_commit()
         else:
             cursor.executemany(f"INSERT INTO {table} ({', '.join(qn(c) for c in columns)}) "
                                f"VALUES ({', '.join(['%s'] * len(columns))})", values)

@@ -7,7 +7,7 @@ import sqlite3
 import subprocess
 
 from django.core.management.base import CommandError
-from django.db import connection
+from django.db import DatabaseError, connection
 
 
 def pg_command(tool, *args):
@@ -46,6 +46,13 @@ def backup(path):
 def restore(path):
     if not os.path.exists(path):
         raise CommandError(f"{path}: no such file")
+    from reports import freshness
+
+    try:
+        before = freshness.current()
+    except DatabaseError:  # an empty database (no tables yet)
+        before = None
+        connection.close()
     if connection.vendor == "sqlite":
         connection.ensure_connection()
         source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
@@ -58,3 +65,6 @@ def restore(path):
         pg_command("pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", str(path))
     else:
         raise CommandError(f"no restore for {connection.vendor}")
+    # The restored counter is the backup's: raised above both, so that no process's cached
+    # report keyed by a version given before is shown again (reports.freshness).
+    freshness.restored(before)

@@ -1,0 +1,28 @@
+from django.db import migrations, models
+
+
+def first_row(apps, schema_editor):
+    apps.get_model("reports", "DataVersion").objects.get_or_create(pk=1)
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ("reports", "0001_initial"),
+    ]
+
+    operations = [
+        migrations.CreateModel(
+            name="DataVersion",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("n", models.BigIntegerField(default=0)),
+            ],
+            options={"verbose_name": "report data version"},
+        ),
+        migrations.AddConstraint(
+            model_name="dataversion",
+            constraint=models.CheckConstraint(condition=models.Q(pk=1), name="data_version_one_row"),
+        ),
+        migrations.RunPython(first_row, migrations.RunPython.noop),
+    ]

@@ -1,0 +1,231 @@
+"""The dashboard's cached report (reports.views, reports.freshness): a change shows on the next
+load, a cached report never crosses users' scopes, and every way of writing what a report reads
+raises the data version once the write commits.
+
+The tests' transactions are never committed: `commit()` runs the on-commit callbacks of what
+it wraps, as a commit would (django_capture_on_commit_callbacks(execute=True))."""
+
+import datetime
+
+import pytest
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import F
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from mch_link.models import Centre, Contract, Provider, Role
+from reports import freshness
+from reports.rows import completion_rows
+from scheduling.models import Obligation, Record, RecordCentre, WorkDay, WorkYear
+from scheduling.services import bulk, obligation_resolve, record_confirm, schedule_generate, statuses_refresh
+from tests import factories as f
+from tests.factories import PASSWORD
+from tests.reports.conftest import AS_OF, at
+
+pytestmark = pytest.mark.django_db
+D = datetime.date
+DASHBOARD = reverse("reports:dashboard")
+Q1 = {"period": "2026Q1", "as_of": AS_OF.isoformat()}
+
+
+@pytest.fixture(autouse=True)
+def report_cache(settings):
+    settings.REPORT_CACHE_SECONDS = 300  # off in the other tests (mch_link/test_settings.py)
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def commit(django_capture_on_commit_callbacks):
+    """Run what it wraps as a transaction that commits. The test's own transaction, never
+    committed, stands for the earlier ones that did: its pending bump is dropped first (else
+    the writes inside would leave the bump to it: one a transaction)."""
+    def committing():
+        connection.run_on_commit[:] = [c for c in connection.run_on_commit if c[1] is not freshness.bump]
+        return django_capture_on_commit_callbacks(execute=True)
+    return committing
+
+
+def get(client, user, query):
+    assert client.login(username=user.username, password=PASSWORD)
+    response = client.get(DASHBOARD, query)
+    assert response.status_code == 200
+    return response
+
+
+def confirmation_figure(region):
+    total = completion_rows(region=region, period="2026Q1", as_of=AS_OF).total
+    return f"（{total.confirmed} / {total.done}）"
+
+
+def test_a_confirmation_shows_on_the_next_load(client, case, commit):
+    before = confirmation_figure(case.city)
+    first = get(client, case.alice, Q1)
+    assert first["X-Report-Cache"] == "miss" and before in first.content.decode()
+    again = get(client, case.alice, Q1)
+    assert again["X-Report-Cache"] == "hit" and before in again.content.decode()
+
+    part = RecordCentre.objects.get(centre=case.little, record__session__kind="guidance")  # disputed
+    with at(AS_OF), commit():  # confirmed on the report's day: known as of it
+        record_confirm(part=part, user=case.fay, confirm=True)
+    after = confirmation_figure(case.city)
+    assert after != before
+    shown = get(client, case.alice, Q1)
+    assert shown["X-Report-Cache"] == "miss"
+    assert after in shown.content.decode() and before not in shown.content.decode()
+
+
+def test_a_hit_shows_the_same_report_as_a_miss(client, case):
+    def report_part(html):  # the chrome around it holds a CSRF token and a CSP nonce of its own
+        return html[html.index('<nav class="crumbs">'):html.index("</p>", html.index("生成时间"))]
+
+    miss = get(client, case.alice, Q1)
+    hit = get(client, case.alice, Q1)
+    assert (miss["X-Report-Cache"], hit["X-Report-Cache"]) == ("miss", "hit")
+    assert report_part(hit.content.decode()) == report_part(miss.content.decode())
+
+
+def test_a_reviewer_never_sees_another_counties_cached_report(client, case):
+    kq_reviewer = f.user("kim", Role.COUNTY_REVIEWER, case.kq)
+    kq_page = get(client, kq_reviewer, Q1).content.decode()  # 柯桥区 (its default region)
+    client.logout()
+    yc_page = get(client, case.bob, Q1)
+    html = yc_page.content.decode()
+    assert yc_page["X-Report-Cache"] == "miss"
+    assert "越城区 2026年第一季度" in html and "柯桥区 2026年第一季度" not in html
+    assert "竹韵托育" not in html and "竹韵托育" in kq_page
+
+
+def test_the_users_scope_is_part_of_the_key(client, case):
+    """The same parameters (越城区) for the city admin, then its county's reviewer: the reviewer's
+    breadcrumbs do not lead to the city it may not see."""
+    query = {**Q1, "region": case.yc.code}
+    city_view = get(client, case.alice, query).content.decode()
+    assert f'>{case.city.name}</a> › ' in city_view
+    client.logout()
+    county_view = get(client, case.bob, query)
+    assert county_view["X-Report-Cache"] == "miss"
+    assert f'>{case.city.name}</a> › ' not in county_view.content.decode()
+
+
+def test_a_provider_managers_forced_provider_is_part_of_the_key(client, case):
+    query = {**Q1, "region": case.tashan.code}
+    everyone = get(client, case.bob, query).content.decode()
+    assert case.yc_mch.name in everyone
+    client.logout()
+    own = get(client, case.carol, query)  # 塔山's manager: its own provider's report only
+    assert own["X-Report-Cache"] == "miss"
+    assert case.tashan_chc.name in own.content.decode() and case.yc_mch.name not in own.content.decode()
+
+
+def test_the_day_is_part_of_the_key(client, case):
+    """Statuses depend on today: the default as_of is today, and a cached report of yesterday
+    is not shown today."""
+    with at(D(2026, 4, 20)):
+        assert get(client, case.alice, {"period": "2026Q1"})["X-Report-Cache"] == "miss"
+        assert get(client, case.alice, {"period": "2026Q1"})["X-Report-Cache"] == "hit"
+    with at(D(2026, 4, 21)):
+        assert get(client, case.alice, {"period": "2026Q1"})["X-Report-Cache"] == "miss"
+
+
+# --------------------------------------------------------------------------- the version
+
+
+def test_the_report_reads_only_tables_whose_writes_raise_the_version(case):
+    """A guard for freshness.IGNORED: the report's queries name watched tables only."""
+    with CaptureQueriesContext(connection) as ctx:
+        completion_rows(region=case.city, period="2026", as_of=AS_OF)
+        completion_rows(region=case.city, period="2026", as_of=D(2026, 3, 31))  # the past-day path
+    tables = {t for q in ctx.captured_queries for t in _tables_named(q["sql"])}
+    assert tables and tables <= freshness.watched_tables(), tables - freshness.watched_tables()
+
+
+def _tables_named(sql):
+    import re
+
+    return {t for t in re.findall(r'(?:FROM|JOIN)\s+"(\w+)"', sql)}
+
+
+def raises_the_version(commit, write):
+    before = freshness.current()
+    with commit():
+        write()
+    return freshness.current() > before
+
+
+WRITES = {  # the services and the paths that bypass signals (update, bulk inserts, raw SQL)
+    "record_confirm": lambda case: record_confirm(
+        part=RecordCentre.objects.get(centre=case.little, record__session__kind="guidance"), user=case.fay,
+        confirm=True),
+    "obligation_resolve": lambda case: obligation_resolve(
+        obligation=Obligation.objects.get(contract=case.c.c4, kind="guidance", period="2026Q1"), user=case.bob,
+        resolution="waived", reason="上级检查代替"),
+    "statuses_refresh": lambda case: statuses_refresh(AS_OF),
+    "schedule_generate": lambda case: schedule_generate(year=2027, today=D(2026, 12, 1)),
+    "queryset.update": lambda case: Obligation.objects.filter(contract=case.c.c4, kind="guidance").update(
+        done_on=D(2026, 3, 3)),
+    "bulk_create": lambda case: WorkDay.objects.bulk_create(
+        [WorkDay(year=WorkYear.objects.get_or_create(year=2026)[0], date=D(2026, 10, 8), is_off=True)]),
+    "bulk.insert (executemany, COPY)": lambda case: bulk.insert(
+        WorkDay, ["year_id", "date", "is_off", "name"],
+        [(WorkYear.objects.get_or_create(year=2026)[0].pk, D(2026, 10, 9), True, "国庆")]),
+    "raw SQL": lambda case: connection.cursor().execute(
+        f"UPDATE {Centre._meta.db_table} SET name = name WHERE id = %s", [case.sunny.pk]),
+    "delete": lambda case: RecordCentre.objects.filter(centre=case.little).delete(),
+    "m2m": lambda case: case.tashan_chc.also_covers.add(case.fusheng),
+    "save": lambda case: case.sunny.save(),
+    "contract": lambda case: Contract.objects.filter(pk=case.c.c1.pk).update(valid_to=F("valid_to")),
+    "provider": lambda case: Provider.objects.filter(pk=case.yc_mch.pk).update(name="越城区妇幼"),
+    "record": lambda case: Record.objects.update(end=datetime.time(12)),
+}
+
+
+@pytest.mark.parametrize("name", WRITES)
+def test_every_way_of_writing_raises_the_version_once_committed(case, commit, name):
+    assert raises_the_version(commit, lambda: WRITES[name](case))
+
+
+def test_a_bump_waits_for_the_commit_and_comes_once(case, django_capture_on_commit_callbacks):
+    connection.run_on_commit[:] = []  # the fixtures' writes' (see commit)
+    before = freshness.current()
+    with django_capture_on_commit_callbacks() as callbacks:
+        with transaction.atomic():
+            statuses_refresh(AS_OF)
+            Obligation.objects.update(status_on=None)
+            assert freshness.current() == before  # not before the commit
+    assert callbacks.count(freshness.bump) == 1
+    for callback in callbacks:
+        callback()
+    assert freshness.current() == before + 1
+
+
+def test_a_bump_asked_in_a_rolled_back_savepoint_is_asked_again(case, commit):
+    before = freshness.current()
+    with commit():
+        with transaction.atomic():
+            try:
+                with transaction.atomic():
+                    Obligation.objects.update(status_on=None)
+                    raise RuntimeError
+            except RuntimeError:
+                pass
+            Obligation.objects.update(status_on=AS_OF)
+    assert freshness.current() == before + 1
+
+
+def test_writes_the_reports_do_not_read_leave_the_version(case, commit):
+    before = freshness.current()
+    with commit():
+        case.alice.save()  # last_login and the like
+        f.user("newcomer", Role.CITY_ADMIN, case.city)  # a membership: read fresh, part of the key
+    assert freshness.current() == before
+
+
+def test_a_restore_gives_a_version_above_every_one_before(case):
+    from reports.models import DataVersion
+
+    DataVersion.objects.filter(pk=1).update(n=50)
+    freshness.restored(before=120)  # the backup's counter (50) was behind the live one (120)
+    assert freshness.current() > 120
