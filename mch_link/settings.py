@@ -164,6 +164,16 @@ if REDIS_URL:
 else:
     Q_CLUSTER["orm"] = "default"
 
+# --- Cache ----------------------------------------------------------------------------------
+# What is cached (the dashboard's rendered report, keyed by the shared data version; feed
+# bodies, keyed by their fingerprint) is correct in a per-process LocMem cache, each process
+# computing it once. CACHE_URL=redis://host:6379/1 shares it between the processes and hosts of
+# a deployment (docs/deploy.md): computed once for all of them.
+CACHE_URL = env("CACHE_URL")
+if CACHE_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL,
+                          "KEY_PREFIX": env("CACHE_KEY_PREFIX", "mch_link")}}
+
 # --- Auth -----------------------------------------------------------------------------------
 # django-axes refuses a login before the password is checked once the account or the address
 # has failed LOGIN_FAILURE_LIMIT times within LOGIN_COOLOFF_MINUTES (docs/security.md).

@@ -105,3 +105,20 @@ def test_favicon_ico_is_the_linked_icon_not_a_404(client):
 
     assert response["Location"] == static("favicon.svg")
     assert finders.find("favicon.svg")
+
+
+def test_cache_url_shares_the_cache_between_processes():
+    """Without CACHE_URL each process keeps its own LocMem cache; with it, the processes of a
+    deployment share Redis: what one process cached another reads (the dashboard's report
+    computed once for all web processes and hosts)."""
+    backend = "settings.CACHES['default']['BACKEND']"
+    assert _settings_value(backend).stdout.strip() == "django.core.cache.backends.locmem.LocMemCache"
+    url = "redis://127.0.0.1:6379/7"
+    assert _settings_value(backend, CACHE_URL=url).stdout.strip() == "django.core.cache.backends.redis.RedisCache"
+    key = f"test-share-{os.getpid()}"
+    put = _settings_value(f"__import__('django').setup() or __import__('django.core.cache').core.cache.cache"
+                          f".set({key!r}, '共享', 60)", CACHE_URL=url)
+    assert put.returncode == 0, put.stderr
+    got = _settings_value(f"__import__('django').setup() or __import__('django.core.cache').core.cache.cache"
+                          f".get({key!r})", CACHE_URL=url)
+    assert got.stdout.strip() == "共享", got.stderr
