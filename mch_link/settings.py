@@ -287,7 +287,7 @@ REMINDER_DAYS_DOCTOR = env_int("REMINDER_DAYS_DOCTOR", 3)
 REMINDER_DAYS_CENTRE = env_int("REMINDER_DAYS_CENTRE", 7)
 FEED_ALARM_MINUTES = env_int("FEED_ALARM_MINUTES", 24 * 60)
 # PostgreSQL: a feed request's two statements are prepared on the server, once per connection
-# (docs/calendars.md). Turn off behind a transaction-pooling pgbouncer older than 1.21.
+# (docs/calendars.md). Turn off behind a transaction-pooling pgbouncer older than 1.22.
 FEED_PREPARED_STATEMENTS = env_bool("FEED_PREPARED_STATEMENTS", True)
 
 # --- JSON API (docs/api.md) ------------------------------------------------------------------

@@ -40,7 +40,7 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connections
+from django.db import DatabaseError, connections
 from django.db.models import Count, Max
 from django.utils import timezone
 
@@ -117,6 +117,37 @@ def _cursor(db):
         yield c
 
 
+# A prepared statement the server no longer takes on this connection: a migration changed the
+# type of a column it returns ("cached plan must not change result type", which psycopg does not
+# recover from: every later execution fails the same way), or it was deallocated behind psycopg.
+_STALE_PREPARED = {"0A000": "cached plan must not change result type", "26000": "prepared statement"}
+
+
+def _stale_prepared(error):
+    cause = error.__cause__
+    words = _STALE_PREPARED.get(getattr(cause, "sqlstate", None))
+    return words is not None and words in str(cause)
+
+
+def _fetchall(db, sql, params):
+    """The rows of `sql`, run on a _cursor. A prepared statement gone stale is prepared again
+    (once): DEALLOCATE ALL, through which psycopg forgets its own too. Not inside a transaction,
+    which the failed statement has aborted (a feed request runs in none)."""
+    try:
+        with _cursor(db) as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+    except DatabaseError as error:
+        connection = connections[db]
+        if connection.in_atomic_block or not _stale_prepared(error):
+            raise
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    with _cursor(db) as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 class RowStatement:
     """The feed row's statement on one database, compiled once: its SQL, its parameters (the
     token's place among them) and the compiler that converts its rows as the ORM does."""
@@ -141,9 +172,7 @@ class RowStatement:
         return tuple(next(self.compiler.apply_converters([row], self.converters))) if self.converters else row
 
     def row(self, token):
-        with _cursor(self.db) as cursor:
-            cursor.execute(self.sql, self.params_for(token))
-            rows = cursor.fetchall()
+        rows = _fetchall(self.db, self.sql, self.params_for(token))
         return self.converted(rows[0]) if rows else None
 
 
@@ -292,9 +321,7 @@ def feed_with_state(token, today=None):
         state = None if feed is None else feed_state(feed, today)
     else:
         sql, params = recorded
-        with _cursor(db) as cursor:
-            cursor.execute(f"SELECT * FROM ({statement.sql}) r, ({sql}) f", [*statement.params_for(token), *params])
-            rows = cursor.fetchall()
+        rows = _fetchall(db, f"SELECT * FROM ({statement.sql}) r, ({sql}) f", [*statement.params_for(token), *params])
         if not rows:
             return None, None
         feed = _feed(db, statement.converted(rows[0]))
@@ -327,7 +354,6 @@ def feed_state(feed, today=None):
             fingerprints.keep(key, (sql, tuple(params)))
         return state
     sql, params = statement
-    with _cursor(key[0]) as cursor:
-        cursor.execute(sql, params)
-        count, latest = _converted(key[0], cursor.fetchone())
+    [row] = _fetchall(key[0], sql, params)
+    count, latest = _converted(key[0], row)
     return feeds.FeedState.of(feed, first, count, latest)

@@ -668,3 +668,32 @@ def test_on_postgresql_the_feed_statements_are_prepared_once_per_connection(plan
     # the feed row alone (the first request), then with the fingerprint; nothing else
     assert len(statements) == (2 if prepared else 0)
     assert all("scheduling_calendarfeed" in statement for statement in statements)
+
+
+@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+                    reason="prepared statements: PostgreSQL")
+@pytest.mark.django_db(transaction=True)  # as served: autocommit, the migration on another connection
+def test_a_migration_changing_a_column_the_feed_reads_does_not_break_feeds_on_open_connections(planned, client,
+                                                                                                settings):
+    """A rolling deploy migrates while workers keep their connections (CONN_MAX_AGE): the
+    statements they prepared return a column whose type changed (a provider's name made longer),
+    which PostgreSQL refuses ("cached plan must not change result type") on every execution."""
+    import psycopg
+    from django.db import connection
+
+    settings.FEED_PREPARED_STATEMENTS = True
+    feed = feeds.feed_for(provider=planned.tashan_chc)
+    etag = get_feed(client, feed)["ETag"]
+    assert get_feed(client, feed, HTTP_IF_NONE_MATCH=etag).status_code == 304  # both statements prepared
+    db = connection.settings_dict
+    migration = psycopg.connect(host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"],
+                                password=db["PASSWORD"] or None, dbname=db["NAME"], autocommit=True)
+    try:
+        migration.execute("ALTER TABLE mch_link_provider ALTER COLUMN name TYPE varchar(200)")
+        assert get_feed(client, feed, HTTP_IF_NONE_MATCH=etag).status_code == 304
+        assert get_feed(client, feed).status_code == 200
+    finally:
+        migration.execute("ALTER TABLE mch_link_provider ALTER COLUMN name TYPE varchar(100)")
+        migration.close()
+        with connection.cursor() as cursor:
+            cursor.execute("DEALLOCATE ALL")  # the next tests' statements prepared afresh
