@@ -169,10 +169,20 @@ else:
 # bodies, keyed by their fingerprint) is correct in a per-process LocMem cache, each process
 # computing it once. CACHE_URL=redis://host:6379/1 shares it between the processes and hosts of
 # a deployment (docs/deploy.md): computed once for all of them.
+# The reports have a cache of their own, bounded apart (REPORT_CACHE_ENTRIES a process, and no
+# report over REPORT_CACHE_MAX_BYTES is kept): asking for many distinct reports cannot push the
+# feed bodies out, nor fill a process's memory.
 CACHE_URL = env("CACHE_URL")
+_KEY_PREFIX = env("CACHE_KEY_PREFIX", "mch_link")
 if CACHE_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL,
-                          "KEY_PREFIX": env("CACHE_KEY_PREFIX", "mch_link")}}
+    CACHES = {alias: {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL,
+                      "KEY_PREFIX": f"{_KEY_PREFIX}:{alias}"} for alias in ("default", "reports")}
+else:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"},
+        "reports": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "reports",
+                    "OPTIONS": {"MAX_ENTRIES": env_int("REPORT_CACHE_ENTRIES", 100)}},
+    }
 
 # --- Auth -----------------------------------------------------------------------------------
 # django-axes refuses a login before the password is checked once the account or the address
@@ -276,6 +286,7 @@ LATE_ENTRY_DAYS = env_int("LATE_ENTRY_DAYS", 7)
 # data version, raised after every write (reports.freshness), so this bounds staleness only
 # where a bump was lost (a process killed between a commit and its bump). docs/reports.md.
 REPORT_CACHE_SECONDS = env_int("REPORT_CACHE_SECONDS", 300)
+REPORT_CACHE_MAX_BYTES = env_int("REPORT_CACHE_MAX_BYTES", 2_000_000)
 SESSIONS_PER_DOCTOR_PER_DAY = env_int("SESSIONS_PER_DOCTOR_PER_DAY", 2)
 BUFFER_WORKING_DAYS = env_int("BUFFER_WORKING_DAYS", 10)
 # Years a URL or form may name (mch_link.params): the plan's span plus a margin. Anything

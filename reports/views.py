@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -120,7 +120,7 @@ def _report_html(request, params, today):
     key = None
     if version is not None and seconds and not params.form.errors:  # errors: shown, not cached
         key = _report_cache_key(version, params, request.user, today)
-        html = cache.get(key)
+        html = caches["reports"].get(key)
         if html is not None:
             request.report_cache = "hit"
             return html, None
@@ -150,8 +150,8 @@ def _report_html(request, params, today):
     # Without the request: no context processor adds the user, the CSRF token or the CSP nonce
     # to what is cached (the report part has no form that posts and no inline script).
     html = render_to_string("reports/_dashboard_report.html", ctx)
-    if key is not None:
-        cache.set(key, html, seconds)
+    if key is not None and len(html.encode()) <= settings.REPORT_CACHE_MAX_BYTES:  # long lists: not kept
+        caches["reports"].set(key, html, seconds)
     return html, report
 
 

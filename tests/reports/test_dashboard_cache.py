@@ -8,7 +8,7 @@ it wraps, as a commit would (django_capture_on_commit_callbacks(execute=True))."
 import datetime
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import connection, transaction
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
@@ -33,8 +33,10 @@ Q1 = {"period": "2026Q1", "as_of": AS_OF.isoformat()}
 def report_cache(settings):
     settings.REPORT_CACHE_SECONDS = 300  # off in the other tests (mch_link/test_settings.py)
     cache.clear()
+    caches["reports"].clear()
     yield
     cache.clear()
+    caches["reports"].clear()
 
 
 @pytest.fixture
@@ -229,3 +231,21 @@ def test_a_restore_gives_a_version_above_every_one_before(case):
     DataVersion.objects.filter(pk=1).update(n=50)
     freshness.restored(before=120)  # the backup's counter (50) was behind the live one (120)
     assert freshness.current() > 120
+
+
+def test_reports_are_cached_apart_and_bounded(client, case, settings):
+    """The reports have their own cache (settings.CACHES["reports"]), bounded in entries, and a
+    report larger than REPORT_CACHE_MAX_BYTES is not kept: a user asking for many distinct
+    reports cannot push the feed bodies out of the default cache, nor fill a process's memory
+    with a province's long lists."""
+    feed_body = ("feed", b"x" * 100)
+    cache.set("a-feed-body", feed_body)
+    limit = caches["reports"]._max_entries
+    assert 0 < limit <= 200
+    assert get(client, case.alice, Q1)["X-Report-Cache"] == "miss"
+    assert get(client, case.alice, Q1)["X-Report-Cache"] == "hit"
+    assert cache.get("a-feed-body") == feed_body  # the report went elsewhere
+    settings.REPORT_CACHE_MAX_BYTES = 1000  # smaller than any dashboard
+    other = {"period": "2026Q2", "as_of": AS_OF.isoformat()}
+    assert get(client, case.alice, other)["X-Report-Cache"] == "miss"
+    assert get(client, case.alice, other)["X-Report-Cache"] == "miss"  # too big: not kept

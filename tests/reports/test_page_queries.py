@@ -102,8 +102,9 @@ def test_the_dashboard_shows_the_head_of_the_list_and_its_whole_length(client, c
 
 @pytest.mark.parametrize("query", [STORED, PAST], ids=["stored", "past-day"])
 def test_a_cached_dashboard_reads_its_report_on_a_miss_only(client, case, query, settings):
-    from django.core.cache import cache
+    from django.core.cache import caches
 
+    cache = caches["reports"]
     settings.REPORT_CACHE_SECONDS = 300
     cache.clear()
     assert client.login(username=case.alice.username, password=PASSWORD)
