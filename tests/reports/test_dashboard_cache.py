@@ -249,3 +249,19 @@ def test_reports_are_cached_apart_and_bounded(client, case, settings):
     other = {"period": "2026Q2", "as_of": AS_OF.isoformat()}
     assert get(client, case.alice, other)["X-Report-Cache"] == "miss"
     assert get(client, case.alice, other)["X-Report-Cache"] == "miss"  # too big: not kept
+
+
+def test_a_database_created_again_starts_its_version_at_the_clock():
+    """A database re-created by migrate (make reset-demo) while a shared cache (CACHE_URL) still
+    holds the reports of the one before: its counter starts above any version those had."""
+    import importlib
+
+    from django.apps import apps
+
+    from reports.models import DataVersion
+
+    migration = importlib.import_module("reports.migrations.0002_dataversion")
+    DataVersion.objects.all().delete()
+    before = int(datetime.datetime.now().timestamp() * 1000)
+    migration.first_row(apps, None)
+    assert DataVersion.objects.get().n >= before
