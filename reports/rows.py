@@ -32,8 +32,7 @@ details.
 from __future__ import annotations
 
 import datetime
-import threading
-from collections import Counter, OrderedDict
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -61,6 +60,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from mch_link import statements
 from mch_link.models import Centre, Provider, Region
 from mch_link.rates import rate
 from mch_link.scoping import scoped
@@ -454,49 +454,14 @@ def _run(db, statement):
         yield from cursor
 
 
-class _Statements:
-    """The report's statements (the freshness probe, the tallies) compiled once per process and
-    input, then run again as they are: Django building and compiling them cost a 1,000-centre
-    report more than SQLite or PostgreSQL running them (docs/reports.md, "fourth round").
-
-    The key of a statement is everything its text and parameters are made from: the SQL and
-    parameters of the queryset of the report's obligations (`base_key`: the user's scope, the
-    provider, the region's townships as of the day, the periods read, and the database), and
-    the builder's other arguments, the settings it reads (GRACE_DAYS, LATE_ENTRY_DAYS) and the
-    time zone (end_of_day). The statement is the one the ORM path compiled for that key, so
-    the rules stay defined once. At most KEPT statements (least recently used first out), each
-    a few KB."""
-
-    KEPT = 256
-
-    def __init__(self):
-        self.kept = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key, build):
-        """The statement under `key`, built by `build()` ((sql, params) or None) if not kept."""
-        if key is None:  # no key (nothing to match, or a parameter that is not hashable)
-            return build()
-        with self.lock:
-            found = self.kept.get(key, self)
-            if found is not self:
-                self.kept.move_to_end(key)
-                return found
-        statement = build()
-        if statement is not None:
-            statement = (statement[0], tuple(statement[1]))
-        with self.lock:
-            self.kept[key] = statement
-            while len(self.kept) > self.KEPT:
-                self.kept.popitem(last=False)
-        return statement
-
-    def clear(self):
-        with self.lock:
-            self.kept.clear()
-
-
-STATEMENTS = _Statements()
+# The report's statements (the freshness probe, the tallies), compiled once per process and
+# input (mch_link.statements). The key of a statement is everything its text and parameters
+# are made from: the SQL and parameters of the queryset of the report's obligations
+# (base_key: the user's scope, the provider, the region's townships as of the day, the
+# periods read, and the database), the builder's other arguments, the settings it reads
+# (GRACE_DAYS, LATE_ENTRY_DAYS) and the time zone (end_of_day). What is kept is the statement
+# the ORM path compiled for that key, so the rules stay defined once.
+STATEMENTS = statements.STATEMENTS
 
 
 def base_key(obligations):
