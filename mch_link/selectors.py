@@ -37,13 +37,24 @@ class RegionTree:
         stored subtree and its parents when no region changed by `day` (none begins after it
         or ended before it: the stored tree is then the tree of the day), and every region
         otherwise. One query either way (the test for a change is an uncorrelated EXISTS)."""
-        regions = Region.objects.all()
-        if within is not None:
-            changed = Region.objects.filter(Q(valid_from__gt=day) | Q(valid_to__lt=day))
-            parents = Region.objects.filter(pk=within.parent_id)
-            regions = regions.filter(region_q(within) | Q(pk=within.parent_id) | Q(pk__in=parents.values("parent_id"))
-                                     | Q(Exists(changed)))
-        rows = {r.pk: r for r in regions}
+        fields = [f.attname for f in Region._meta.concrete_fields]
+
+        def regions():
+            qs = Region.objects.all()
+            if within is not None:
+                changed = Region.objects.filter(Q(valid_from__gt=day) | Q(valid_to__lt=day))
+                parents = Region.objects.filter(pk=within.parent_id)
+                qs = qs.filter(region_q(within) | Q(pk=within.parent_id) | Q(pk__in=parents.values("parent_id"))
+                               | Q(Exists(changed)))
+            return qs.values_list(*fields)
+
+        # compiled once per process and input (statements.kept_rows); the rows made Regions as
+        # the ORM makes them
+        within_key = (within.pk, within.level, within.parent_id) if within is not None else None
+        db = Region.objects.db
+        from_db = Region.from_db
+        made = (from_db(db, fields, row) for row in kept_rows(("regions", db, day, within_key), regions))
+        rows = {r.pk: r for r in made}
         tree = cls(day=day, rows=rows)
         # Whole when asked, or when a region changed (the EXISTS then returned every row)
         tree.as_stored = all(tree._valid(r) for r in rows.values())

@@ -16,7 +16,6 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connections
 
 EMPTY = ("empty",)  # a statement that can match nothing (EmptyResultSet): no rows
-ORM = ("orm",)  # a queryset whose rows the ORM converts (a converter): run through the ORM every time
 
 
 class KeptStatements:
@@ -55,29 +54,30 @@ class KeptStatements:
 STATEMENTS = KeptStatements()
 
 
-def plain_statement(values_list_qs):
-    """(db, sql, params) of a values_list() queryset whose rows the database gives as the ORM
-    would (no converter on any column), EMPTY when it can match nothing, or ORM."""
+def values_statement(values_list_qs):
+    """(db, sql, params, compiler, converters) of a values_list() queryset (not flat), or EMPTY
+    when it can match nothing: what its rows are read and converted with, as the ORM reads
+    and converts them (the compiler's converters, e.g. a date read from SQLite's text)."""
     compiler = values_list_qs.query.get_compiler(values_list_qs.db)
     try:
         sql, params = compiler.as_sql()
     except EmptyResultSet:
         return EMPTY
-    if compiler.get_converters([s[0] for s in compiler.select[: compiler.col_count]]):
-        return ORM
-    return values_list_qs.db, sql, tuple(params)
+    converters = compiler.get_converters([s[0] for s in compiler.select[: compiler.col_count]])
+    return values_list_qs.db, sql, tuple(params), compiler, converters
 
 
 def kept_rows(key, build):
     """The rows (tuples) of the values_list() queryset `build()` returns (not flat), its
     statement compiled once per `key`: `key` must hold every input of the queryset (the
     database too); None keeps nothing."""
-    statement = STATEMENTS.get(key, lambda: plain_statement(build()))
-    if statement is EMPTY or statement == EMPTY:
+    statement = STATEMENTS.get(key, lambda: values_statement(build()))
+    if statement is EMPTY:
         return []
-    if statement is ORM or statement == ORM:
-        return list(build())
-    db, sql, params = statement
+    db, sql, params, compiler, converters = statement
     with connections[db].cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchall()
+        rows = cursor.fetchall()
+    if converters:
+        return [tuple(row) for row in compiler.apply_converters(rows, converters)]
+    return rows
