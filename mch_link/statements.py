@@ -74,10 +74,20 @@ def kept_rows(key, build):
     statement = STATEMENTS.get(key, lambda: values_statement(build()))
     if statement is EMPTY:
         return []
-    db, sql, params, compiler, converters = statement
-    with connections[db].cursor() as cursor:
+    db, sql, params, _compiler, converters = statement
+    connection = connections[db]  # this thread's: the converters get it as the ORM's would
+    with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    if converters:
-        return [tuple(row) for row in compiler.apply_converters(rows, converters)]
-    return rows
+    if not converters:
+        return rows
+    converted = []
+    for row in rows:  # as SQLCompiler.apply_converters
+        row = list(row)
+        for pos, (convs, expression) in converters.items():
+            value = row[pos]
+            for converter in convs:
+                value = converter(value, expression, connection)
+            row[pos] = value
+        converted.append(tuple(row))
+    return converted
