@@ -32,7 +32,8 @@ def read(day, region):
     with CaptureQueriesContext(connection) as queries:
         registry = registry_as_of(day, region)
         cov = coverage(day, region, registry=registry)
-    figures = (sorted(registry.centres), sorted(registry.providers, key=lambda p: p.id), registry.region_id, cov.as_json(),
+    figures = (sorted(registry.centres), sorted(registry.providers, key=lambda p: p.id), registry.region_id,
+               cov.as_json(),
                [(r.code, r.centres, r.signed_centres, r.required_pairs, r.covered_pairs) for r in cov.children])
     return figures, [q["sql"] for q in queries.captured_queries]
 
