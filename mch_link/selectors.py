@@ -12,6 +12,7 @@ from django.db.models.functions import Cast
 
 from .models import Centre, CentreGrade, Contract, Provider, Region, Tier
 from .rates import rate
+from .statements import kept_rows
 from .tiers import CentreFacts, ProviderFacts, RequiredPair, required_pairs, required_tiers
 
 
@@ -36,13 +37,24 @@ class RegionTree:
         stored subtree and its parents when no region changed by `day` (none begins after it
         or ended before it: the stored tree is then the tree of the day), and every region
         otherwise. One query either way (the test for a change is an uncorrelated EXISTS)."""
-        regions = Region.objects.all()
-        if within is not None:
-            changed = Region.objects.filter(Q(valid_from__gt=day) | Q(valid_to__lt=day))
-            parents = Region.objects.filter(pk=within.parent_id)
-            regions = regions.filter(region_q(within) | Q(pk=within.parent_id) | Q(pk__in=parents.values("parent_id"))
-                                     | Q(Exists(changed)))
-        rows = {r.pk: r for r in regions}
+        fields = [f.attname for f in Region._meta.concrete_fields]
+
+        def regions():
+            qs = Region.objects.all()
+            if within is not None:
+                changed = Region.objects.filter(Q(valid_from__gt=day) | Q(valid_to__lt=day))
+                parents = Region.objects.filter(pk=within.parent_id)
+                qs = qs.filter(region_q(within) | Q(pk=within.parent_id) | Q(pk__in=parents.values("parent_id"))
+                               | Q(Exists(changed)))
+            return qs.values_list(*fields)
+
+        # compiled once per process and input (statements.kept_rows); the rows made Regions as
+        # the ORM makes them
+        within_key = (within.pk, within.level, within.parent_id) if within is not None else None
+        db = Region.objects.db
+        from_db = Region.from_db
+        made = (from_db(db, fields, row) for row in kept_rows(("regions", db, day, within_key), regions))
+        rows = {r.pk: r for r in made}
         tree = cls(day=day, rows=rows)
         # Whole when asked, or when a region changed (the EXISTS then returned every row)
         tree.as_stored = all(tree._valid(r) for r in rows.values())
@@ -167,32 +179,43 @@ def registry_as_of(day, region=None):
     small region then costs what its own rows cost."""
     tree = RegionTree.load(day, within=region)
     region_id = tree.resolve(region.pk) if region is not None else None
-    centre_qs = Centre.objects.open_on(day)
-    grade_qs = CentreGrade.objects.held_on(day)
-    if region_id is not None:
-        inside = region_q(tree.get(region_id), "township", on=tree)
-        centre_qs = centre_qs.filter(inside)
-        grade_qs = grade_qs.filter(region_q(tree.get(region_id), "centre__township", on=tree))
-    ranks = grade_ranks_on(day, grade_qs)
+    # The three queries' statements are compiled once per process and input (statements.kept_rows):
+    # each key holds the day and the region filters (Q objects: equal when their ids are), and
+    # the database.
+    inside = region_q(tree.get(region_id), "township", on=tree) if region_id is not None else None
+    grades_inside = region_q(tree.get(region_id), "centre__township", on=tree) if region_id is not None else None
+
+    def centre_qs():
+        qs = Centre.objects.open_on(day)
+        return (qs.filter(inside) if inside is not None else qs).values_list("pk", "code", "name", "township_id")
+
+    def grade_qs():
+        qs = CentreGrade.objects.held_on(day)
+        return _grade_ranks_qs(qs.filter(grades_inside) if grades_inside is not None else qs)
+
+    ranks = dict(kept_rows(("registry.grades", CentreGrade.objects.db, day, grades_inside), grade_qs))
     ancestors = tree.ancestors  # (township, county, city), memoised per township
     centres = [
         CentreFacts(pk, code, name, *ancestors(township_id), ranks.get(pk))
-        for pk, code, name, township_id in centre_qs.values_list("pk", "code", "name", "township_id")
+        for pk, code, name, township_id in kept_rows(("registry.centres", Centre.objects.db, day, inside), centre_qs)
     ]
-    provider_qs = Provider.objects.all()
-    if not tree.whole:
-        loaded = list(tree.rows)
-        inside = region_q(tree.get(region_id), "township", on=tree)
-        provider_qs = provider_qs.filter(
-            Q(region__in=loaded) | Q(pk__in=Provider.also_covers.through.objects.filter(region__in=loaded)
-                                     .values("provider_id"))
-            | Q(pk__in=Contract.objects.filter(Q(centre__in=Centre.objects.filter(inside).values("pk")))
-                .values("provider_id")))
+    loaded = None if tree.whole else tuple(tree.rows)
+
+    def provider_qs():
+        qs = Provider.objects.all()
+        if loaded is not None:
+            qs = qs.filter(
+                Q(region__in=loaded) | Q(pk__in=Provider.also_covers.through.objects.filter(region__in=loaded)
+                                         .values("provider_id"))
+                | Q(pk__in=Contract.objects.filter(Q(centre__in=Centre.objects.filter(inside).values("pk")))
+                    .values("provider_id")))
+        return qs.values_list("pk", "code", "name", "kind", "region_id", "also_covers")
+
     # One query: each provider once per township it also covers (once with None if none). A
     # provider's townships outside the region match none of the region's centres.
     facts, covers = {}, {}
-    for pk, code, name, kind, provider_region, covered in provider_qs.values_list(
-        "pk", "code", "name", "kind", "region_id", "also_covers"
+    for pk, code, name, kind, provider_region, covered in kept_rows(
+        ("registry.providers", Provider.objects.db, loaded, inside), provider_qs
     ):
         if pk not in facts:
             facts[pk] = (code, name, kind, provider_region)
@@ -294,11 +317,15 @@ def coverage(day, region=None, provider=None, registry=None, drill_down=True):
     # of a pair may not overlap). Centres not open on `day` are not in `centre_ids` (the registry is
     # of `day`), so their contracts are left out here rather than by a subquery.
     in_force = {}
-    contracts = Contract.objects.in_force(day).order_by("valid_from")
-    if region_id is not None:
-        contracts = contracts.filter(region_q(tree.get(region_id), "centre__township", on=tree))
-    for provider_id, centre_id, valid_from, valid_to in contracts.values_list(
-        "provider_id", "centre_id", Cast("valid_from", CharField()), Cast("valid_to", CharField())
+    inside = region_q(tree.get(region_id), "centre__township", on=tree) if region_id is not None else None
+
+    def contracts():  # compiled once per process and input (statements.kept_rows)
+        qs = Contract.objects.in_force(day).order_by("valid_from")
+        return (qs.filter(inside) if inside is not None else qs).values_list(
+            "provider_id", "centre_id", Cast("valid_from", CharField()), Cast("valid_to", CharField()))
+
+    for provider_id, centre_id, valid_from, valid_to in kept_rows(
+        ("coverage.contracts", Contract.objects.db, day, inside), contracts
     ):
         if centre_id in centre_ids:
             in_force.setdefault((provider_id, centre_id), (valid_from, valid_to))
@@ -396,13 +423,13 @@ def missing_pairs_for_provider(provider, day):
 def grade_ranks_on(day, grades=None):
     """{centre id: rank of the grade held on `day`}; the latest award wins. One query.
     `grades`: CentreGrade.objects.held_on(day), narrowed (default: all of them)."""
-    ranks = {}
     grades = grades if grades is not None else CentreGrade.objects.held_on(day)
-    for centre_id, rank in grades.order_by("awarded_on", "pk").values_list(
-        "centre_id", "grade__rank"
-    ):
-        ranks[centre_id] = rank
-    return ranks
+    return dict(_grade_ranks_qs(grades))  # in award order: the latest award wins
+
+
+def _grade_ranks_qs(grades):
+    """(centre id, rank) of `grades` in award order (grade_ranks_on)."""
+    return grades.order_by("awarded_on", "pk").values_list("centre_id", "grade__rank")
 
 
 __all__ = ["RequiredPair", "registry_as_of", "coverage", "missing_pairs_for_provider", "grade_ranks_on"]

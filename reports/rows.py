@@ -60,6 +60,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from mch_link import statements
 from mch_link.models import Centre, Provider, Region
 from mch_link.rates import rate
 from mch_link.scoping import scoped
@@ -413,7 +414,7 @@ class _StatusOf:
         self.memo = {}
 
     def __call__(self, period, resolution, done_on, planned_on):
-        """`done_on`: a date, or its ISO text (see _fetch), or None."""
+        """`done_on`: a date, or its ISO text (see _run), or None."""
         key = (period, resolution, done_on, planned_on)
         status = self.memo.get(key)
         if status is None:
@@ -438,19 +439,51 @@ def obligations_in_scope(*, user=None, provider=None):
     return qs
 
 
-def _fetch(values_list_qs):
-    """The rows of a values_list() queryset, streamed straight from a cursor: the ORM's per-row
-    work (iteration, converters) is most of the cost of 150,000 rows. Callers select dates as
-    text (Cast to CharField: "2027-03-05" on SQLite and PostgreSQL), which _StatusOf parses
-    once per distinct date instead of once per row. Streamed, each row is freed once read:
-    holding them all would have the cyclic garbage collector walk them again and again."""
-    try:
-        sql, params = values_list_qs.query.sql_with_params()
-    except EmptyResultSet:  # e.g. a region without townships: an empty IN list
+def _run(db, statement):
+    """The rows of `statement` ((sql, params), or None: no rows) on database `db`, streamed
+    straight from a cursor: the ORM's per-row work (iteration, converters) is most of the cost
+    of 150,000 rows. The statements select dates as text (Cast to CharField: "2027-03-05" on
+    SQLite and PostgreSQL), which _DayOf parses once per distinct date instead of once per row.
+    Streamed, each row is freed once read: holding them all would have the cyclic garbage
+    collector walk them again and again."""
+    if statement is None:  # e.g. a region without townships: an empty IN list
         return
-    with connections[values_list_qs.db].cursor() as cursor:
+    sql, params = statement
+    with connections[db].cursor() as cursor:
         cursor.execute(sql, params)
         yield from cursor
+
+
+# The report's statements (the freshness probe, the tallies), compiled once per process and
+# input (mch_link.statements). The key of a statement is everything its text and parameters
+# are made from: the SQL and parameters of the queryset of the report's obligations
+# (base_key: the user's scope, the provider, the region's townships as of the day, the
+# periods read, and the database), the builder's other arguments, the settings it reads
+# (GRACE_DAYS, LATE_ENTRY_DAYS) and the time zone (end_of_day). What is kept is the statement
+# the ORM path compiled for that key, so the rules stay defined once.
+STATEMENTS = statements.STATEMENTS
+
+
+def base_key(obligations):
+    """What identifies the statements built from the queryset `obligations`: its database, SQL
+    and parameters (two querysets of the same SQL and parameters select the same rows, and the
+    report's statements are built from them alike); None when it can match nothing or a
+    parameter is not hashable (then nothing is kept)."""
+    try:
+        sql, params = obligations.query.sql_with_params()
+        key = (obligations.db, sql, tuple(params))
+        hash(key)
+    except (EmptyResultSet, TypeError):
+        return None
+    return key
+
+
+def _inputs_key(base, *inputs):
+    """The key of a statement built from the obligations of `base` (base_key) and `inputs`, with
+    what the builders read besides their arguments."""
+    if base is None:
+        return None
+    return (base, *inputs, settings.GRACE_DAYS, settings.LATE_ENTRY_DAYS, timezone.get_current_timezone_name())
 
 
 class _DayOf(dict):
@@ -484,7 +517,7 @@ def _planned_dates(obligations, as_of=None):
 
 
 def _known_facts(obligations, as_of):
-    """`obligations` with their facts as known on `as_of` (knowledge time), as text for _fetch:
+    """`obligations` with their facts as known on `as_of` (knowledge time), as text for _run:
     `done_text` and `known_text` (the record's day and the day it was entered), and
     `known_resolution` (a resolution entered after as_of was not known: "")."""
     return obligations.annotate(
@@ -618,14 +651,14 @@ def _late_text(as_of):
 # them, or None; per_trend the counts per trend period (any confirmation). _count reads them.
 
 
-def _stored_tallies(obligations, place_field, counted, trend, as_of, limit=None):
-    """The tallies of `obligations` by their stored status and confirmation: one statement, its
-    rows streamed straight from the cursor as they are. A GROUP BY (kind, status, provider and
-    place, see _Places; the periods as conditional counts), and after it (UNION ALL) one tally
-    per late (overdue or missed) obligation of the counted periods, counting nothing, with the
-    obligation's facts as text: with `limit`, only the first in the overdue list's order
-    (LATE_ORDER). The caller has checked that the stored statuses are of its day
-    (_stored_statuses_fresh)."""
+def _stored_statement(obligations, place_field, counted, trend, as_of, limit=None):
+    """The statement of the tallies of `obligations` by their stored status and confirmation:
+    (sql, params), or None when it can match nothing (EmptyResultSet), run by _run. A GROUP BY
+    (kind, status, provider and place, see _Places; the periods as conditional counts), and
+    after it (UNION ALL) one tally per late (overdue or missed) obligation of the counted
+    periods, counting nothing, with the obligation's facts as text: with `limit`, only the
+    first in the overdue list's order (late_order). The caller has checked that the stored
+    statuses are of its day (_stored_statuses_fresh)."""
     fields = ("kind", "status", "contract__provider_id", place_field)
     read_all = set(trend) <= set(counted)  # a year report: every row read is counted
     per_period = {f"t{i}": Count("pk", filter=Q(period=code)) for i, code in enumerate(trend)}
@@ -643,9 +676,16 @@ def _stored_tallies(obligations, place_field, counted, trend, as_of, limit=None)
     late = obligations.filter(in_counted, status__in=(OVERDUE, MISSED)).values(*fields, "pk").annotate(
         **zeros, late_text=_late_text(as_of),
     ).values_list(*fields, "n0", "confirmed0", "disputed0", "backfilled0", "late_text", *(f"z{p}" for p in per_period))
-    if limit is None:
-        return _fetch(counts.union(late, all=True))
-    return _union_limited(counts, late.order_by(*late_order("contract__"))[:limit])
+    try:
+        if limit is None:
+            return counts.union(late, all=True).query.sql_with_params()
+        counts_sql, counts_params = counts.query.sql_with_params()
+        # the limited branch as a derived table, which SQLite and PostgreSQL both accept in a
+        # compound statement
+        late_sql, late_params = late.order_by(*late_order("contract__"))[:limit].query.sql_with_params()
+    except EmptyResultSet:  # e.g. a region without townships: an empty IN list
+        return None
+    return f"{counts_sql} UNION ALL SELECT * FROM ({late_sql}) late", (*counts_params, *late_params)
 
 
 def late_order(contract_path):
@@ -656,22 +696,8 @@ def late_order(contract_path):
     return ("period", kind, f"{contract_path}provider__code", f"{contract_path}centre__code", "pk")
 
 
-def _union_limited(counts, late):
-    """`counts` UNION ALL the rows of `late` (ordered and sliced, the same columns), streamed
-    like _fetch: the limited branch as a derived table, which SQLite and PostgreSQL both
-    accept in a compound statement."""
-    try:
-        counts_sql, counts_params = counts.query.sql_with_params()
-    except EmptyResultSet:
-        return
-    late_sql, late_params = late.query.sql_with_params()
-    with connections[counts.db].cursor() as cursor:
-        cursor.execute(f"{counts_sql} UNION ALL SELECT * FROM ({late_sql}) late", [*counts_params, *late_params])
-        yield from cursor
-
-
 def _facts_as_known(obligations, place_field, as_of):
-    """The facts of `obligations` as known on `as_of` (knowledge time), for _computed_tallies'
+    """The facts of `obligations` as known on `as_of` (knowledge time), for _computed_statement's
     statement, as two querysets of named columns:
 
     - one row per obligation: kind, period, provider and place, the resolution ("" when
@@ -710,12 +736,13 @@ def _facts_as_known(obligations, place_field, as_of):
     return facts, sessions
 
 
-def _computed_tallies(obligations, place_field, counted, trend, as_of, limit=None):
-    """The tallies of `obligations` with each status computed as of `as_of` in the database: one
-    statement. The facts as known on as_of, one row per obligation (_facts_as_known), then
-    each status by status.status_sql (obligation_status as a CASE expression), counted by
-    kind, status, provider and place as _stored_tallies counts the stored ones (the periods as
-    conditional counts), and after it (UNION ALL) one tally per late (overdue or missed)
+def _computed_statement(obligations, place_field, counted, trend, as_of, limit=None):
+    """The statement of the tallies of `obligations` with each status computed as of `as_of` in
+    the database: (sql, params), or None when it can match nothing, run by _run. The facts as
+    known on as_of, one row per obligation (_facts_as_known), then each status by
+    status.status_sql (obligation_status as a CASE expression), counted by kind, status,
+    provider and place as _stored_statement counts the stored ones (the periods as conditional
+    counts), and after it (UNION ALL) one tally per late (overdue or missed)
     obligation of the counted periods, with its facts as text (with `limit`, only the first in
     the overdue list's order, see late_order)."""
     facts, sessions = _facts_as_known(obligations, place_field, as_of)
@@ -723,7 +750,7 @@ def _computed_tallies(obligations, place_field, counted, trend, as_of, limit=Non
         facts_sql, facts_params = facts.query.sql_with_params()
         sessions_sql, sessions_params = sessions.query.sql_with_params()
     except EmptyResultSet:  # e.g. a region without townships: an empty IN list
-        return
+        return None
     # the sessions' columns in order ("pk" may not be aliased as such): obligation id, planned, confirmation
     sessions_sql = f"SELECT * FROM ({sessions_sql}) g0"
     status, status_params = status_sql(as_of, settings.GRACE_DAYS, {*counted, *trend}, period="f_period",
@@ -766,9 +793,7 @@ def _computed_tallies(obligations, place_field, counted, trend, as_of, limit=Non
         sql += (f"UNION ALL SELECT * FROM ({late} ORDER BY f_period, CASE f_kind {kind} END, pr.code, "
                 f"ce.code, f_id LIMIT %s) late")
         params += [*periods.KINDS, limit]
-    with connections[obligations.db].cursor() as cursor:
-        cursor.execute(sql, params)
-        yield from cursor
+    return sql, tuple(params)
 
 
 def _count(tallies, places, trend, providers, as_of):
@@ -806,7 +831,7 @@ def _count(tallies, places, trend, providers, as_of):
             sums[i] += m
         if late:
             p = providers[provider_id]
-            if isinstance(late, str):  # one obligation's facts as text (_stored_tallies)
+            if isinstance(late, str):  # one obligation's facts as text (_stored_statement)
                 late = (late.split(FIELD_SEP, 6),)
             for pk, ob_period, done_on, planned_on, confirmation, c_code, c_name in late:
                 done_on = day_of(done_on or None)
@@ -822,17 +847,26 @@ def _count(tallies, places, trend, providers, as_of):
     return counts, backfilled, trend_counts, overdue
 
 
-def _stored_statuses_fresh(obligations, as_of):
-    """Whether every one of `obligations` has its stored status computed as of `as_of`
-    (status_on): none before, after or never computed. Three index range lookups on
-    (period, status_on), in one query: it reads only the stale rows, and stops at the first."""
+def _freshness_statement(obligations, as_of):
+    """The freshness probe's statement: the first stale row, if any (three index range lookups
+    on (period, status_on) in one query, which reads only the stale rows and stops at the
+    first); None when no obligation can match (a region without townships: none is stale)."""
     stale = [obligations.filter(status_on__lt=as_of), obligations.filter(status_on__gt=as_of),
              obligations.filter(status_on__isnull=True)]
     first, *rest = (qs.order_by().values_list("pk") for qs in stale)
     try:
-        return not first.union(*rest, all=True)[:1]
-    except EmptyResultSet:  # no obligations can match (a region without townships): none is stale
-        return True
+        return first.union(*rest, all=True)[:1].query.sql_with_params()
+    except EmptyResultSet:
+        return None
+
+
+def _stored_statuses_fresh(obligations, as_of, key=None):
+    """Whether every one of `obligations` has its stored status computed as of `as_of`
+    (status_on): none before, after or never computed. One query. `key`: base_key(obligations),
+    if known (the statement is kept under it)."""
+    key = base_key(obligations) if key is None else key
+    statement = STATEMENTS.get(_inputs_key(key, "fresh", as_of), lambda: _freshness_statement(obligations, as_of))
+    return next(_run(obligations.db, statement), None) is None
 
 
 def _centres(tree, region_id):
@@ -886,14 +920,16 @@ def completion_rows(*, region, period, provider=None, as_of=None, user=None, ove
     # The stored statuses (and confirmations) when they were computed as of `as_of`
     # (statuses_refresh, with the one status function); otherwise computed from the facts.
     counted_set = frozenset(counted)
-    used_stored = _stored_statuses_fresh(all_qs, as_of)
+    key = base_key(all_qs)
+    used_stored = _stored_statuses_fresh(all_qs, as_of, key)
     # The overdue list limited in SQL only when every row it reads is in the region (the stored
     # tree is the day's, not a township report's centres): else it is cut after placing.
     limit = overdue_limit if places.as_stored and not township_level else None
-    if used_stored:
-        tallies = _stored_tallies(all_qs, places.field, counted_set, trend_periods, as_of, limit)
-    else:
-        tallies = _computed_tallies(all_qs, places.field, counted_set, trend_periods, as_of, limit)
+    build = _stored_statement if used_stored else _computed_statement
+    inputs = (places.field, counted_set, tuple(trend_periods), as_of, limit)
+    statement = STATEMENTS.get(_inputs_key(key, "stored" if used_stored else "computed", *inputs),
+                               lambda: build(all_qs, *inputs))
+    tallies = _run(all_qs.db, statement)
     counts, backfilled, trend_counts, overdue = _count(tallies, places, trend_periods, providers, as_of)
     groups = list(places.index)
     completion = {kind: Completion() for kind in kinds}

@@ -1,0 +1,93 @@
+"""Statements compiled once per process and input, then run again as they are.
+
+Django building and compiling a query (filters, IN lists of ~100 region ids, aggregates) cost
+a 1,000-centre report more than SQLite or PostgreSQL running it (docs/reports.md, "fourth
+round"). The reports' statements (reports.rows) and the registry's (mch_link.selectors) are
+kept here under a key that holds every input of their text and parameters, so the one
+definition of each rule stays the ORM code that compiled them.
+
+At most KEPT statements (least recently used first out), each a few KB.
+"""
+
+import threading
+from collections import OrderedDict
+
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
+
+EMPTY = ("empty",)  # a statement that can match nothing (EmptyResultSet): no rows
+
+
+class KeptStatements:
+    KEPT = 512
+
+    def __init__(self):
+        self.kept = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key, build):
+        """What `build()` returned for `key`, kept; built now if not kept. A key of None is
+        never kept (build() every time)."""
+        try:
+            hash(key)
+        except TypeError:  # an input that cannot be compared: nothing kept
+            key = None
+        if key is None:
+            return build()
+        with self.lock:
+            found = self.kept.get(key, self)
+            if found is not self:
+                self.kept.move_to_end(key)
+                return found
+        built = build()
+        with self.lock:
+            self.kept[key] = built
+            while len(self.kept) > self.KEPT:
+                self.kept.popitem(last=False)
+        return built
+
+    def clear(self):
+        with self.lock:
+            self.kept.clear()
+
+
+STATEMENTS = KeptStatements()
+
+
+def values_statement(values_list_qs):
+    """(db, sql, params, compiler, converters) of a values_list() queryset (not flat), or EMPTY
+    when it can match nothing: what its rows are read and converted with, as the ORM reads
+    and converts them (the compiler's converters, e.g. a date read from SQLite's text)."""
+    compiler = values_list_qs.query.get_compiler(values_list_qs.db)
+    try:
+        sql, params = compiler.as_sql()
+    except EmptyResultSet:
+        return EMPTY
+    converters = compiler.get_converters([s[0] for s in compiler.select[: compiler.col_count]])
+    return values_list_qs.db, sql, tuple(params), compiler, converters
+
+
+def kept_rows(key, build):
+    """The rows (tuples) of the values_list() queryset `build()` returns (not flat), its
+    statement compiled once per `key`: `key` must hold every input of the queryset (the
+    database too); None keeps nothing."""
+    statement = STATEMENTS.get(key, lambda: values_statement(build()))
+    if statement is EMPTY:
+        return []
+    db, sql, params, _compiler, converters = statement
+    connection = connections[db]  # this thread's: the converters get it as the ORM's would
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if not converters:
+        return rows
+    converted = []
+    for row in rows:  # as SQLCompiler.apply_converters
+        row = list(row)
+        for pos, (convs, expression) in converters.items():
+            value = row[pos]
+            for converter in convs:
+                value = converter(value, expression, connection)
+            row[pos] = value
+        converted.append(tuple(row))
+    return converted
