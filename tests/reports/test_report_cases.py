@@ -85,10 +85,9 @@ FIELDS = ("owed", "done_on_time", "done_late", "missed", "pending", "confirmed",
 LATER = datetime.timedelta(days=45)
 
 
-@pytest.mark.parametrize("stored", ["none", "of the day", "of a later day"])
-@pytest.mark.parametrize(("situation", "period", "as_of", "expected"), CASES,
-                         ids=[f"{s}-{p}-{a}" for s, p, a, _e in CASES])
-def test_the_figures_of_a_situation(world, situation, period, as_of, expected, stored):
+def set_up(world, situation, as_of, stored):
+    """The year planned, the situation made, the stored statuses none, of the day or of a later
+    day (the report then computes them as of the day)."""
     sign(world.tashan_chc, world.sunny)
     schedule_generate(year=2026, today=D(2026, 1, 5))
     SITUATIONS[situation](world)
@@ -96,6 +95,13 @@ def test_the_figures_of_a_situation(world, situation, period, as_of, expected, s
         statuses_refresh(as_of)
     elif stored == "of a later day":
         statuses_refresh(as_of + LATER)
+
+
+@pytest.mark.parametrize("stored", ["none", "of the day", "of a later day"])
+@pytest.mark.parametrize(("situation", "period", "as_of", "expected"), CASES,
+                         ids=[f"{s}-{p}-{a}" for s, p, a, _e in CASES])
+def test_the_figures_of_a_situation(world, situation, period, as_of, expected, stored):
+    set_up(world, situation, as_of, stored)
 
     report = completion_rows(region=world.city, period=period, as_of=as_of)
 

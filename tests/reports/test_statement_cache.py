@@ -11,10 +11,10 @@ from django.test.utils import CaptureQueriesContext
 
 from reports import rows
 from reports.rows import STATEMENTS, completion_rows
-from scheduling.services import schedule_generate, statuses_refresh
+from scheduling.services import statuses_refresh
 
 from .conftest import AS_OF, D
-from .test_report_cases import CASES, FIELDS, LATER, SITUATIONS, sign
+from .test_report_cases import CASES, FIELDS, set_up
 
 pytestmark = pytest.mark.django_db
 
@@ -34,13 +34,7 @@ def run(**inputs):
 @pytest.mark.parametrize(("situation", "period", "as_of", "expected"), CASES,
                          ids=[f"{s}-{p}-{a}" for s, p, a, _e in CASES])
 def test_each_case_again_from_the_kept_statements(world, situation, period, as_of, expected, stored, monkeypatch):
-    sign(world.tashan_chc, world.sunny)
-    schedule_generate(year=2026, today=D(2026, 1, 5))
-    SITUATIONS[situation](world)
-    if stored == "of the day":
-        statuses_refresh(as_of)
-    elif stored == "of a later day":
-        statuses_refresh(as_of + LATER)
+    set_up(world, situation, as_of, stored)
     STATEMENTS.clear()
     first = run(region=world.city, period=period, as_of=as_of)
 
