@@ -6,7 +6,7 @@ round"). The reports' statements (reports.rows) and the registry's (mch_link.sel
 kept here under a key that holds every input of their text and parameters, so the one
 definition of each rule stays the ORM code that compiled them.
 
-At most KEPT statements (least recently used first out), each a few KB.
+At most 512 statements (least recently used first out), each a few KB.
 """
 
 import threading
@@ -18,40 +18,49 @@ from django.db import connections
 EMPTY = ("empty",)  # a statement that can match nothing (EmptyResultSet): no rows
 
 
-class KeptStatements:
-    KEPT = 512
+class Kept:
+    """A bounded, thread-safe map kept for the life of a process: at most `size` entries, the
+    least recently used dropped first. What the compile-once reads keep (here, the reports'
+    and the registry's statements; scheduling.feed_reads, the feeds' fingerprints)."""
 
-    def __init__(self):
+    def __init__(self, size):
+        self.size = size
         self.kept = OrderedDict()
         self.lock = threading.Lock()
 
-    def get(self, key, build):
-        """What `build()` returned for `key`, kept; built now if not kept. A key of None is
-        never kept (build() every time)."""
+    def get(self, key, build=None):
+        """What is kept for `key`; else what `build()` returns, kept now (None without `build`).
+        A key of None, or one that cannot be hashed, is never kept (build() every time)."""
         try:
             hash(key)
         except TypeError:  # an input that cannot be compared: nothing kept
             key = None
-        if key is None:
-            return build()
-        with self.lock:
-            found = self.kept.get(key, self)
-            if found is not self:
-                self.kept.move_to_end(key)
-                return found
+        if key is not None:
+            with self.lock:
+                found = self.kept.get(key, self)
+                if found is not self:
+                    self.kept.move_to_end(key)
+                    return found
+        if build is None:
+            return None
         built = build()
-        with self.lock:
-            self.kept[key] = built
-            while len(self.kept) > self.KEPT:
-                self.kept.popitem(last=False)
+        if key is not None:
+            self.keep(key, built)
         return built
+
+    def keep(self, key, value):
+        with self.lock:
+            self.kept[key] = value
+            self.kept.move_to_end(key)
+            while len(self.kept) > self.size:
+                self.kept.popitem(last=False)
 
     def clear(self):
         with self.lock:
             self.kept.clear()
 
 
-STATEMENTS = KeptStatements()
+STATEMENTS = Kept(512)
 
 
 def values_statement(values_list_qs):
@@ -78,11 +87,16 @@ def kept_rows(key, build):
     connection = connections[db]  # this thread's: the converters get it as the ORM's would
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        rows = cursor.fetchall()
+        return convert(cursor.fetchall(), converters, connection)
+
+
+def convert(rows, converters, connection):
+    """`rows` (tuples) with the compiler's `converters` applied, as SQLCompiler.apply_converters
+    does, but with `connection`: this thread's, not the one the statement was compiled with."""
     if not converters:
         return rows
     converted = []
-    for row in rows:  # as SQLCompiler.apply_converters
+    for row in rows:
         row = list(row)
         for pos, (convs, expression) in converters.items():
             value = row[pos]

@@ -34,8 +34,6 @@ recordings (least recently used first out), each a statement of about 1 KB, and 
 token keys.
 """
 
-import threading
-from collections import OrderedDict
 from contextlib import contextmanager
 
 from django.conf import settings
@@ -45,6 +43,7 @@ from django.db.models import Count, Max
 from django.utils import timezone
 
 from mch_link.models import Centre, Membership, Provider
+from mch_link.statements import Kept, convert, values_statement
 
 from . import feeds
 from .models import CalendarFeed, Session
@@ -149,16 +148,14 @@ def _fetchall(db, sql, params):
 
 
 class RowStatement:
-    """The feed row's statement on one database, compiled once: its SQL, its parameters (the
-    token's place among them) and the compiler that converts its rows as the ORM does."""
+    """The feed row's statement on one database, compiled once (statements.values_statement):
+    its SQL, its parameters (the token's place among them) and the converters of its rows."""
 
     def __init__(self, db):
         qs = CalendarFeed.objects.using(db).filter(token=_TOKEN).values_list(*(path for _a, path in _ROW))
-        self.compiler = qs.query.get_compiler(db)
-        self.sql, params = self.compiler.as_sql()
+        _db, self.sql, params, _compiler, self.converters = values_statement(qs)
         self.params = list(params)
         [self.slot] = [i for i, value in enumerate(self.params) if value == _TOKEN]
-        self.converters = self.compiler.get_converters([s[0] for s in self.compiler.select[: self.compiler.col_count]])
         self.db = db
 
     def params_for(self, token):
@@ -168,8 +165,8 @@ class RowStatement:
 
     def converted(self, row):
         """The statement's raw row (or the first len(_ROW) columns of one) converted as the ORM does."""
-        row = row[: len(_ROW)]
-        return tuple(next(self.compiler.apply_converters([row], self.converters))) if self.converters else row
+        [row] = convert([tuple(row[: len(_ROW)])], self.converters, connections[self.db])
+        return row
 
     def row(self, token):
         rows = _fetchall(self.db, self.sql, self.params_for(token))
@@ -248,51 +245,22 @@ class _Recorder:
         return execute(sql, params, many, context)
 
 
-class Fingerprints:
-    """What this process keeps of the feeds it answered, {key: value}, at most `size`, the
-    least recently used dropped first: the recorded fingerprint statements ({key: (sql,
-    params)}), and for each token the key of its statement (`last_keys`)."""
-
-    def __init__(self, size):
-        self.size = size
-        self.kept = OrderedDict()
-        self.lock = threading.Lock()  # for threaded servers; gunicorn's sync workers have one thread
-
-    def get(self, key):
-        with self.lock:
-            found = self.kept.get(key)
-            if found is not None:
-                self.kept.move_to_end(key)
-            return found
-
-    def keep(self, key, statement):
-        with self.lock:
-            self.kept[key] = statement
-            self.kept.move_to_end(key)
-            while len(self.kept) > self.size:
-                self.kept.popitem(last=False)
-
-    def clear(self):
-        with self.lock:
-            self.kept.clear()
-
-
-fingerprints = Fingerprints(FINGERPRINTS_KEPT)
-last_keys = Fingerprints(FINGERPRINTS_KEPT)
+# the recorded fingerprint statements {key: (sql, params)}, and for each token the key of its statement
+fingerprints = Kept(FINGERPRINTS_KEPT)
+last_keys = Kept(FINGERPRINTS_KEPT)
 _converters = {}
 
 
 def _converted(db, row):
     """(count, latest) of the aggregate's raw row, converted as the ORM's aggregate() does
     (on SQLite the latest change comes back as text)."""
-    found = _converters.get(db)
-    if found is None:
+    converters = _converters.get(db)
+    if converters is None:
         query = Session.objects.using(db).all().query
-        compiler = query.get_compiler(db)
         expressions = [Count("pk").resolve_expression(query), Max("updated_at").resolve_expression(query)]
-        found = _converters[db] = (compiler, compiler.get_converters(expressions))
-    compiler, converters = found
-    return next(compiler.apply_converters([list(row)], converters))
+        converters = _converters[db] = query.get_compiler(db).get_converters(expressions)
+    [converted] = convert([tuple(row)], converters, connections[db])
+    return converted
 
 
 def _window(today):

@@ -622,9 +622,9 @@ def test_the_next_day_records_another_statement(planned, client, cold_statements
 
 
 def test_the_recorded_statements_are_bounded():
-    from scheduling.feed_reads import Fingerprints
+    from mch_link.statements import Kept
 
-    kept = Fingerprints(2)
+    kept = Kept(2)
     for key in "abc":
         kept.keep(key, (key, ()))
     kept.get("b")
