@@ -34,6 +34,7 @@ recordings (least recently used first out), each a statement of about 1 KB, and 
 token keys.
 """
 
+import functools
 from contextlib import contextmanager
 
 from django.conf import settings
@@ -65,27 +66,29 @@ _ROW = (
 _TOKEN = "\x00feed-token\x00"  # what the row statement is compiled with: no token looks like it
 
 
-_PREPARED_CURSORS = {}
+@functools.cache
+def _prepared_cursor_class():
+    """A psycopg 3 cursor class with server-side binding that prepares each statement it runs
+    (parsed and planned once per connection, then only executed). Defined on first use: the
+    PostgreSQL backend is imported only where it is used."""
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    class PreparedCursor(ServerBindingCursor):
+        def execute(self, query, params=None, **kwargs):
+            return super().execute(query, params, prepare=True, **kwargs)
+
+    return PreparedCursor
 
 
 def _prepared_cursor(connection):
-    """A psycopg 3 cursor of Django's `connection` (connected) with server-side binding, each
-    statement prepared (parsed and planned once per connection, then only executed); the
-    time zone as Django's own cursors have it (DatabaseWrapper.create_cursor)."""
-    if "class" not in _PREPARED_CURSORS:
-        from django.db.backends.postgresql.base import TIMESTAMPTZ_OID, Format, ServerBindingCursor, register_tzloader
+    """A prepared-statement cursor of Django's `connection` (connected), with the time zone as
+    Django's own cursors have it (DatabaseWrapper.create_cursor)."""
+    from django.db.backends.postgresql.base import TIMESTAMPTZ_OID, Format, register_tzloader
 
-        class PreparedCursor(ServerBindingCursor):
-            def execute(self, query, params=None, **kwargs):
-                return super().execute(query, params, prepare=True, **kwargs)
-
-        _PREPARED_CURSORS.update({"class": PreparedCursor, "oid": TIMESTAMPTZ_OID, "format": Format,
-                                  "register_tzloader": register_tzloader})
-    found = _PREPARED_CURSORS
-    cursor = found["class"](connection.connection)
-    tzloader = connection.connection.adapters.get_loader(found["oid"], found["format"].TEXT)
+    cursor = _prepared_cursor_class()(connection.connection)
+    tzloader = connection.connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
     if connection.timezone != tzloader.timezone:
-        found["register_tzloader"](connection.timezone, cursor)
+        register_tzloader(connection.timezone, cursor)
     return cursor
 
 
