@@ -92,6 +92,19 @@ def _query(params, **changes):
     return "?" + urlencode({k: v for k, v in values.items() if v})
 
 
+def _page_ctx(request, params, today, region):
+    """What the report's pages share: the filter form, the periods to choose from and the
+    breadcrumbs down to `region`."""
+    return {
+        "params": params,
+        "form": params.form,
+        "period_label": period_label(params.period),
+        "periods": period_choices(today, params.period),
+        "crumbs": [(r, _query(params, region=r.code)) for r in breadcrumbs(request.user, region)],
+        "as_of": params.as_of or default_as_of(params.period),
+    }
+
+
 def _scope_key(user):
     """What decides what `user` may see in a report: the role and organisation of its
     membership (scoping.scoped), or everything (a superuser)."""
@@ -130,10 +143,7 @@ def _report_html(request, params, today):
     downloads = [(label, reverse("reports:download") + _query(params, format=fmt))
                  for fmt, label in (("pdf", "PDF"), ("xlsx", "Excel"), ("csv", "CSV"), ("json", "JSON"))]
     ctx = {
-        "params": params,
-        "form": params.form,
-        "periods": period_choices(today, params.period),
-        "crumbs": [(r, _query(params, region=r.code)) for r in breadcrumbs(request.user, params.region)],
+        **_page_ctx(request, params, today, params.region),
         "report": report,
         "kind_rows": [(kind, renderers.kind_label(kind), KIND_SHORT_LABELS[kind], report.completion[kind])
                       for kind in report.kinds],
@@ -165,14 +175,7 @@ def dashboard(request):
     params = _params(request)
     today = timezone.localdate()
     if params.centre is not None:
-        ctx = {
-            "params": params,
-            "form": params.form,
-            "period_label": period_label(params.period),
-            "periods": period_choices(today, params.period),
-            "crumbs": [(r, _query(params, region=r.code)) for r in breadcrumbs(request.user, params.centre.township)],
-            "as_of": params.as_of or default_as_of(params.period),
-        }
+        ctx = _page_ctx(request, params, today, params.centre.township)
         rows = centre_obligations(centre=params.centre, period=params.period, provider=params.provider,
                                   as_of=params.as_of, user=request.user)
         ctx.update({"centre": params.centre, "centre_rows": rows,
