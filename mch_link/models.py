@@ -293,11 +293,16 @@ class Centre(ConstraintErrorsOnFields, models.Model):
         return held.grade if held else None
 
 
+def held_on_q(day, prefix=""):
+    """Q of the grade entries (CentreGrade) held on `day`: awarded by then and still valid.
+    `prefix`: the path to the entry ("grades__" from a Centre)."""
+    return Q(**{f"{prefix}awarded_on__lte": day}) & (
+        Q(**{f"{prefix}valid_until__isnull": True}) | Q(**{f"{prefix}valid_until__gte": day}))
+
+
 class CentreGradeQuerySet(models.QuerySet):
     def held_on(self, day):
-        return self.filter(awarded_on__lte=day).filter(
-            Q(valid_until__isnull=True) | Q(valid_until__gte=day)
-        )
+        return self.filter(held_on_q(day))
 
 
 class CentreGrade(ConstraintErrorsOnFields, models.Model):

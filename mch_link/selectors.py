@@ -6,14 +6,39 @@ Each function runs a fixed number of queries whatever the number of rows (tests 
 import datetime
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
-from django.db.models import CharField, Exists, Q
+from django.db.models import CharField, Exists, FilteredRelation, Q
 from django.db.models.functions import Cast
 
-from .models import Centre, CentreGrade, Contract, Provider, Region, Tier
+from .models import Centre, CentreGrade, Contract, Provider, Region, Tier, held_on_q
 from .rates import rate
 from .statements import kept_rows
 from .tiers import CentreFacts, ProviderFacts, RequiredPair, required_pairs, required_tiers
+
+
+class RegionRow(NamedTuple):
+    """A region as the tree reads it: Region's stored fields as a tuple (a province has 1,000s;
+    making each a model instance cost a province report ~10 ms). RegionTree.get() gives the
+    Region itself."""
+
+    id: int
+    code: str
+    name: str
+    level: str
+    parent_id: int | None
+    valid_from: datetime.date | None
+    valid_to: datetime.date | None
+    successor_id: int | None
+
+    @property
+    def pk(self):
+        return self.id
+
+
+REGION_FIELDS = RegionRow._fields
+# Region.from_db takes a full row in the model's field order (RegionTree.get)
+assert REGION_FIELDS == tuple(f.attname for f in Region._meta.concrete_fields), "RegionRow: Region's fields"
 
 
 @dataclass
@@ -21,15 +46,18 @@ class RegionTree:
     """All regions, resolved as of one day through boundary changes (successors).
 
     ancestors() and children() are memoised (a province asks them for every centre): the tree
-    is read, never changed, once loaded."""
+    is read, never changed, once loaded. Its rows are RegionRow tuples; get() makes the Region
+    of one (memoised)."""
 
     day: datetime.date
-    rows: dict  # id -> Region
+    rows: dict  # id -> RegionRow
     predecessors: dict = field(default_factory=dict)  # successor id -> [region ids]
     whole: bool = True  # every region; False: a region's subtree and parents (load(within=))
     as_stored: bool = False  # every region stood on `day` (no boundary change): the stored tree is the day's
     _ancestors: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # township id -> ids
-    _children: dict | None = field(default=None, init=False, repr=False, compare=False)  # parent id -> [Region]
+    _children: dict | None = field(default=None, init=False, repr=False, compare=False)  # parent id -> [RegionRow]
+    _regions: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # id -> Region (get)
+    db: str = field(default="default", repr=False, compare=False)
 
     @classmethod
     def load(cls, day, within=None):
@@ -37,8 +65,6 @@ class RegionTree:
         stored subtree and its parents when no region changed by `day` (none begins after it
         or ended before it: the stored tree is then the tree of the day), and every region
         otherwise. One query either way (the test for a change is an uncorrelated EXISTS)."""
-        fields = [f.attname for f in Region._meta.concrete_fields]
-
         def regions():
             qs = Region.objects.all()
             if within is not None:
@@ -46,16 +72,14 @@ class RegionTree:
                 parents = Region.objects.filter(pk=within.parent_id)
                 qs = qs.filter(region_q(within) | Q(pk=within.parent_id) | Q(pk__in=parents.values("parent_id"))
                                | Q(Exists(changed)))
-            return qs.values_list(*fields)
+            return qs.values_list(*REGION_FIELDS)
 
-        # compiled once per process and input (statements.kept_rows); the rows made Regions as
-        # the ORM makes them
+        # compiled once per process and input (statements.kept_rows)
         within_key = (within.pk, within.level, within.parent_id) if within is not None else None
         db = Region.objects.db
-        from_db = Region.from_db
-        made = (from_db(db, fields, row) for row in kept_rows(("regions", db, day, within_key), regions))
-        rows = {r.pk: r for r in made}
-        tree = cls(day=day, rows=rows)
+        make = RegionRow._make
+        rows = {row[0]: make(row) for row in kept_rows(("regions", db, day, within_key), regions)}
+        tree = cls(day=day, rows=rows, db=db)
         # Whole when asked, or when a region changed (the EXISTS then returned every row)
         tree.as_stored = all(tree._valid(r) for r in rows.values())
         tree.whole = within is None or not tree.as_stored
@@ -67,6 +91,8 @@ class RegionTree:
     def resolve(self, region_id):
         """The id of the region standing on `day` for `region_id`: its successor once it was
         replaced, or its predecessor before it existed."""
+        if self.as_stored:  # every region stood on the day: each stands for itself
+            return region_id
         seen = set()
         current = region_id
         while current not in seen:
@@ -96,7 +122,11 @@ class RegionTree:
         return found
 
     def get(self, region_id):
-        return self.rows[region_id]
+        """The Region of `region_id` (a row of the tree), made as the ORM makes it."""
+        region = self._regions.get(region_id)
+        if region is None:
+            region = self._regions[region_id] = Region.from_db(self.db, REGION_FIELDS, self.rows[region_id])
+        return region
 
     def inside(self, region_id):
         """The ids of the stored regions (replaced ones too, any level) that lie inside region
@@ -104,8 +134,8 @@ class RegionTree:
         return [pk for pk in self.rows if region_id in self.ancestors(pk)]
 
     def children(self, region_id):
-        """The regions valid on `day` whose parent is `region_id`, by code (a new list). The
-        first call indexes the whole tree by parent."""
+        """The regions (RegionRow) valid on `day` whose parent is `region_id`, by code (a new
+        list). The first call indexes the whole tree by parent."""
         if self._children is None:
             self._children = {}
             for r in sorted(self.rows.values(), key=lambda r: r.code):
@@ -170,35 +200,39 @@ def _stored_inside(tree, r, region_id):
 
 
 def registry_as_of(day, region=None):
-    """The registry as it stood on `day`: 4 queries (regions, grades, centres, and the
-    providers with the townships they also cover). With `region`, only the centres (and their grades) whose
-    township lies within the region on `day`, and, unless a region changed by `day`
+    """The registry as it stood on `day`: 3 queries (regions, the centres with the grades they
+    hold, and the providers with the townships they also cover). With `region`, only the
+    centres whose township lies within the region on `day`, and, unless a region changed by `day`
     (RegionTree.load), only the region's subtree and parents and the providers a report or
     the coverage of the region can name: those of the regions loaded, those that also cover
     one of its townships, and those with a contract on one of its centres. A province's
     small region then costs what its own rows cost."""
     tree = RegionTree.load(day, within=region)
     region_id = tree.resolve(region.pk) if region is not None else None
-    # The three queries' statements are compiled once per process and input (statements.kept_rows):
-    # each key holds the day and the region filters (Q objects: equal when their ids are), and
+    # The queries' statements are compiled once per process and input (statements.kept_rows):
+    # each key holds the day and the region filter (a Q object: equal when its ids are), and
     # the database.
     inside = region_q(tree.get(region_id), "township", on=tree) if region_id is not None else None
-    grades_inside = region_q(tree.get(region_id), "centre__township", on=tree) if region_id is not None else None
 
     def centre_qs():
-        qs = Centre.objects.open_on(day)
-        return (qs.filter(inside) if inside is not None else qs).values_list("pk", "code", "name", "township_id")
+        # each open centre once per grade entry held on the day (once, with None, if none), in
+        # award order within the centre: the latest award wins (grade_ranks_on's rule)
+        qs = Centre.objects.open_on(day).annotate(
+            held=FilteredRelation("grades", condition=held_on_q(day, "grades__")))
+        return (qs.filter(inside) if inside is not None else qs).order_by(
+            "code", "held__awarded_on", "held__pk").values_list("pk", "code", "name", "township_id",
+                                                                "held__grade__rank")
 
-    def grade_qs():
-        qs = CentreGrade.objects.held_on(day)
-        return _grade_ranks_qs(qs.filter(grades_inside) if grades_inside is not None else qs)
-
-    ranks = dict(kept_rows(("registry.grades", CentreGrade.objects.db, day, grades_inside), grade_qs))
     ancestors = tree.ancestors  # (township, county, city), memoised per township
-    centres = [
-        CentreFacts(pk, code, name, *ancestors(township_id), ranks.get(pk))
-        for pk, code, name, township_id in kept_rows(("registry.centres", Centre.objects.db, day, inside), centre_qs)
-    ]
+    centres = []
+    last = None
+    for pk, code, name, township_id, rank in kept_rows(("registry.centres", Centre.objects.db, day, inside),
+                                                       centre_qs):
+        if last is not None and last[0] == pk:
+            centres[-1] = last = last._replace(grade_rank=rank)  # a later award of the same centre
+        else:
+            last = CentreFacts(pk, code, name, *ancestors(township_id), rank)
+            centres.append(last)
     loaded = None if tree.whole else tuple(tree.rows)
 
     def provider_qs():
@@ -222,10 +256,15 @@ def registry_as_of(day, region=None):
         if covered is not None:
             covers.setdefault(pk, set()).add(tree.resolve(covered))
     providers = []
+    grassroots = {kind for kind, tier in Provider.TIER_BY_KIND.items() if tier == Tier.GRASSROOTS}
+    none, resolve = frozenset(), tree.resolve
     for pk, (code, name, kind, provider_region) in facts.items():
-        provider_region = tree.resolve(provider_region)
-        townships = frozenset(covers.get(pk, set()) | {provider_region}) \
-            if Provider.TIER_BY_KIND[kind] == Tier.GRASSROOTS else frozenset()
+        provider_region = resolve(provider_region)
+        if kind in grassroots:  # its own township and those it also covers
+            also = covers.get(pk)
+            townships = frozenset((provider_region, *also)) if also else frozenset((provider_region,))
+        else:
+            townships = none
         providers.append(ProviderFacts(pk, code, name, kind, provider_region, townships))
     return Registry(day=day, tree=tree, centres=centres, providers=providers, region_id=region_id)
 
