@@ -11,7 +11,7 @@ from typing import NamedTuple
 from django.db.models import CharField, Exists, FilteredRelation, Q
 from django.db.models.functions import Cast
 
-from .models import Centre, CentreGrade, Contract, Provider, Region, Tier, held_on_q
+from .models import Centre, CentreGrade, Contract, Provider, Region, Tier, held_on_q, in_force_q
 from .rates import rate
 from .statements import kept_rows
 from .tiers import CentreFacts, ProviderFacts, RequiredPair, required_pairs, required_tiers
@@ -156,6 +156,10 @@ class Registry:
     centres: list  # CentreFacts of centres open on the day
     providers: list  # ProviderFacts
     region_id: int | None = None  # the region (resolved on the day) the centres were limited to; None: all
+    # the contracts in force on the day on those centres: (provider id, centre id) -> (valid_from,
+    # valid_to) as ISO text (Cast to CharField: "2026-12-31" on SQLite and PostgreSQL), the
+    # earliest of a pair (there is only one: signed contracts of a pair may not overlap)
+    contracts: dict = field(default_factory=dict)
 
 
 MAX_REGION_IDS = 2000  # well under SQLite's 32,766 parameters; a province has ~1,300 townships
@@ -201,7 +205,8 @@ def _stored_inside(tree, r, region_id):
 
 def registry_as_of(day, region=None):
     """The registry as it stood on `day`: 3 queries (regions, the centres with the grades they
-    hold, and the providers with the townships they also cover). With `region`, only the
+    hold and the contracts in force on them, and the providers with the townships they also
+    cover). With `region`, only the
     centres whose township lies within the region on `day`, and, unless a region changed by `day`
     (RegionTree.load), only the region's subtree and parents and the providers a report or
     the coverage of the region can name: those of the regions loaded, those that also cover
@@ -215,24 +220,30 @@ def registry_as_of(day, region=None):
     inside = region_q(tree.get(region_id), "township", on=tree) if region_id is not None else None
 
     def centre_qs():
-        # each open centre once per grade entry held on the day (once, with None, if none), in
-        # award order within the centre: the latest award wins (grade_ranks_on's rule)
+        # each open centre once per grade entry held on the day and contract in force on it
+        # (once, with None, if none): grades in award order within the centre (the latest award
+        # wins: grade_ranks_on's rule), then contracts from the earliest
         qs = Centre.objects.open_on(day).annotate(
-            held=FilteredRelation("grades", condition=held_on_q(day, "grades__")))
+            held=FilteredRelation("grades", condition=held_on_q(day, "grades__")),
+            force=FilteredRelation("contracts", condition=in_force_q(day, "contracts__")))
         return (qs.filter(inside) if inside is not None else qs).order_by(
-            "code", "held__awarded_on", "held__pk").values_list("pk", "code", "name", "township_id",
-                                                                "held__grade__rank")
+            "code", "held__awarded_on", "held__pk", "force__valid_from", "force__pk").values_list(
+            "pk", "code", "name", "township_id", "held__grade__rank", "force__provider_id",
+            Cast("force__valid_from", CharField()), Cast("force__valid_to", CharField()))
 
     ancestors = tree.ancestors  # (township, county, city), memoised per township
-    centres = []
+    centres, contracts = [], {}
     last = None
-    for pk, code, name, township_id, rank in kept_rows(("registry.centres", Centre.objects.db, day, inside),
-                                                       centre_qs):
-        if last is not None and last[0] == pk:
-            centres[-1] = last = last._replace(grade_rank=rank)  # a later award of the same centre
-        else:
+    for pk, code, name, township_id, rank, provider_id, valid_from, valid_to in kept_rows(
+        ("registry.centres", Centre.objects.db, day, inside), centre_qs
+    ):
+        if last is None or last.id != pk:
             last = CentreFacts(pk, code, name, *ancestors(township_id), rank)
             centres.append(last)
+        elif last.grade_rank != rank:  # a later award of the same centre
+            centres[-1] = last = last._replace(grade_rank=rank)
+        if provider_id is not None:  # the earliest contract of a pair wins
+            contracts.setdefault((provider_id, pk), (valid_from, valid_to))
     loaded = None if tree.whole else tuple(tree.rows)
 
     def provider_qs():
@@ -266,7 +277,8 @@ def registry_as_of(day, region=None):
         else:
             townships = none
         providers.append(ProviderFacts(pk, code, name, kind, provider_region, townships))
-    return Registry(day=day, tree=tree, centres=centres, providers=providers, region_id=region_id)
+    return Registry(day=day, tree=tree, centres=centres, providers=providers, region_id=region_id,
+                    contracts=contracts)
 
 
 @dataclass
@@ -326,7 +338,7 @@ class Coverage:
 def coverage(day, region=None, provider=None, registry=None, drill_down=True):
     """Signed-guidance rate and required-pair coverage on `day` for the centres in `region`
     (None: everywhere), optionally only the pairs of one `provider`. A fixed number of
-    queries: registry_as_of() plus one for the contracts in force. A `registry` passed in must
+    queries: registry_as_of()'s, which reads the contracts in force too. A `registry` passed in must
     be of `day` and hold the region's centres: the whole installation's, or
     registry_as_of(day, region)'s. Without `drill_down`, the per-sub-region and per-centre rows
     (`children`, `centre_rows`) are left empty: the reports count their own.
@@ -350,24 +362,10 @@ def coverage(day, region=None, provider=None, registry=None, drill_down=True):
     if provider is not None:
         required = {pair: tier for pair, tier in required.items() if pair[0] == provider.pk}
 
-    # The contracts in force on the centres: (provider id, centre id) -> (valid_from, valid_to)
-    # as ISO text (Cast to CharField: "2026-12-31" on SQLite and PostgreSQL), parsed only for
-    # the few extra contracts. The earliest of a pair wins (there is only one: signed contracts
-    # of a pair may not overlap). Centres not open on `day` are not in `centre_ids` (the registry is
-    # of `day`), so their contracts are left out here rather than by a subquery.
-    in_force = {}
-    inside = region_q(tree.get(region_id), "centre__township", on=tree) if region_id is not None else None
-
-    def contracts():  # compiled once per process and input (statements.kept_rows)
-        qs = Contract.objects.in_force(day).order_by("valid_from")
-        return (qs.filter(inside) if inside is not None else qs).values_list(
-            "provider_id", "centre_id", Cast("valid_from", CharField()), Cast("valid_to", CharField()))
-
-    for provider_id, centre_id, valid_from, valid_to in kept_rows(
-        ("coverage.contracts", Contract.objects.db, day, inside), contracts
-    ):
-        if centre_id in centre_ids:
-            in_force.setdefault((provider_id, centre_id), (valid_from, valid_to))
+    # The contracts in force on the centres, read with the registry's centres; parsed only for
+    # the few extra contracts. Centres not open on `day`, or outside the region, are not in
+    # `centre_ids`, so their contracts are left out here.
+    in_force = {pair: dates for pair, dates in registry.contracts.items() if pair[1] in centre_ids}
     signed_centre_ids = {centre_id for (_p, centre_id) in in_force}
     covered = [pair for pair in required if pair in in_force]
     by_id = {c.id: c for c in centres}

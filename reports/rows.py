@@ -23,8 +23,8 @@ Definitions (docs/reports.md has the full text):
   day (the same resolution through boundary changes as mch_link.selectors.coverage()).
 
 Dates are local calendar dates (Asia/Shanghai). A fixed number of queries whatever the size of
-the region: the registry (registry_as_of) and the contracts in force (coverage), a freshness
-probe, then one statement (the stored statuses counted, or the statuses computed as of the
+the region: the registry (registry_as_of, with the contracts in force that coverage counts), a
+freshness probe, then one statement (the stored statuses counted, or the statuses computed as of the
 day and counted); everything else is Python over its rows. docs/reports.md, "Queries", has the
 details.
 """
