@@ -206,12 +206,12 @@ def _stored_inside(tree, r, region_id):
 def registry_as_of(day, region=None):
     """The registry as it stood on `day`: 3 queries (regions, the centres with the grades they
     hold and the contracts in force on them, and the providers with the townships they also
-    cover). With `region`, only the
-    centres whose township lies within the region on `day`, and, unless a region changed by `day`
-    (RegionTree.load), only the region's subtree and parents and the providers a report or
-    the coverage of the region can name: those of the regions loaded, those that also cover
-    one of its townships, and those with a contract on one of its centres. A province's
-    small region then costs what its own rows cost."""
+    cover). With `region`, only the centres whose township lies within the region on `day`
+    (and their contracts), and, unless a region changed by `day` (RegionTree.load), only the
+    region's subtree and parents and the providers a report or the coverage of the region can
+    name: those of the regions loaded, those that also cover one of its townships, and those
+    with a contract on one of its centres. A province's small region then costs what its own
+    rows cost."""
     tree = RegionTree.load(day, within=region)
     region_id = tree.resolve(region.pk) if region is not None else None
     # The queries' statements are compiled once per process and input (statements.kept_rows):
@@ -338,9 +338,9 @@ class Coverage:
 def coverage(day, region=None, provider=None, registry=None, drill_down=True):
     """Signed-guidance rate and required-pair coverage on `day` for the centres in `region`
     (None: everywhere), optionally only the pairs of one `provider`. A fixed number of
-    queries: registry_as_of()'s, which reads the contracts in force too. A `registry` passed in must
-    be of `day` and hold the region's centres: the whole installation's, or
-    registry_as_of(day, region)'s. Without `drill_down`, the per-sub-region and per-centre rows
+    queries: registry_as_of()'s, which reads the contracts in force too, and none of its own. A
+    `registry` passed in must be of `day` and hold the region's centres: the whole
+    installation's, or registry_as_of(day, region)'s. Without `drill_down`, the per-sub-region and per-centre rows
     (`children`, `centre_rows`) are left empty: the reports count their own.
 
     Pairs are (provider id, centre id) tuples throughout, each counted once, so that a
