@@ -7,10 +7,10 @@ province: 11 cities, 88 counties, 1,000 townships, one provider per township plu
 and city MCH agencies, `--centres` centres with grades, and the signed contracts the tier rules
 require, in force 2025-01-01..2027-12-31. Then three years of obligations (2025..2027) built
 directly with bulk_create (not planned): done_on drawn per obligation (on time, late, not done),
-a few cancelled or waived; for 2026, one held session with a submitted record and its centre's
-confirmation per done guidance obligation; for 2027, a planned session per open quarterly
-obligation of Q2 and Q3. The stored statuses and confirmations are then refreshed as of TODAY
-(statuses_refresh, as the nightly job leaves them).
+a few cancelled or waived, each fact with the day it was entered; for 2026, one held session
+with a submitted record and its centre's confirmation per done guidance obligation; for 2027,
+a planned session per open quarterly obligation of Q2 and Q3. The stored statuses and
+confirmations are then refreshed as of TODAY (statuses_refresh, as the nightly job leaves them).
 
 It times, in one process, `--runs` paired rounds (warm cache), for a city and the province:
 
@@ -22,12 +22,14 @@ It times, in one process, `--runs` paired rounds (warm cache), for a city and th
 3. the baseline: one raw SQL statement of the same figures (`baseline()`: the completion counts
    by sub-region, provider, kind and status with the confirmations and the trend quarters; the
    signed-guidance rate and the centres not covered; the coverage by tier and the missing
-   pairs; the overdue and missed obligations), through connection.cursor(). For the reports
-   as of TODAY it asserts, untimed, that the baseline's rows give exactly the report's figures
-   and lists, and that the stored-status report equals the one computed from the facts. For
-   a past day the baseline is the same statement over today's stored statuses, not the past
-   day's figures (those need each status computed from the facts as known that day): its
-   ratio is for scale only (a same-figures statement would cost more than this floor);
+   pairs; the overdue and missed obligations), through connection.cursor(). As of TODAY it
+   counts the stored statuses; as of a past day it computes each status in the statement from
+   the facts as known that day (`past_day_ctes()`, written by hand from the rules). For every
+   report it asserts, untimed, that the baseline's rows give exactly the report's figures and
+   lists, and for those as of TODAY that the stored-status report equals the one computed
+   from the facts. The data has knowledge time (records entered a few days after they were
+   held, some late entries, resolutions and confirmations stamped), so that a past day's
+   figures differ from today's in each of its rules;
 4. for reference, the bare GROUP BY kind, status of the same obligations (`bare_aggregate()`).
 
 The measurements are interleaved (report, coverage, baseline, bare, report, ...), each after a
@@ -71,6 +73,7 @@ CANCELLED_SHARE = 0.01
 WAIVED_SHARE = 0.01
 CONFIRMED_SHARE = 0.7
 DISPUTED_SHARE = 0.03
+LATE_ENTRY_SHARE = 0.03  # records entered more than LATE_ENTRY_DAYS after they were held (补录)
 
 
 
@@ -160,6 +163,28 @@ def _done_on(rng, first, last, grace):
     return None
 
 
+def _entered(known, first, done_on, resolution):
+    """(done_known_on, resolved_at): the day a record was entered (within 3 days of being held,
+    a late entry for LATE_ENTRY_SHARE of them) and when a resolution was, none after TODAY."""
+    from django.conf import settings
+
+    done_known_on = resolved_at = None
+    if done_on is not None:
+        late = known.random() < LATE_ENTRY_SHARE
+        days = known.randint(settings.LATE_ENTRY_DAYS + 1, 40) if late else known.randint(0, 3)
+        done_known_on = min(done_on + datetime.timedelta(days=days), TODAY)
+    if resolution:
+        resolved_at = _at(min(first + datetime.timedelta(days=known.randint(0, 120)), TODAY))
+    return done_known_on, resolved_at
+
+
+def _at(day):
+    """10:00 local time on `day`, as the app stamps an entry (aware)."""
+    from django.utils import timezone
+
+    return datetime.datetime.combine(day, datetime.time(10), tzinfo=timezone.get_current_timezone())
+
+
 def build_obligations(rng):
     """Three years of obligations, with done_on as of TODAY, resolutions and stored statuses;
     records for 2026's done guidance; planned sessions for 2027's open Q2/Q3 obligations."""
@@ -172,6 +197,9 @@ def build_obligations(rng):
     from scheduling.status import ObligationFacts, obligation_status
 
     grace = settings.GRACE_DAYS
+    # Knowledge time (when each fact was entered) drawn from a stream of its own, so that the
+    # rest of the data is what it was before these facts were drawn
+    known = random.Random(2)
     contracts = list(Contract.objects.order_by("pk").values_list("pk", "provider_id", "centre_id"))
     counts = {"obligations": 0, "sessions": 0, "records": 0, "planned": 0}
     Through = Session.obligations.through
@@ -188,10 +216,12 @@ def build_obligations(rng):
                     done_on = _done_on(rng, first, last, grace)
                     if done_on is not None and done_on > TODAY:
                         done_on = None
+                    done_known_on, resolved_at = _entered(known, first, done_on, resolution)
                     status = obligation_status(ObligationFacts(first, last, resolution == "cancelled",
                                                                resolution == "waived", done_on), TODAY, grace)
                     rows.append(Obligation(contract_id=pk, kind=kind, period=code, start=first, end=last,
-                                           resolution=resolution, done_on=done_on, status=status, status_on=TODAY))
+                                           resolution=resolution, done_on=done_on, done_known_on=done_known_on,
+                                           resolved_at=resolved_at, status=status, status_on=TODAY))
             Obligation.objects.bulk_create(rows, batch_size=1000)
             counts["obligations"] += len(rows)
         provider_of = {pk: provider_id for pk, provider_id, _c in contracts}
@@ -200,21 +230,26 @@ def build_obligations(rng):
             with transaction.atomic():
                 done = list(Obligation.objects.filter(period__startswith="2026", kind="guidance",
                                                       done_on__isnull=False).values_list("pk", "contract_id",
-                                                                                         "done_on"))
+                                                                                         "done_on", "done_known_on"))
                 sessions = [Session(provider_id=provider_of[c], kind="guidance", date=d, start=nine, end=eleven,
-                                    status=Session.Status.HELD, pinned=True) for _pk, c, d in done]
+                                    status=Session.Status.HELD, pinned=True) for _pk, c, d, _k in done]
                 Session.objects.bulk_create(sessions, batch_size=1000)
                 Through.objects.bulk_create([Through(session_id=s.pk, obligation_id=pk)
-                                             for s, (pk, _c, _d) in zip(sessions, done, strict=True)], batch_size=2000)
+                                             for s, (pk, _c, _d, _k) in zip(sessions, done, strict=True)],
+                                            batch_size=2000)
                 records = [Record(session_id=s.pk, held_on=s.date, start=nine, end=eleven,
-                                  status=Record.Status.SUBMITTED) for s in sessions]
+                                  status=Record.Status.SUBMITTED, submitted_at=_at(entered_on))
+                           for s, (_pk, _c, _d, entered_on) in zip(sessions, done, strict=True)]
                 Record.objects.bulk_create(records, batch_size=1000)
                 parts = []
-                for r, (_pk, c, _d) in zip(records, done, strict=True):
+                for r, (_pk, c, _d, entered_on) in zip(records, done, strict=True):
                     draw = rng.random()
                     confirmation = "confirmed" if draw < CONFIRMED_SHARE else (
                         "disputed" if draw < CONFIRMED_SHARE + DISPUTED_SHARE else "unconfirmed")
-                    parts.append(RecordCentre(record_id=r.pk, centre_id=centre_of[c], confirmation=confirmation))
+                    confirmed_at = None if confirmation == "unconfirmed" else _at(
+                        min(entered_on + datetime.timedelta(days=known.randint(0, 30)), TODAY))
+                    parts.append(RecordCentre(record_id=r.pk, centre_id=centre_of[c], confirmation=confirmation,
+                                              confirmed_at=confirmed_at))
                 RecordCentre.objects.bulk_create(parts, batch_size=1000)
                 counts["sessions"] += len(sessions)
                 counts["records"] += len(records)
@@ -271,20 +306,25 @@ def bare_aggregate(region, period_codes):
         return cursor.fetchall()
 
 
-def baseline(region, counted, trend, day, as_of):
+def baseline(region, counted, trend, day, as_of, past=False):
     """One raw SQL statement of the report's figures, through connection.cursor(), on today's
     region tree (the benchmark has no boundary changes). Its parts (UNION ALL):
 
     - the completion counts by sub-region (the counties of a city, the cities of the province),
-      provider, kind and stored status over the `counted` periods, with how many are confirmed
-      and disputed (stored confirmation), how many were late entries (补录: the report's
-      `backfilled`, the same condition as reports.rows._backfilled_q), and per quarter of the `trend`: the per-kind,
+      provider, kind and status over the `counted` periods, with how many are confirmed
+      and disputed, how many were late entries (补录: the report's `backfilled`, the same
+      condition as reports.rows._backfilled_q), and per quarter of the `trend`: the per-kind,
       per-region, per-provider and per-quarter figures are sums of these;
     - the signed-guidance numerator and denominator on `day`, and the centres not covered;
     - the required-pair coverage by tier on `day` (each centre's grade held on `day`, the latest
       award winning), and the missing pairs;
     - the overdue and missed obligations of the counted periods, with their planned day (none
       once a record is dated by `as_of`).
+
+    As of today (`past` false) the statuses and confirmations are the stored ones (the nightly
+    job's, as of today). As of a past day (`past`) each status is computed in the statement
+    from the facts as known on `as_of` (past_day_ctes: the rules of
+    scheduling.status.obligation_status, written here by hand).
 
     Rows: (what, key, provider, kind, status, n, m1, m2, x1, x2, x3, backfilled, *n of each trend quarter):
     see assert_same_figures for each part's columns. Each column has one type in every part
@@ -301,6 +341,7 @@ def baseline(region, counted, trend, day, as_of):
     in_counted = f"o.period IN ({counted_marks})"
     sub = "co.parent_id" if region is None else "co.id"
     inside = "" if region is None else "AND co.parent_id = %s"
+    where = [] if region is None else [region.pk]
     open_on = "ce.filed_on <= %s AND (ce.closed_on IS NULL OR ce.closed_on > %s)"
     in_force = ("c.status IN ('signed', 'terminated') AND c.valid_from <= %s AND c.valid_to >= %s "
                 "AND (c.terminated_on IS NULL OR c.terminated_on > %s)")
@@ -310,11 +351,11 @@ def baseline(region, counted, trend, day, as_of):
             else "(o.done_known_on - o.done_on)")
     backfilled = (f"COUNT(*) FILTER (WHERE {in_counted} AND o.status IN ('done_on_time', 'done_late') "
                   f"AND o.done_known_on IS NOT NULL AND o.done_on >= o.start AND {days} > %s)")
-    obligations = ("FROM scheduling_obligation o JOIN mch_link_contract c ON c.id = o.contract_id "
-                   "JOIN mch_link_centre ce ON ce.id = c.centre_id JOIN mch_link_region t ON t.id = ce.township_id "
-                   "JOIN mch_link_region co ON co.id = t.parent_id")
-    sql = (
-        # the open centres with their township, county, city and grade rank on the day
+    joins = ("JOIN mch_link_contract c ON c.id = o.contract_id "
+             "JOIN mch_link_centre ce ON ce.id = c.centre_id JOIN mch_link_region t ON t.id = ce.township_id "
+             "JOIN mch_link_region co ON co.id = t.parent_id")
+    # the open centres with their township, county, city and grade rank on the day
+    ctes = (
         f"WITH oc AS (SELECT ce.id, ce.code, ce.name, ce.township_id AS township, t.parent_id AS county, "
         f"co.parent_id AS city, "
         f"(SELECT g.rank FROM mch_link_centregrade cg JOIN mch_link_grade g ON g.id = cg.grade_id "
@@ -330,19 +371,37 @@ def baseline(region, counted, trend, day, as_of):
         f"UNION ALL SELECT 'county', p.id, oc.id, oc.code FROM oc JOIN mch_link_provider p "
         f"ON p.region_id = oc.county AND p.kind = %s WHERE oc.rank >= %s "
         f"UNION ALL SELECT 'city', p.id, oc.id, oc.code FROM oc JOIN mch_link_provider p "
-        f"ON p.region_id = oc.city AND p.kind = %s WHERE oc.rank >= %s) AS pairs) "
-        f"SELECT 'completion', CAST({sub} AS TEXT), c.provider_id, o.kind, o.status, "
-        f"COUNT(*) FILTER (WHERE {in_counted}), "
-        f"COUNT(*) FILTER (WHERE {in_counted} AND o.confirmation = 'confirmed'), "
-        f"COUNT(*) FILTER (WHERE {in_counted} AND o.confirmation = 'disputed'), NULL, NULL, NULL, "
-        f"{backfilled}{per_trend} "
-        f"{obligations} WHERE o.period IN ({marks}) {inside} "
-        f"GROUP BY {sub}, c.provider_id, o.kind, o.status "
-        f"UNION ALL SELECT 'overdue', ce.code, c.provider_id, o.kind, o.status, o.id, NULL, NULL, ce.name, "
-        f"o.period, CAST(CASE WHEN o.done_on IS NOT NULL AND o.done_on <= %s THEN NULL ELSE (SELECT MIN(s.date) "
-        f"FROM scheduling_session s JOIN scheduling_session_obligations so ON so.session_id = s.id "
-        f"WHERE so.obligation_id = o.id AND s.status = 'planned') END AS TEXT){padding} "
-        f"{obligations} WHERE o.period IN ({counted_marks}) AND o.status IN ('overdue', 'missed') {inside} "
+        f"ON p.region_id = oc.city AND p.kind = %s WHERE oc.rank >= %s) AS pairs)")
+    params = [day, day, day, day, *where, day, day, day,
+              Provider.Kind.COMMUNITY, Provider.Kind.TOWNSHIP, Provider.Kind.COUNTY_MCH, RANK_LEVEL_2,
+              Provider.Kind.CITY_MCH, RANK_CITY_MODEL]
+    counts = (f"COUNT(*) FILTER (WHERE {in_counted}), "
+              f"COUNT(*) FILTER (WHERE {in_counted} AND o.confirmation = 'confirmed'), "
+              f"COUNT(*) FILTER (WHERE {in_counted} AND o.confirmation = 'disputed'), NULL, NULL, NULL, "
+              f"{backfilled}{per_trend} ")
+    counts_params = [*counted, *counted, *counted, *counted, settings.LATE_ENTRY_DAYS, *trend]
+    if not past:
+        sql = (
+            f"{ctes} SELECT 'completion', CAST({sub} AS TEXT), c.provider_id, o.kind, o.status, {counts}"
+            f"FROM scheduling_obligation o {joins} WHERE o.period IN ({marks}) {inside} "
+            f"GROUP BY {sub}, c.provider_id, o.kind, o.status "
+            f"UNION ALL SELECT 'overdue', ce.code, c.provider_id, o.kind, o.status, o.id, NULL, NULL, ce.name, "
+            f"o.period, CAST(CASE WHEN o.done_on IS NOT NULL AND o.done_on <= %s THEN NULL ELSE (SELECT MIN(s.date) "
+            f"FROM scheduling_session s JOIN scheduling_session_obligations so ON so.session_id = s.id "
+            f"WHERE so.obligation_id = o.id AND s.status = 'planned') END AS TEXT){padding} "
+            f"FROM scheduling_obligation o {joins} WHERE o.period IN ({counted_marks}) "
+            f"AND o.status IN ('overdue', 'missed') {inside} ")
+        params += [*counts_params, *read, *where, as_of, *counted, *where]
+    else:
+        known, known_params = past_day_ctes(sub, joins, (marks, read), (inside, where), as_of)
+        sql = (
+            f"{ctes}, {known} SELECT 'completion', CAST(o.sub AS TEXT), o.provider_id, o.kind, o.status, {counts}"
+            f"FROM ko o GROUP BY o.sub, o.provider_id, o.kind, o.status "
+            f"UNION ALL SELECT 'overdue', o.centre_code, o.provider_id, o.kind, o.status, o.id, NULL, NULL, "
+            f"o.centre_name, o.period, CAST(CASE WHEN o.known_done IS NOT NULL THEN NULL ELSE o.planned_on END "
+            f"AS TEXT){padding} FROM ko o WHERE o.period IN ({counted_marks}) AND o.status IN ('overdue', 'missed') ")
+        params += [*known_params, *counts_params, *counted]
+    sql += (
         f"UNION ALL SELECT 'centres', NULL, NULL, NULL, NULL, COUNT(*), NULL, NULL, NULL, NULL, NULL{padding} FROM oc "
         f"UNION ALL SELECT 'signed', NULL, NULL, NULL, NULL, COUNT(DISTINCT c.centre_id), NULL, NULL, NULL, NULL, NULL"
         f"{padding} FROM mch_link_contract c JOIN oc ON oc.id = c.centre_id WHERE {in_force} "
@@ -355,16 +414,65 @@ def baseline(region, counted, trend, day, as_of):
         f"FROM rp "
         f"WHERE NOT covered"
     )
-    where = [] if region is None else [region.pk]
-    params = [day, day, day, day, *where, day, day, day,
-              Provider.Kind.COMMUNITY, Provider.Kind.TOWNSHIP, Provider.Kind.COUNTY_MCH, RANK_LEVEL_2,
-              Provider.Kind.CITY_MCH, RANK_CITY_MODEL,
-              *counted, *counted, *counted, *counted, settings.LATE_ENTRY_DAYS, *trend, *read, *where,
-              as_of, *counted, *where,
-              day, day, day, day, day, day]
+    params += [day, day, day, day, day, day]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+def past_day_ctes(sub, joins, periods_read, region_filter, as_of):
+    """The obligations of a report as of a past day with their status computed from the facts as
+    known on `as_of` (knowledge time), as CTEs ending in `ko` (one row per obligation: id,
+    kind, period, start, done_on, done_known_on, provider_id, centre code and name, sub, the
+    record's day as known (known_done), planned_on, confirmation, status); (sql, params).
+    `periods_read`: (marks, periods), `region_filter`: (SQL, params) of the region, as baseline()
+    writes them.
+
+    Written by hand from the rules (scheduling/status.py's docstrings), not from the app's query
+    builders: a resolution entered (resolved_at) after `as_of` is not known; a record counts
+    when dated by `as_of` and entered (done_known_on) by then; the planned day is the earliest
+    session still planned on `as_of` (planned, or held with its record submitted after it);
+    the centre's answer counts when stamped by `as_of` (confirmed beats disputed); then
+    cancelled, waived, done on time (by the period's last day), done late (by its last grace
+    day), missed (a later record, or the grace days over), planned (a session on or after
+    `as_of`), overdue (one before), unplanned. The last grace day is the period's last day plus
+    GRACE_DAYS by the database's date arithmetic."""
+    from django.conf import settings
+    from django.db import connection
+
+    from scheduling.selectors import end_of_day
+
+    (marks, read), (inside, where) = periods_read, region_filter
+    grace = settings.GRACE_DAYS
+    grace_end = (f"date(o.\"end\", '+{grace} days')" if connection.vendor == "sqlite"
+                 else f"(o.\"end\" + {grace})")
+    entered_after = connection.ops.adapt_datetimefield_value(end_of_day(as_of))  # the first instant after as_of
+    sql = (
+        f"ob AS (SELECT o.id, o.kind, o.period, o.start, o.\"end\" AS last_day, {grace_end} AS grace_end, o.done_on, "
+        f"o.done_known_on, CASE WHEN o.resolved_at >= %s THEN '' ELSE o.resolution END AS resolution, "
+        f"CASE WHEN o.done_on <= %s AND (o.done_known_on IS NULL OR o.done_known_on <= %s) THEN o.done_on END "
+        f"AS known_done, c.provider_id, c.centre_id, ce.code AS centre_code, ce.name AS centre_name, {sub} AS sub "
+        f"FROM scheduling_obligation o {joins} WHERE o.period IN ({marks}) {inside}), "
+        f"se AS (SELECT ob.id, "
+        f"MIN(CASE WHEN s.status = 'planned' OR (s.status = 'held' AND r.submitted_at >= %s) THEN s.date END) "
+        f"AS planned_on, "
+        f"MAX(CASE WHEN r.status = 'submitted' AND rc.centre_id = ob.centre_id "
+        f"AND (rc.confirmed_at IS NULL OR rc.confirmed_at < %s) "
+        f"THEN (CASE rc.confirmation WHEN 'confirmed' THEN 2 WHEN 'disputed' THEN 1 ELSE 0 END) ELSE 0 END) AS answer "
+        f"FROM ob JOIN scheduling_session_obligations so ON so.obligation_id = ob.id "
+        f"JOIN scheduling_session s ON s.id = so.session_id "
+        f"LEFT JOIN scheduling_record r ON r.session_id = s.id "
+        f"LEFT JOIN scheduling_recordcentre rc ON rc.record_id = r.id GROUP BY ob.id), "
+        f"ko AS (SELECT ob.*, se.planned_on, "
+        f"CASE se.answer WHEN 2 THEN 'confirmed' WHEN 1 THEN 'disputed' ELSE 'unconfirmed' END AS confirmation, "
+        f"CASE WHEN ob.resolution = 'cancelled' THEN 'cancelled' WHEN ob.resolution = 'waived' THEN 'waived' "
+        f"WHEN ob.known_done IS NOT NULL THEN (CASE WHEN ob.known_done <= ob.last_day THEN 'done_on_time' "
+        f"WHEN ob.known_done <= ob.grace_end THEN 'done_late' ELSE 'missed' END) "
+        f"WHEN %s > ob.grace_end THEN 'missed' "
+        f"WHEN se.planned_on IS NOT NULL THEN (CASE WHEN %s <= se.planned_on THEN 'planned' ELSE 'overdue' END) "
+        f"ELSE 'unplanned' END AS status "
+        f"FROM ob LEFT JOIN se ON se.id = ob.id)")
+    return sql, [entered_after, as_of, as_of, *read, *where, entered_after, entered_after, as_of, as_of]
 
 
 def trend_periods(period):
@@ -520,7 +628,7 @@ def main(argv=None):
                 args.runs,
                 lambda r=region, p=period, a=as_of: completion_rows(region=r, period=p, as_of=a),
                 lambda r=region, p=period, a=as_of: coverage_part(r, p, a),
-                lambda r=region, c=codes, t=trend, d=day, a=as_of: baseline(r, c, t, d, a),
+                lambda r=region, c=codes, t=trend, d=day, a=as_of: baseline(r, c, t, d, a, past=a != TODAY),
                 lambda r=region, c=read: bare_aggregate(r, c),
             )
             report_s, coverage_s, base_s, bare_s = map(statistics.median, (report_t, coverage_t, base_t, bare_t))
@@ -528,8 +636,8 @@ def main(argv=None):
             n = sum(row[5] for row in rows if row[0] == "completion")
             total = report.total
             assert total.owed + total.cancelled + total.waived == n  # the same obligations
-            if report.used_stored_statuses:
-                assert_same_figures(report, rows, region)
+            assert report.used_stored_statuses == (as_of == TODAY)  # a past day: computed statuses
+            assert_same_figures(report, rows, region)
             print(f"{label:30} {n:>11} {report_s:>9.3f} {coverage_s:>10.3f} {base_s:>10.3f} "
                   f"{paired_ratio(report_t, base_t):>6.2f} {paired_ratio(without, base_t):>12.2f} {bare_s:>7.3f} "
                   f"{paired_ratio(report_t, bare_t):>6.1f}")
@@ -544,9 +652,9 @@ def main(argv=None):
                     rows_module._stored_statuses_fresh = fresh
                 assert slow.as_json() == report.as_json(), "stored statuses differ from computed ones"
             sg = report.signed_guidance
-            how = ("stored statuses (SQL), the same figures as the baseline's" if report.used_stored_statuses
-                   else f"statuses computed as of {as_of}; the baseline is today's stored-status statement, "
-                        f"not these figures: a floor for scale only")
+            how = ("stored statuses (SQL)" if report.used_stored_statuses
+                   else f"statuses computed as of {as_of} (SQL); so are the baseline's")
+            how += ", the same figures and lists as the baseline's"
             print(f"    figures: signed-guidance {sg['numerator']}/{sg['denominator']} = {sg['rate']}; owed "
                   f"{total.owed}, on time {total.done_on_time}, late {total.done_late}, missed {total.missed}, "
                   f"pending {total.pending}, confirmed {total.confirmed}, disputed {total.disputed}; "

@@ -293,11 +293,16 @@ class Centre(ConstraintErrorsOnFields, models.Model):
         return held.grade if held else None
 
 
+def held_on_q(day, prefix=""):
+    """Q of the grade entries (CentreGrade) held on `day`: awarded by then and still valid.
+    `prefix`: the path to the entry ("grades__" from a Centre)."""
+    return Q(**{f"{prefix}awarded_on__lte": day}) & (
+        Q(**{f"{prefix}valid_until__isnull": True}) | Q(**{f"{prefix}valid_until__gte": day}))
+
+
 class CentreGradeQuerySet(models.QuerySet):
     def held_on(self, day):
-        return self.filter(awarded_on__lte=day).filter(
-            Q(valid_until__isnull=True) | Q(valid_until__gte=day)
-        )
+        return self.filter(held_on_q(day))
 
 
 class CentreGrade(ConstraintErrorsOnFields, models.Model):
@@ -390,6 +395,14 @@ class Membership(models.Model):
 # --------------------------------------------------------------------------- contracts
 
 
+def in_force_q(on, prefix=""):
+    """Q of the contracts in force on day `on` (ContractQuerySet.in_force); `prefix`: the path to
+    the contract ("contracts__" from a Centre)."""
+    return Q(**{f"{prefix}status__in": [Contract.Status.SIGNED, Contract.Status.TERMINATED],
+                f"{prefix}valid_from__lte": on, f"{prefix}valid_to__gte": on}) & (
+        Q(**{f"{prefix}terminated_on__isnull": True}) | Q(**{f"{prefix}terminated_on__gt": on}))
+
+
 class ContractQuerySet(models.QuerySet):
     def in_force(self, on):
         """Signed (or since terminated) contracts in force on day `on`.
@@ -397,10 +410,7 @@ class ContractQuerySet(models.QuerySet):
         A contract is in force from valid_from to valid_to inclusive; a terminated one stops
         the day it is terminated (terminated_on is the first day no longer in force).
         """
-        return self.filter(
-            status__in=[Contract.Status.SIGNED, Contract.Status.TERMINATED],
-            valid_from__lte=on, valid_to__gte=on,
-        ).filter(Q(terminated_on__isnull=True) | Q(terminated_on__gt=on))
+        return self.filter(in_force_q(on))
 
     def overlapping(self, valid_from, valid_to):
         """Signed or terminated contracts whose time in force meets [valid_from, valid_to].

@@ -6,14 +6,39 @@ Each function runs a fixed number of queries whatever the number of rows (tests 
 import datetime
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
-from django.db.models import CharField, Exists, Q
+from django.db.models import CharField, Exists, FilteredRelation, Q
 from django.db.models.functions import Cast
 
-from .models import Centre, CentreGrade, Contract, Provider, Region, Tier
+from .models import Centre, CentreGrade, Contract, Provider, Region, Tier, held_on_q, in_force_q
 from .rates import rate
 from .statements import kept_rows
 from .tiers import CentreFacts, ProviderFacts, RequiredPair, required_pairs, required_tiers
+
+
+class RegionRow(NamedTuple):
+    """A region as the tree reads it: Region's stored fields as a tuple (a province has 1,000s;
+    making each a model instance cost a province report ~10 ms). RegionTree.get() gives the
+    Region itself."""
+
+    id: int
+    code: str
+    name: str
+    level: str
+    parent_id: int | None
+    valid_from: datetime.date | None
+    valid_to: datetime.date | None
+    successor_id: int | None
+
+    @property
+    def pk(self):
+        return self.id
+
+
+REGION_FIELDS = RegionRow._fields
+# Region.from_db takes a full row in the model's field order (RegionTree.get)
+assert REGION_FIELDS == tuple(f.attname for f in Region._meta.concrete_fields), "RegionRow: Region's fields"
 
 
 @dataclass
@@ -21,15 +46,18 @@ class RegionTree:
     """All regions, resolved as of one day through boundary changes (successors).
 
     ancestors() and children() are memoised (a province asks them for every centre): the tree
-    is read, never changed, once loaded."""
+    is read, never changed, once loaded. Its rows are RegionRow tuples; get() makes the Region
+    of one (memoised)."""
 
     day: datetime.date
-    rows: dict  # id -> Region
+    rows: dict  # id -> RegionRow
     predecessors: dict = field(default_factory=dict)  # successor id -> [region ids]
     whole: bool = True  # every region; False: a region's subtree and parents (load(within=))
     as_stored: bool = False  # every region stood on `day` (no boundary change): the stored tree is the day's
     _ancestors: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # township id -> ids
-    _children: dict | None = field(default=None, init=False, repr=False, compare=False)  # parent id -> [Region]
+    _children: dict | None = field(default=None, init=False, repr=False, compare=False)  # parent id -> [RegionRow]
+    _regions: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # id -> Region (get)
+    db: str = field(default="default", repr=False, compare=False)
 
     @classmethod
     def load(cls, day, within=None):
@@ -37,8 +65,6 @@ class RegionTree:
         stored subtree and its parents when no region changed by `day` (none begins after it
         or ended before it: the stored tree is then the tree of the day), and every region
         otherwise. One query either way (the test for a change is an uncorrelated EXISTS)."""
-        fields = [f.attname for f in Region._meta.concrete_fields]
-
         def regions():
             qs = Region.objects.all()
             if within is not None:
@@ -46,16 +72,14 @@ class RegionTree:
                 parents = Region.objects.filter(pk=within.parent_id)
                 qs = qs.filter(region_q(within) | Q(pk=within.parent_id) | Q(pk__in=parents.values("parent_id"))
                                | Q(Exists(changed)))
-            return qs.values_list(*fields)
+            return qs.values_list(*REGION_FIELDS)
 
-        # compiled once per process and input (statements.kept_rows); the rows made Regions as
-        # the ORM makes them
+        # compiled once per process and input (statements.kept_rows)
         within_key = (within.pk, within.level, within.parent_id) if within is not None else None
         db = Region.objects.db
-        from_db = Region.from_db
-        made = (from_db(db, fields, row) for row in kept_rows(("regions", db, day, within_key), regions))
-        rows = {r.pk: r for r in made}
-        tree = cls(day=day, rows=rows)
+        make = RegionRow._make
+        rows = {row[0]: make(row) for row in kept_rows(("regions", db, day, within_key), regions)}
+        tree = cls(day=day, rows=rows, db=db)
         # Whole when asked, or when a region changed (the EXISTS then returned every row)
         tree.as_stored = all(tree._valid(r) for r in rows.values())
         tree.whole = within is None or not tree.as_stored
@@ -67,6 +91,8 @@ class RegionTree:
     def resolve(self, region_id):
         """The id of the region standing on `day` for `region_id`: its successor once it was
         replaced, or its predecessor before it existed."""
+        if self.as_stored:  # every region stood on the day: each stands for itself
+            return region_id
         seen = set()
         current = region_id
         while current not in seen:
@@ -96,7 +122,11 @@ class RegionTree:
         return found
 
     def get(self, region_id):
-        return self.rows[region_id]
+        """The Region of `region_id` (a row of the tree), made as the ORM makes it."""
+        region = self._regions.get(region_id)
+        if region is None:
+            region = self._regions[region_id] = Region.from_db(self.db, REGION_FIELDS, self.rows[region_id])
+        return region
 
     def inside(self, region_id):
         """The ids of the stored regions (replaced ones too, any level) that lie inside region
@@ -104,8 +134,8 @@ class RegionTree:
         return [pk for pk in self.rows if region_id in self.ancestors(pk)]
 
     def children(self, region_id):
-        """The regions valid on `day` whose parent is `region_id`, by code (a new list). The
-        first call indexes the whole tree by parent."""
+        """The regions (RegionRow) valid on `day` whose parent is `region_id`, by code (a new
+        list). The first call indexes the whole tree by parent."""
         if self._children is None:
             self._children = {}
             for r in sorted(self.rows.values(), key=lambda r: r.code):
@@ -126,6 +156,10 @@ class Registry:
     centres: list  # CentreFacts of centres open on the day
     providers: list  # ProviderFacts
     region_id: int | None = None  # the region (resolved on the day) the centres were limited to; None: all
+    # the contracts in force on the day on those centres: (provider id, centre id) -> (valid_from,
+    # valid_to) as ISO text (Cast to CharField: "2026-12-31" on SQLite and PostgreSQL), the
+    # earliest of a pair (there is only one: signed contracts of a pair may not overlap)
+    contracts: dict = field(default_factory=dict)
 
 
 MAX_REGION_IDS = 2000  # well under SQLite's 32,766 parameters; a province has ~1,300 townships
@@ -170,35 +204,46 @@ def _stored_inside(tree, r, region_id):
 
 
 def registry_as_of(day, region=None):
-    """The registry as it stood on `day`: 4 queries (regions, grades, centres, and the
-    providers with the townships they also cover). With `region`, only the centres (and their grades) whose
-    township lies within the region on `day`, and, unless a region changed by `day`
-    (RegionTree.load), only the region's subtree and parents and the providers a report or
-    the coverage of the region can name: those of the regions loaded, those that also cover
-    one of its townships, and those with a contract on one of its centres. A province's
-    small region then costs what its own rows cost."""
+    """The registry as it stood on `day`: 3 queries (regions, the centres with the grades they
+    hold and the contracts in force on them, and the providers with the townships they also
+    cover). With `region`, only the centres whose township lies within the region on `day`
+    (and their contracts), and, unless a region changed by `day` (RegionTree.load), only the
+    region's subtree and parents and the providers a report or the coverage of the region can
+    name: those of the regions loaded, those that also cover one of its townships, and those
+    with a contract on one of its centres. A province's small region then costs what its own
+    rows cost."""
     tree = RegionTree.load(day, within=region)
     region_id = tree.resolve(region.pk) if region is not None else None
-    # The three queries' statements are compiled once per process and input (statements.kept_rows):
-    # each key holds the day and the region filters (Q objects: equal when their ids are), and
+    # The queries' statements are compiled once per process and input (statements.kept_rows):
+    # each key holds the day and the region filter (a Q object: equal when its ids are), and
     # the database.
     inside = region_q(tree.get(region_id), "township", on=tree) if region_id is not None else None
-    grades_inside = region_q(tree.get(region_id), "centre__township", on=tree) if region_id is not None else None
 
     def centre_qs():
-        qs = Centre.objects.open_on(day)
-        return (qs.filter(inside) if inside is not None else qs).values_list("pk", "code", "name", "township_id")
+        # each open centre once per grade entry held on the day and contract in force on it
+        # (once, with None, if none): grades in award order within the centre (the latest award
+        # wins: grade_ranks_on's rule), then contracts from the earliest
+        qs = Centre.objects.open_on(day).annotate(
+            held=FilteredRelation("grades", condition=held_on_q(day, "grades__")),
+            force=FilteredRelation("contracts", condition=in_force_q(day, "contracts__")))
+        return (qs.filter(inside) if inside is not None else qs).order_by(
+            "code", "held__awarded_on", "held__pk", "force__valid_from", "force__pk").values_list(
+            "pk", "code", "name", "township_id", "held__grade__rank", "force__provider_id",
+            Cast("force__valid_from", CharField()), Cast("force__valid_to", CharField()))
 
-    def grade_qs():
-        qs = CentreGrade.objects.held_on(day)
-        return _grade_ranks_qs(qs.filter(grades_inside) if grades_inside is not None else qs)
-
-    ranks = dict(kept_rows(("registry.grades", CentreGrade.objects.db, day, grades_inside), grade_qs))
     ancestors = tree.ancestors  # (township, county, city), memoised per township
-    centres = [
-        CentreFacts(pk, code, name, *ancestors(township_id), ranks.get(pk))
-        for pk, code, name, township_id in kept_rows(("registry.centres", Centre.objects.db, day, inside), centre_qs)
-    ]
+    centres, contracts = [], {}
+    last = None
+    for pk, code, name, township_id, rank, provider_id, valid_from, valid_to in kept_rows(
+        ("registry.centres", Centre.objects.db, day, inside), centre_qs
+    ):
+        if last is None or last.id != pk:
+            last = CentreFacts(pk, code, name, *ancestors(township_id), rank)
+            centres.append(last)
+        elif last.grade_rank != rank:  # a later award of the same centre
+            centres[-1] = last = last._replace(grade_rank=rank)
+        if provider_id is not None:  # the earliest contract of a pair wins
+            contracts.setdefault((provider_id, pk), (valid_from, valid_to))
     loaded = None if tree.whole else tuple(tree.rows)
 
     def provider_qs():
@@ -222,12 +267,18 @@ def registry_as_of(day, region=None):
         if covered is not None:
             covers.setdefault(pk, set()).add(tree.resolve(covered))
     providers = []
+    grassroots = {kind for kind, tier in Provider.TIER_BY_KIND.items() if tier == Tier.GRASSROOTS}
+    none, resolve = frozenset(), tree.resolve
     for pk, (code, name, kind, provider_region) in facts.items():
-        provider_region = tree.resolve(provider_region)
-        townships = frozenset(covers.get(pk, set()) | {provider_region}) \
-            if Provider.TIER_BY_KIND[kind] == Tier.GRASSROOTS else frozenset()
+        provider_region = resolve(provider_region)
+        if kind in grassroots:  # its own township and those it also covers
+            also = covers.get(pk)
+            townships = frozenset((provider_region, *also)) if also else frozenset((provider_region,))
+        else:
+            townships = none
         providers.append(ProviderFacts(pk, code, name, kind, provider_region, townships))
-    return Registry(day=day, tree=tree, centres=centres, providers=providers, region_id=region_id)
+    return Registry(day=day, tree=tree, centres=centres, providers=providers, region_id=region_id,
+                    contracts=contracts)
 
 
 @dataclass
@@ -287,9 +338,9 @@ class Coverage:
 def coverage(day, region=None, provider=None, registry=None, drill_down=True):
     """Signed-guidance rate and required-pair coverage on `day` for the centres in `region`
     (None: everywhere), optionally only the pairs of one `provider`. A fixed number of
-    queries: registry_as_of() plus one for the contracts in force. A `registry` passed in must
-    be of `day` and hold the region's centres: the whole installation's, or
-    registry_as_of(day, region)'s. Without `drill_down`, the per-sub-region and per-centre rows
+    queries: registry_as_of()'s, which reads the contracts in force too, and none of its own. A
+    `registry` passed in must be of `day` and hold the region's centres: the whole
+    installation's, or registry_as_of(day, region)'s. Without `drill_down`, the per-sub-region and per-centre rows
     (`children`, `centre_rows`) are left empty: the reports count their own.
 
     Pairs are (provider id, centre id) tuples throughout, each counted once, so that a
@@ -311,24 +362,10 @@ def coverage(day, region=None, provider=None, registry=None, drill_down=True):
     if provider is not None:
         required = {pair: tier for pair, tier in required.items() if pair[0] == provider.pk}
 
-    # The contracts in force on the centres: (provider id, centre id) -> (valid_from, valid_to)
-    # as ISO text (Cast to CharField: "2026-12-31" on SQLite and PostgreSQL), parsed only for
-    # the few extra contracts. The earliest of a pair wins (there is only one: signed contracts
-    # of a pair may not overlap). Centres not open on `day` are not in `centre_ids` (the registry is
-    # of `day`), so their contracts are left out here rather than by a subquery.
-    in_force = {}
-    inside = region_q(tree.get(region_id), "centre__township", on=tree) if region_id is not None else None
-
-    def contracts():  # compiled once per process and input (statements.kept_rows)
-        qs = Contract.objects.in_force(day).order_by("valid_from")
-        return (qs.filter(inside) if inside is not None else qs).values_list(
-            "provider_id", "centre_id", Cast("valid_from", CharField()), Cast("valid_to", CharField()))
-
-    for provider_id, centre_id, valid_from, valid_to in kept_rows(
-        ("coverage.contracts", Contract.objects.db, day, inside), contracts
-    ):
-        if centre_id in centre_ids:
-            in_force.setdefault((provider_id, centre_id), (valid_from, valid_to))
+    # The contracts in force on the centres, read with the registry's centres; parsed only for
+    # the few extra contracts. Centres not open on `day`, or outside the region, are not in
+    # `centre_ids`, so their contracts are left out here.
+    in_force = {pair: dates for pair, dates in registry.contracts.items() if pair[1] in centre_ids}
     signed_centre_ids = {centre_id for (_p, centre_id) in in_force}
     covered = [pair for pair in required if pair in in_force]
     by_id = {c.id: c for c in centres}

@@ -63,6 +63,23 @@ class Kept:
 STATEMENTS = Kept(512)
 
 
+def bound(db, statement):
+    """`statement` ((sql, params), or None) as it is to be kept and run on database `db`. On
+    PostgreSQL with client-side binding (Django's default with psycopg 3: its ClientCursor),
+    the driver merges the parameters into the text at every execute (a city's registry reads
+    have IN lists of ~100 region ids: ~0.3 ms each); merged once here, the text is kept and
+    run without parameters, and the same bytes go to the server. Elsewhere (SQLite,
+    server-side binding) the statement is kept as it is."""
+    if statement is None:
+        return None
+    sql, params = statement
+    connection = connections[db]
+    if (not params or connection.vendor != "postgresql"
+            or connection.settings_dict["OPTIONS"].get("server_side_binding") is True):
+        return sql, params
+    return connection.ops.compose_sql(sql, params), None
+
+
 def values_statement(values_list_qs):
     """(db, sql, params, compiler, converters) of a values_list() queryset (not flat), or EMPTY
     when it can match nothing: what its rows are read and converted with, as the ORM reads
@@ -80,7 +97,7 @@ def kept_rows(key, build):
     """The rows (tuples) of the values_list() queryset `build()` returns (not flat), its
     statement compiled once per `key`: `key` must hold every input of the queryset (the
     database too); None keeps nothing."""
-    statement = STATEMENTS.get(key, lambda: values_statement(build()))
+    statement = STATEMENTS.get(key, lambda: _bound_values(values_statement(build())))
     if statement is EMPTY:
         return []
     db, sql, params, _compiler, converters = statement
@@ -88,6 +105,14 @@ def kept_rows(key, build):
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return convert(cursor.fetchall(), converters, connection)
+
+
+def _bound_values(statement):
+    """A values_statement() with its SQL and parameters bound (bound()), to be kept."""
+    if statement is EMPTY:
+        return EMPTY
+    db, sql, params, compiler, converters = statement
+    return (db, *bound(db, (sql, params)), compiler, converters)
 
 
 def convert(rows, converters, connection):

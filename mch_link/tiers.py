@@ -31,8 +31,10 @@ class CentreFacts(NamedTuple):
     grade_rank: int | None  # None: ungraded on the day
 
 
-@dataclass(frozen=True)
-class ProviderFacts:
+class ProviderFacts(NamedTuple):
+    """A provider with its region and, grassroots, its townships, as of the day. A named tuple
+    (a province has 1,000s, built for every report)."""
+
     id: int
     code: str
     name: str
@@ -61,15 +63,23 @@ def required_tiers(centres, providers):
             level_2_by_county.setdefault(c.county_id, []).append(c.id)
             if c.grade_rank >= RANK_CITY_MODEL:
                 model_by_city.setdefault(c.city_id, []).append(c.id)
+    # one pass over the providers, the rule of each kind with plain names (a province: 1,000s)
+    city_mch, county_mch = Provider.Kind.CITY_MCH.value, Provider.Kind.COUNTY_MCH.value
+    city, county, grassroots = Tier.CITY, Tier.COUNTY, Tier.GRASSROOTS
     tiers = {}
     for p in providers:
-        if p.kind == Provider.Kind.CITY_MCH:
-            tiers.update(((p.id, centre_id), Tier.CITY) for centre_id in model_by_city.get(p.region_id, ()))
-        elif p.kind == Provider.Kind.COUNTY_MCH:
-            tiers.update(((p.id, centre_id), Tier.COUNTY) for centre_id in level_2_by_county.get(p.region_id, ()))
+        kind, pid = p.kind, p.id
+        if kind == city_mch:
+            for centre_id in model_by_city.get(p.region_id, ()):
+                tiers[(pid, centre_id)] = city
+        elif kind == county_mch:
+            for centre_id in level_2_by_county.get(p.region_id, ()):
+                tiers[(pid, centre_id)] = county
         else:
-            for township_id in sorted(p.township_ids):
-                tiers.update(((p.id, centre_id), Tier.GRASSROOTS) for centre_id in by_township.get(township_id, ()))
+            townships = p.township_ids
+            for township_id in (townships if len(townships) < 2 else sorted(townships)):
+                for centre_id in by_township.get(township_id, ()):
+                    tiers[(pid, centre_id)] = grassroots
     return tiers
 
 

@@ -23,8 +23,8 @@ Definitions (docs/reports.md has the full text):
   day (the same resolution through boundary changes as mch_link.selectors.coverage()).
 
 Dates are local calendar dates (Asia/Shanghai). A fixed number of queries whatever the size of
-the region: the registry (registry_as_of) and the contracts in force (coverage), a freshness
-probe, then one statement (the stored statuses counted, or the statuses computed as of the
+the region: the registry (registry_as_of, with the contracts in force that coverage counts), a
+freshness probe, then one statement (the stored statuses counted, or the statuses computed as of the
 day and counted); everything else is Python over its rows. docs/reports.md, "Queries", has the
 details.
 """
@@ -865,7 +865,8 @@ def _stored_statuses_fresh(obligations, as_of, key=None):
     (status_on): none before, after or never computed. One query. `key`: base_key(obligations),
     if known (the statement is kept under it)."""
     key = base_key(obligations) if key is None else key
-    statement = STATEMENTS.get(_inputs_key(key, "fresh", as_of), lambda: _freshness_statement(obligations, as_of))
+    statement = STATEMENTS.get(_inputs_key(key, "fresh", as_of),
+                               lambda: statements.bound(obligations.db, _freshness_statement(obligations, as_of)))
     return next(_run(obligations.db, statement), None) is None
 
 
@@ -928,7 +929,7 @@ def completion_rows(*, region, period, provider=None, as_of=None, user=None, ove
     build = _stored_statement if used_stored else _computed_statement
     inputs = (places.field, counted_set, tuple(trend_periods), as_of, limit)
     statement = STATEMENTS.get(_inputs_key(key, "stored" if used_stored else "computed", *inputs),
-                               lambda: build(all_qs, *inputs))
+                               lambda: statements.bound(all_qs.db, build(all_qs, *inputs)))
     tallies = _run(all_qs.db, statement)
     counts, backfilled, trend_counts, overdue = _count(tallies, places, trend_periods, providers, as_of)
     groups = list(places.index)

@@ -125,7 +125,8 @@ def test_a_past_day_report_reads_no_obligation_one_by_one(backdated, django_asse
     """One statement for the statuses, whatever the number of obligations."""
     statuses_refresh(D(2026, 1, 1))
     assert Obligation.objects.count() > 24
-    # registry_as_of 4, coverage 1, the freshness probe 1, the statement 1 (8 before the providers and
-    # the townships they also cover were read in one query)
-    with django_assert_num_queries(7):
+    # registry_as_of 3 (with the contracts in force), the freshness probe 1, the statement 1 (8 before
+    # the providers and the townships they also cover were read in one query; 7 before the centres,
+    # their grades and the contracts in force on them were)
+    with django_assert_num_queries(5):
         completion_rows(region=backdated.city, period="2026", as_of=D(2026, 11, 1))

@@ -221,11 +221,12 @@ def test_the_query_count_does_not_grow_with_the_region(case, django_assert_max_n
         report = completion_rows(region=case.city, period="2026", as_of=AS_OF)
     assert report.used_stored_statuses == stored
     assert report.completion["guidance"].confirmed + report.completion["guidance"].disputed == 2 + 20
-    # registry_as_of 4, coverage 1, the freshness probe 1; then one statement, counting the stored
-    # statuses or computing them as of the day in SQL (no longer the obligations one row each,
-    # their planned sessions, their confirmations and the centres' names: 11; then 8 with the
-    # providers' also-covered townships in a query of their own)
-    assert small == 7
+    # registry_as_of 3 (the coverage's contracts in force with its centres), the freshness probe 1;
+    # then one statement, counting the stored statuses or computing them as of the day in SQL (no
+    # longer the obligations one row each, their planned sessions, their confirmations and the
+    # centres' names: 11; then 8 with the providers' also-covered townships in a query of their
+    # own; 7 with the grades and 6 with the contracts in force in queries of their own)
+    assert small == 5
 
 
 @pytest.mark.parametrize("stored", [False, True])  # statuses computed, or the stored ones counted in SQL
