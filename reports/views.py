@@ -7,7 +7,7 @@ region, provider or centre outside the user's scope.
 
 import hashlib
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 from django.conf import settings
 from django.core.cache import caches
@@ -22,6 +22,7 @@ from django.utils.safestring import mark_safe
 from mch_link.models import Centre, Provider, Region
 from mch_link.permissions import BUREAUS, MANAGERS, report_provider_forced, role_required
 from mch_link.scoping import breadcrumbs, default_region, get_scoped_or_404, is_everything, membership_of
+from mch_link.statements import Kept
 from scheduling import periods
 
 from . import freshness, tables
@@ -39,6 +40,10 @@ from .rows import (
 
 REPORT_ROLES = (*BUREAUS, *MANAGERS)
 OVERDUE_SHOWN = 200  # rows of the overdue list on the page; the downloads have them all
+# The registry parts of the dashboard's reports (the registry on the day and its coverage), kept
+# in each process under the registry version: a miss after a record or a confirmation (which
+# leave the registry) reuses them. A province's part is a few MB: a few dozen at most.
+REGISTRY_PARTS = Kept(32)
 
 
 @dataclass
@@ -90,6 +95,21 @@ def _query(params, **changes):
     }
     values.update(changes)
     return "?" + urlencode({k: v for k, v in values.items() if v})
+
+
+def _queries_with(params, key, codes):
+    """[_query(params, **{key: code}) for code in codes] for a key that comes last in the query
+    (provider, or centre, which _query does not hold): the rest encoded once, not once a row."""
+    head = _query(params, **{key: None})
+    sep = "&" if head != "?" else ""
+    return [f"{head}{sep}{key}={quote_plus(code)}" if code else head for code in codes]
+
+
+def _linked(groups, params, key):
+    """[(group, the report's query narrowed to it by `key`, or None without a key)]."""
+    if key is None:
+        return [(g, None) for g in groups]
+    return list(zip(groups, _queries_with(params, key, [g.code for g in groups]), strict=True))
 
 
 def _page_ctx(request, params, today, region):
@@ -145,6 +165,20 @@ def _rows_html(ctx, report):
     }
 
 
+def _keep_registry(request):
+    """Where completion_rows may keep the report's registry part: REGISTRY_PARTS under the
+    registry version read with the data version (before any data), the settings and the
+    language; the rest of its key (the day, region and provider) completion_rows gives. The
+    part reads only the registry tables (freshness.REGISTRY), whose committed writes raise
+    that version: what is kept under it is as fresh as what a miss would read (docs/reports.md,
+    "The dashboard's cache")."""
+    version = request.report_registry_version
+    if version is None:
+        return None
+    context = (version, tuple(sorted(settings_used().items())), translation.get_language())
+    return lambda key, build: REGISTRY_PARTS.get((*context, *key), build)
+
+
 def _report_html(request, params, today):
     """The dashboard's report part (everything but the page's chrome) rendered: from the cache
     under the data version, else built and cached. Returns (html, the Report or None on a hit)."""
@@ -159,7 +193,8 @@ def _report_html(request, params, today):
             return html, None
     request.report_cache = "miss" if key else "off"
     report = completion_rows(region=params.region, period=params.period, provider=params.provider,
-                             as_of=params.as_of, user=request.user, overdue_limit=OVERDUE_SHOWN)
+                             as_of=params.as_of, user=request.user, overdue_limit=OVERDUE_SHOWN,
+                             keep_registry=_keep_registry(request) if key else None)
     downloads = [(label, reverse("reports:download") + _query(params, format=fmt))
                  for fmt, label in (("pdf", "PDF"), ("xlsx", "Excel"), ("csv", "CSV"), ("json", "JSON"))]
     ctx = {
@@ -168,9 +203,8 @@ def _report_html(request, params, today):
         "kind_rows": [(kind, renderers.kind_label(kind), KIND_SHORT_LABELS[kind], report.completion[kind])
                       for kind in report.kinds],
         "region_rows": [(g, _query(params, region=g.code)) for g in report.by_region],
-        "centre_rows": [(g, _query(params, centre=g.code)) for g in report.by_centre],
-        "provider_rows": [(g, None if params.provider_forced else _query(params, provider=g.code))
-                          for g in report.by_provider],
+        "centre_rows": _linked(report.by_centre, params, "centre"),
+        "provider_rows": _linked(report.by_provider, params, None if params.provider_forced else "provider"),
         "clear_provider": None if params.provider_forced or not params.provider else _query(params, provider=None),
         "overdue_shown": report.overdue,  # its first OVERDUE_SHOWN rows, read as such
         "downloads": downloads,
@@ -192,7 +226,8 @@ def dashboard(request):
     # under it was built from data at least as new as the version says.
     # (Not for a centre's drill-down: not cached.)
     cached = settings.REPORT_CACHE_SECONDS and not request.GET.get("centre")
-    request.report_data_version = freshness.current() if cached else None
+    versions = freshness.versions() if cached else None
+    request.report_data_version, request.report_registry_version = versions or (None, None)
     params = _params(request)
     today = timezone.localdate()
     if params.centre is not None:
