@@ -12,6 +12,13 @@ So no receiver list can miss a model or a bulk path. The two writes Django's cur
 run call bump_on_commit() themselves: PostgreSQL's COPY (scheduling.services.bulk) and a
 restore (mch_link/management/commands/_dbtools.py, restored()).
 
+The registry version (DataVersion.registry): the value the data version took at the last
+committed write to a registry table (REGISTRY: regions, providers, grades, centres and their
+grades, contracts), raised by the same bump. The registry part of a report (the registry as of
+the day and its coverage: mch_link.selectors.registry_as_of and coverage) reads only those
+tables, so it is kept under this narrower version (reports.views): a record, a confirmation or
+a re-plan, the usual writes, leave it, and the next report reuses it.
+
 Why after the commit, never inside it: a reader reads the version, then the data. A bump
 before the writer's commit would let a reader read the new version and then the old data,
 and cache that old data under the new version until it expires. Bumped after the commit, a
@@ -40,6 +47,12 @@ IGNORED = frozenset({
     "scheduling_calendarfeed",
     "scheduling_attachment",  # a record's photos
 })
+# What the registry part of a report reads (tests/reports/test_dashboard_cache.py checks that it
+# reads nothing else): a write to one of these raises the registry version too.
+REGISTRY = frozenset({
+    "mch_link_region", "mch_link_provider", "mch_link_provider_also_covers", "mch_link_grade",
+    "mch_link_centre", "mch_link_centregrade", "mch_link_contract",
+})
 # INSERT OR IGNORE / OR REPLACE: SQLite's bulk_create(ignore_conflicts=True) and m2m add().
 _WRITE = re.compile(r'\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|REPLACE\s+INTO|UPDATE|DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?)'
                     r'\s+(?:ONLY\s+)?"?(\w+)"?', re.IGNORECASE)
@@ -58,20 +71,38 @@ def watched_tables():
 
 def writes_watched(sql):
     """Whether `sql` writes a watched table (TRUNCATE may name several: any of them)."""
+    return written(sql) is not None
+
+
+def written(sql):
+    """None when `sql` writes no watched table; else "registry" when it writes a table of
+    REGISTRY (a TRUNCATE naming one among others too), "data" otherwise."""
     m = _WRITE.match(sql)
     if m is None:
-        return False
-    if m.group(1) in watched_tables():
-        return True
-    return sql.lstrip()[:8].upper() == "TRUNCATE" and any(t in sql for t in watched_tables())
+        return None
+    table = m.group(1)
+    if table in watched_tables():
+        return "registry" if table in REGISTRY else "data"
+    if sql.lstrip()[:8].upper() != "TRUNCATE":
+        return None
+    named = {t for t in watched_tables() if t in sql}
+    if not named:
+        return None
+    return "registry" if named & REGISTRY else "data"
 
 
 def current():
     """The data version now (one query), or None when there is none (its row is missing:
     then nothing is cached). Read it BEFORE the data a cached value is built from."""
+    return (versions() or (None,))[0]
+
+
+def versions():
+    """(the data version, the registry version) now, in one query; None when the row is
+    missing. Read them BEFORE the data a cached value is built from."""
     from .models import DataVersion
 
-    return DataVersion.objects.filter(pk=1).values_list("n", flat=True).first()
+    return DataVersion.objects.filter(pk=1).values_list("n", "registry").first()
 
 
 def _fresh_start():
@@ -81,32 +112,44 @@ def _fresh_start():
     return int(time.time() * 1000)
 
 
-def bump():
-    """Raise the version now (one UPDATE; an INSERT when the row is missing). Called after
-    commits (bump_on_commit); never fails the caller: a lost bump is bounded by the cache's
-    timeout."""
+def bump(registry=False):
+    """Raise the version now (one UPDATE; an INSERT when the row is missing); with `registry`,
+    the registry version too (to the new value). Called after commits (bump_on_commit); never
+    fails the caller: a lost bump is bounded by the cache's timeout."""
     from .models import DataVersion
 
+    changes = {"n": F("n") + 1, **({"registry": F("n") + 1} if registry else {})}
     try:
-        if not DataVersion.objects.filter(pk=1).update(n=F("n") + 1):
-            DataVersion.objects.bulk_create([DataVersion(pk=1, n=_fresh_start())], ignore_conflicts=True)
+        if not DataVersion.objects.filter(pk=1).update(**changes):
+            start = _fresh_start()
+            DataVersion.objects.bulk_create([DataVersion(pk=1, n=start, registry=start)], ignore_conflicts=True)
     except DatabaseError:  # e.g. the table does not exist yet
         log.warning("the report data version could not be raised", exc_info=True)
 
 
-def bump_on_commit():
-    """Raise the version once the current transaction commits (at once outside one). One bump
-    a transaction: not again while one is pending at this savepoint level or an outer one (a
-    bump asked inside a savepoint that is rolled back is dropped with it, so it is asked again)."""
+def bump_registry():
+    """bump(registry=True): what a transaction that wrote a registry table asks for."""
+    bump(registry=True)
+
+
+def bump_on_commit(registry=True):
+    """Raise the version once the current transaction commits (at once outside one); with
+    `registry` (what a caller that does not say which tables it wrote gets), the registry
+    version too. One bump a transaction: not again while one that covers it is pending at
+    this savepoint level or an outer one (a bump asked inside a savepoint that is rolled back
+    is dropped with it, so it is asked again). A registry bump asked after a plain one is
+    pending is added (the data version then rises by 2: it only has to rise)."""
     if _migrating:
         return
+    func = bump_registry if registry else bump
+    covering = (bump_registry,) if registry else (bump, bump_registry)
     if connection.in_atomic_block:
         current_sids = set(connection.savepoint_ids)
-        if any(func is bump and sids <= current_sids for sids, func, _robust in connection.run_on_commit):
+        if any(f in covering and sids <= current_sids for sids, f, _robust in connection.run_on_commit):
             return
     elif not connection.get_autocommit():
         return  # manual transaction management (not used here): nothing to hook the commit to
-    transaction.on_commit(bump)
+    transaction.on_commit(func)
 
 
 def restored(before):
@@ -117,13 +160,15 @@ def restored(before):
 
     after = current() or 0
     n = max(before or 0, after, _fresh_start()) + 1
-    DataVersion.objects.update_or_create(pk=1, defaults={"n": n})
+    DataVersion.objects.update_or_create(pk=1, defaults={"n": n, "registry": n})
 
 
 def _watch(execute, sql, params, many, context):
     result = execute(sql, params, many, context)
-    if context["connection"].alias == connection.alias and writes_watched(sql):
-        bump_on_commit()
+    if context["connection"].alias == connection.alias:
+        kind = written(sql)
+        if kind is not None:
+            bump_on_commit(registry=kind == "registry")
     return result
 
 

@@ -49,6 +49,9 @@ class DataVersion(models.Model):
     process's memory."""
 
     n = models.BigIntegerField(default=0)
+    # The value n took at the last committed write to a registry table (freshness.REGISTRY): the
+    # version of what the registry part of a report (its coverage) is built from. Never above n.
+    registry = models.BigIntegerField(default=0)
 
     class Meta:
         verbose_name = "report data version"

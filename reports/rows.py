@@ -877,12 +877,17 @@ def _centres(tree, region_id):
         _region_prefilter(tree, region_id, "township")).order_by().values_list("pk", "code", "name", "township_id")}
 
 
-def completion_rows(*, region, period, provider=None, as_of=None, user=None, overdue_limit=None):
+def completion_rows(*, region, period, provider=None, as_of=None, user=None, overdue_limit=None, keep_registry=None):
     """The report of `region` (a Region, or None for the whole installation) for `period`
     ("2027Q1" or "2027"), optionally one `provider`, as of `as_of` (default: today),
     seeing only what `user` may see (None: everything). With `overdue_limit`, the overdue list
     holds only its first `overdue_limit` obligations (the dashboard shows those; the downloads
     all of them); Report.overdue_count is always the whole list's length.
+
+    `keep_registry(key, build)`: where the registry part (the registry on the coverage day and
+    its coverage; it reads only the tables of reports.freshness.REGISTRY) may be kept, as
+    statements.Kept.get: `key` is (day, region id, provider id), what it depends on besides
+    those tables; None builds it every time.
 
     Raises ValueError for a bad period code. A fixed number of queries (see the module
     docstring); statuses are computed, never written.
@@ -893,8 +898,14 @@ def completion_rows(*, region, period, provider=None, as_of=None, user=None, ove
     projected = as_of < first  # 预计: a period ahead takes its rates on its first day, from the
     if projected:              # contracts signed so far
         day = first
-    registry = registry_as_of(day, region)  # the region's centres only
-    cov = coverage(day, region, provider=provider, registry=registry, drill_down=False)
+    def registry_part():
+        registry = registry_as_of(day, region)  # the region's centres only
+        return registry, coverage(day, region, provider=provider, registry=registry, drill_down=False)
+
+    if keep_registry is None:
+        registry, cov = registry_part()
+    else:
+        registry, cov = keep_registry((day, region and region.pk, provider and provider.pk), registry_part)
     tree = registry.tree
     region_id = tree.resolve(region.pk) if region is not None else None
     region_row = tree.get(region_id) if region_id else None

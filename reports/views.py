@@ -7,7 +7,7 @@ region, provider or centre outside the user's scope.
 
 import hashlib
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 from django.conf import settings
 from django.core.cache import caches
@@ -22,9 +22,10 @@ from django.utils.safestring import mark_safe
 from mch_link.models import Centre, Provider, Region
 from mch_link.permissions import BUREAUS, MANAGERS, report_provider_forced, role_required
 from mch_link.scoping import breadcrumbs, default_region, get_scoped_or_404, is_everything, membership_of
+from mch_link.statements import Kept
 from scheduling import periods
 
-from . import freshness
+from . import freshness, tables
 from . import render as renderers
 from .forms import ReportFilterForm, period_choices
 from .models import FiledReport
@@ -39,6 +40,10 @@ from .rows import (
 
 REPORT_ROLES = (*BUREAUS, *MANAGERS)
 OVERDUE_SHOWN = 200  # rows of the overdue list on the page; the downloads have them all
+# The registry parts of the dashboard's reports (the registry on the day and its coverage), kept
+# in each process under the registry version: a miss after a record or a confirmation (which
+# leave the registry) reuses them. A province's part is a few MB: a few dozen at most.
+REGISTRY_PARTS = Kept(32)
 
 
 @dataclass
@@ -92,6 +97,21 @@ def _query(params, **changes):
     return "?" + urlencode({k: v for k, v in values.items() if v})
 
 
+def _queries_with(params, key, codes):
+    """[_query(params, **{key: code}) for code in codes] for a key that comes last in the query
+    (provider, or centre, which _query does not hold): the rest encoded once, not once a row."""
+    head = _query(params, **{key: None})
+    sep = "&" if head != "?" else ""
+    return [f"{head}{sep}{key}={quote_plus(code)}" if code else head for code in codes]
+
+
+def _linked(groups, params, key):
+    """[(group, the report's query narrowed to it by `key`, or None without a key)]."""
+    if key is None:
+        return [(g, None) for g in groups]
+    return list(zip(groups, _queries_with(params, key, [g.code for g in groups]), strict=True))
+
+
 def _page_ctx(request, params, today, region):
     """What the report's pages share: the filter form, the periods to choose from and the
     breadcrumbs down to `region`."""
@@ -125,6 +145,40 @@ def _report_cache_key(version, params, user, today):
     return "reports:dashboard:" + hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
+def _rows_html(ctx, report):
+    """The report's repeated rows as HTML (reports.tables): a template loop a row cost half of a
+    miss (docs/performance.md)."""
+    return {
+        "kind_chart": tables.kind_chart(ctx["kind_rows"]),
+        "kind_table": tables.kind_table(ctx["kind_rows"]),
+        "kind_headers": tables.kind_headers(ctx["kind_rows"]),
+        "region_chart": tables.region_chart(ctx["region_rows"]),
+        "region_table": tables.region_table(ctx["region_rows"]),
+        "centre_table": tables.centre_table(ctx["centre_rows"]),
+        "provider_table": tables.provider_table(ctx["provider_rows"]),
+        "trend_chart": tables.trend_chart(report.trend),
+        "tier_table": tables.tier_table(report.by_tier),
+        "missing_list": tables.missing_list(report.missing_pairs),
+        "uncovered_list": tables.uncovered_list(report.uncovered_centres),
+        "overdue_table": tables.overdue_table(ctx["overdue_shown"]),
+        "definitions": tables.definitions(ctx["definitions"]),
+    }
+
+
+def _keep_registry(request):
+    """Where completion_rows may keep the report's registry part: REGISTRY_PARTS under the
+    registry version read with the data version (before any data), the settings and the
+    language; the rest of its key (the day, region and provider) completion_rows gives. The
+    part reads only the registry tables (freshness.REGISTRY), whose committed writes raise
+    that version: what is kept under it is as fresh as what a miss would read (docs/reports.md,
+    "The dashboard's cache")."""
+    version = request.report_registry_version
+    if version is None:
+        return None
+    context = (version, tuple(sorted(settings_used().items())), translation.get_language())
+    return lambda key, build: REGISTRY_PARTS.get((*context, *key), build)
+
+
 def _report_html(request, params, today):
     """The dashboard's report part (everything but the page's chrome) rendered: from the cache
     under the data version, else built and cached. Returns (html, the Report or None on a hit)."""
@@ -139,7 +193,8 @@ def _report_html(request, params, today):
             return html, None
     request.report_cache = "miss" if key else "off"
     report = completion_rows(region=params.region, period=params.period, provider=params.provider,
-                             as_of=params.as_of, user=request.user, overdue_limit=OVERDUE_SHOWN)
+                             as_of=params.as_of, user=request.user, overdue_limit=OVERDUE_SHOWN,
+                             keep_registry=_keep_registry(request) if key else None)
     downloads = [(label, reverse("reports:download") + _query(params, format=fmt))
                  for fmt, label in (("pdf", "PDF"), ("xlsx", "Excel"), ("csv", "CSV"), ("json", "JSON"))]
     ctx = {
@@ -148,15 +203,15 @@ def _report_html(request, params, today):
         "kind_rows": [(kind, renderers.kind_label(kind), KIND_SHORT_LABELS[kind], report.completion[kind])
                       for kind in report.kinds],
         "region_rows": [(g, _query(params, region=g.code)) for g in report.by_region],
-        "centre_rows": [(g, _query(params, centre=g.code)) for g in report.by_centre],
-        "provider_rows": [(g, None if params.provider_forced else _query(params, provider=g.code))
-                          for g in report.by_provider],
+        "centre_rows": _linked(report.by_centre, params, "centre"),
+        "provider_rows": _linked(report.by_provider, params, None if params.provider_forced else "provider"),
         "clear_provider": None if params.provider_forced or not params.provider else _query(params, provider=None),
         "overdue_shown": report.overdue,  # its first OVERDUE_SHOWN rows, read as such
         "downloads": downloads,
         "definitions": renderers.definitions(report),
         "trend_max": max([t.owed for t in report.trend] or [0]),
     }
+    ctx["html"] = _rows_html(ctx, report)
     # Without the request: no context processor adds the user, the CSRF token or the CSP nonce
     # to what is cached (the report part has no form that posts and no inline script).
     html = render_to_string("reports/_dashboard_report.html", ctx)
@@ -171,7 +226,8 @@ def dashboard(request):
     # under it was built from data at least as new as the version says.
     # (Not for a centre's drill-down: not cached.)
     cached = settings.REPORT_CACHE_SECONDS and not request.GET.get("centre")
-    request.report_data_version = freshness.current() if cached else None
+    versions = freshness.versions() if cached else None
+    request.report_data_version, request.report_registry_version = versions or (None, None)
     params = _params(request)
     today = timezone.localdate()
     if params.centre is not None:

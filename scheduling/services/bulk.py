@@ -122,7 +122,7 @@ def insert_rows(model, names, rows, *, ids=None):
                 for v in values:
                     copy.write_row(v)
             # COPY bypasses Django's cursor, so the reports' data version does not see it
-            freshness.bump_on_commit()
+            freshness.bump_on_commit(registry=model._meta.db_table in freshness.REGISTRY)
         else:
             cursor.executemany(f"INSERT INTO {table} ({', '.join(qn(c) for c in columns)}) "
                                f"VALUES ({', '.join(['%s'] * len(columns))})", values)

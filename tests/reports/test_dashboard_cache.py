@@ -21,7 +21,7 @@ from scheduling.models import Obligation, Record, RecordCentre, WorkDay, WorkYea
 from scheduling.services import bulk, obligation_resolve, record_confirm, schedule_generate, statuses_refresh
 from tests import factories as f
 from tests.factories import PASSWORD
-from tests.reports.conftest import AS_OF, at
+from tests.reports.conftest import AS_OF, at, sign
 
 pytestmark = pytest.mark.django_db
 D = datetime.date
@@ -45,7 +45,8 @@ def commit(django_capture_on_commit_callbacks):
     committed, stands for the earlier ones that did: its pending bump is dropped first (else
     the writes inside would leave the bump to it: one a transaction)."""
     def committing():
-        connection.run_on_commit[:] = [c for c in connection.run_on_commit if c[1] is not freshness.bump]
+        connection.run_on_commit[:] = [c for c in connection.run_on_commit
+                                       if c[1] not in (freshness.bump, freshness.bump_registry)]
         return django_capture_on_commit_callbacks(execute=True)
     return committing
 
@@ -132,7 +133,58 @@ def test_the_day_is_part_of_the_key(client, case):
         assert get(client, case.alice, {"period": "2026Q1"})["X-Report-Cache"] == "miss"
 
 
+def test_a_contract_signed_after_the_dashboard_shows_on_the_next_load(client, case, commit):
+    """A registry write (here a contract) raises the registry version too: the coverage kept
+    under the old one is not used again."""
+    first = get(client, case.alice, Q1)
+    assert first["X-Report-Cache"] == "miss" and "签约指导率（4 / 5）" in first.content.decode()  # 稻香 unsigned
+    with commit():
+        sign(case.fusheng_thc, case.rice)
+    shown = get(client, case.alice, Q1)
+    assert shown["X-Report-Cache"] == "miss"
+    assert "签约指导率（5 / 5）" in shown.content.decode()
+
+
+def test_a_confirmation_does_not_read_the_registry_again(client, case, commit):
+    """The usual write (a record's confirmation) leaves the registry version: the next miss
+    reuses the registry part (no grade read) and shows the confirmation."""
+    get(client, case.alice, Q1)
+    part = RecordCentre.objects.get(centre=case.little, record__session__kind="guidance")  # disputed
+    with at(AS_OF), commit():
+        record_confirm(part=part, user=case.fay, confirm=True)
+    with CaptureQueriesContext(connection) as ctx:
+        shown = get(client, case.alice, Q1)
+    assert shown["X-Report-Cache"] == "miss"
+    assert confirmation_figure(case.city) in shown.content.decode()
+    read = {t for q in ctx.captured_queries for t in _tables_named(q["sql"])}
+    assert "mch_link_centregrade" not in read and "mch_link_grade" not in read
+
+
 # --------------------------------------------------------------------------- the version
+
+
+def test_the_registry_part_reads_only_the_registry_tables(case):
+    """A guard for freshness.REGISTRY: what the dashboard keeps under the registry version (the
+    registry on the day and its coverage: completion_rows' keep_registry) reads only tables
+    whose writes raise that version, in every kind of report."""
+    tables, kept = set(), []
+
+    def keep(key, build):
+        with CaptureQueriesContext(connection) as ctx:
+            part = build()
+        tables.update(t for q in ctx.captured_queries for t in _tables_named(q["sql"]))
+        kept.append(key)
+        return part
+
+    for region, period, as_of, provider in (
+        (case.city, "2026", AS_OF, None), (case.city, "2026", D(2026, 3, 31), None),  # stored, past day
+        (case.yc, "2026Q1", AS_OF, case.tashan_chc), (case.tashan, "2026Q1", AS_OF, None),
+        (None, "2026Q1", AS_OF, None), (case.city, "2026Q3", AS_OF, None),  # everything; projected
+    ):
+        completion_rows(region=region, period=period, as_of=as_of, provider=provider, keep_registry=keep)
+    assert len(kept) == 6 and "mch_link_contract" in tables and "mch_link_centregrade" in tables
+    assert tables <= freshness.REGISTRY, tables - freshness.REGISTRY
+    assert freshness.REGISTRY <= freshness.watched_tables()
 
 
 def test_the_report_reads_only_tables_whose_writes_raise_the_version(case):
@@ -187,6 +239,22 @@ WRITES = {  # the services and the paths that bypass signals (update, bulk inser
 @pytest.mark.parametrize("name", WRITES)
 def test_every_way_of_writing_raises_the_version_once_committed(case, commit, name):
     assert raises_the_version(commit, lambda: WRITES[name](case))
+
+
+REGISTRY_WRITES = {"raw SQL", "m2m", "save", "contract", "provider"}  # a centre, also_covers, a contract
+
+
+@pytest.mark.parametrize("name", WRITES)
+def test_only_a_registry_write_raises_the_registry_version(case, commit, name):
+    before = freshness.versions()
+    with commit():
+        WRITES[name](case)
+    after = freshness.versions()
+    assert after[0] > before[0]
+    if name in REGISTRY_WRITES:
+        assert before[1] < after[1] <= after[0]
+    else:
+        assert after[1] == before[1]
 
 
 def test_a_bump_waits_for_the_commit_and_comes_once(case, django_capture_on_commit_callbacks):

@@ -136,3 +136,33 @@ def test_outside_the_scope_is_404(client, case, url, extra, who, params):
 def test_another_countys_centre_is_404(client, case, url):
     response = login(client, case.bob).get(url, {**Q1, "centre": case.bamboo.code, "format": "json"})
     assert response.status_code == 404
+
+
+def test_names_with_markup_show_as_text_in_every_table_of_the_dashboard(client, case):
+    """The dashboard's rows are built as HTML in Python (reports.tables), not by the template's
+    autoescape: a name is text in the region chart and table, the provider table, the overdue
+    list, the missing pairs, the uncovered centres and a township's centre table."""
+    from html import escape
+
+    from mch_link.models import Centre, Provider, Region
+
+    names = {
+        Region: (case.yc.pk, '越城<b>区</b>'),
+        Provider: (case.tashan_chc.pk, '塔山<i>"社区"</i>&\'x\''),
+        Centre: (case.little.pk, '小星星<u>&amp;</u>'),
+    }
+    for model, (pk, name) in names.items():
+        model.objects.filter(pk=pk).update(name=name)
+    Centre.objects.filter(pk=case.rice.pk).update(name="稻香<script>x</script>")
+    login(client, case.alice)
+    city = client.get(DASHBOARD, Q1).content.decode()
+    township = client.get(DASHBOARD, {**Q1, "region": case.tashan.code}).content.decode()
+    for html, name, at_least in (
+        (city, "越城<b>区</b>", 3),  # the chart's label and aria-label, the region table
+        (city, '塔山<i>"社区"</i>&\'x\'', 2),  # the provider table, the overdue list
+        (city, "稻香<script>x</script>", 2),  # the missing pairs, the uncovered centres
+        (city, '小星星<u>&amp;</u>', 1),  # the overdue list
+        (township, '小星星<u>&amp;</u>', 1),  # the township's centre table
+    ):
+        assert name not in html
+        assert html.count(escape(name)) >= at_least, name
