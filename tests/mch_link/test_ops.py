@@ -122,3 +122,24 @@ def test_cache_url_shares_the_cache_between_processes():
     got = _settings_value(f"__import__('django').setup() or __import__('django.core.cache').core.cache.cache"
                           f".get({key!r})", CACHE_URL=url)
     assert got.stdout.strip() == "共享", got.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_backup_of_an_older_release_is_restored_and_brought_to_this_schema(tmp_path):
+    """A backup taken before the registry version existed (reports 0002): the restore brings
+    the database to this release's schema, and the versions are raised above the one before."""
+    from reports import freshness
+
+    Region.objects.create(code="330600", name="绍兴市", level="city")
+    before = freshness.versions()
+    quiet = open(os.devnull, "w")
+    call_command("migrate", "reports", "0002", stdout=quiet)
+    try:
+        path = tmp_path / "older.backup"
+        call_command("backup", str(path), stdout=quiet)
+    finally:
+        call_command("migrate", "reports", stdout=quiet)
+    call_command("restore", str(path), "--noinput", stdout=quiet)
+    assert list(Region.objects.values_list("code", "name")) == [("330600", "绍兴市")]
+    n, registry = freshness.versions()
+    assert n > before[0] and registry == n

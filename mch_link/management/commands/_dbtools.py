@@ -6,6 +6,7 @@ import shutil
 import sqlite3
 import subprocess
 
+from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection
 
@@ -65,6 +66,9 @@ def restore(path):
         pg_command("pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", str(path))
     else:
         raise CommandError(f"no restore for {connection.vendor}")
+    # A backup of an older release holds an older schema: bring it to this release's
+    # (the migrations a newer backup already has are not run again).
+    call_command("migrate", interactive=False, verbosity=0)
     # The restored counter is the backup's: raised above both, so that no process's cached
     # report keyed by a version given before is shown again (reports.freshness).
     freshness.restored(before)
