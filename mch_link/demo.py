@@ -523,18 +523,17 @@ def _write_grades(plan, result, centre_pks):
 def _write_users(plan, result, region_pks, provider_pks, centre_pks, password, reset_passwords):
     User = get_user_model()
     existing = {u.username: u for u in User.objects.filter(username__in=[u.username for u in plan.users])}
-    # Hashing is slow on purpose (PBKDF2): hash the demo password at most once per run and
-    # check each distinct stored hash once. A user whose password already checks out keeps its
-    # hash, so a second run leaves the row alone.
-    checks, new_hash = {}, None
+    # Each new hash has its own salt (mch_link/hashers.py, ~30 ms each); each distinct stored
+    # hash is checked once. A user whose password already checks out keeps its hash, so a
+    # second run leaves the row alone.
+    checks = {}
     tally, user_pks, created = Tally(), {}, set()
     for u in plan.users:
         values = {"first_name": u.first_name, "is_staff": u.is_staff, "is_superuser": False,
                   "is_active": True}
         user = existing.get(u.username)
         if user is None:
-            new_hash = new_hash or make_password(password)
-            user = User.objects.create(username=u.username, password=new_hash, **values)
+            user = User.objects.create(username=u.username, password=make_password(password), **values)
             tally.created += 1
             created.add(user.pk)
         elif not (result.update or reset_passwords):
@@ -547,8 +546,7 @@ def _write_users(plan, result, region_pks, provider_pks, centre_pks, password, r
             if user.password not in checks:
                 checks[user.password] = check_password(password, user.password)
             if not checks[user.password]:
-                new_hash = new_hash or make_password(password)
-                user.password = new_hash
+                user.password = make_password(password)
                 changed.append("password")
             if changed:
                 user.save(update_fields=changed)

@@ -214,6 +214,13 @@ def test_every_demo_user_logs_in_with_the_shared_password(seed_output):
     assert DEFAULT_PASSWORD in seed_output
 
 
+def test_each_demo_user_has_a_hash_of_its_own(seed_output):
+    """Each stored hash has its own salt, even for the shared demo password: one user's hash
+    says nothing about another's."""
+    hashes = list(get_user_model().objects.values_list("password", flat=True))
+    assert len(hashes) >= 8 and len(set(hashes)) == len(hashes)
+
+
 def test_the_city_admin_reaches_django_admin_without_being_superuser(seed_output):
     admin = user("admin")
     assert admin.is_staff and not admin.is_superuser
