@@ -136,12 +136,14 @@ class RegionTree:
     def children(self, region_id):
         """The regions (RegionRow) valid on `day` whose parent is `region_id`, by code (a new
         list). The first call indexes the whole tree by parent."""
-        if self._children is None:
-            self._children = {}
+        children = self._children
+        if children is None:  # built whole, then published: a kept tree is shared by threads
+            children = {}
             for r in sorted(self.rows.values(), key=lambda r: r.code):
                 if self._valid(r):
-                    self._children.setdefault(r.parent_id, []).append(r)
-        return list(self._children.get(region_id, ()))
+                    children.setdefault(r.parent_id, []).append(r)
+            self._children = children
+        return list(children.get(region_id, ()))
 
     def _valid(self, r):
         return (r.valid_from is None or r.valid_from <= self.day) and (r.valid_to is None or r.valid_to >= self.day)

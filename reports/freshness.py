@@ -81,10 +81,11 @@ def written(sql):
     if m is None:
         return None
     table = m.group(1)
-    if table in watched_tables():
-        return "registry" if table in REGISTRY else "data"
     if sql.lstrip()[:8].upper() != "TRUNCATE":
-        return None
+        if table not in watched_tables():
+            return None
+        return "registry" if table in REGISTRY else "data"
+    # a TRUNCATE may name several tables (Django's flush on PostgreSQL: in set order): all of them
     named = {t for t in watched_tables() if t in sql}
     if not named:
         return None

@@ -6,6 +6,7 @@ region, provider or centre outside the user's scope.
 """
 
 import hashlib
+import time
 from dataclasses import dataclass
 from urllib.parse import quote_plus, urlencode
 
@@ -176,7 +177,20 @@ def _keep_registry(request):
     if version is None:
         return None
     context = (version, tuple(sorted(settings_used().items())), translation.get_language())
-    return lambda key, build: REGISTRY_PARTS.get((*context, *key), build)
+    max_age = settings.REPORT_CACHE_SECONDS
+
+    def keep(key, build):
+        # no older than the cached reports: a lost bump (bump() logs it) or a write the
+        # version cannot see is then bounded by the same timeout (freshness.bump)
+        key = (*context, *key)
+        found = REGISTRY_PARTS.get(key)
+        if found is not None and time.time() - found[0] < max_age:
+            return found[1]
+        built = time.time(), build()
+        REGISTRY_PARTS.keep(key, built)
+        return built[1]
+
+    return keep
 
 
 def _report_html(request, params, today):

@@ -5,6 +5,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -23,6 +24,32 @@ def pg_command(tool, *args):
     done = subprocess.run([*argv, *args], env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise CommandError(f"{tool} failed: {done.stderr.strip()[-2000:]}")
+
+
+# Every table of the schema, dropped in the restore's own transaction: pg_restore --clean drops
+# only what the archive holds, so a table a later migration made would stay (with this
+# database's rows) and the migrate after the restore fail creating it.
+DROP_TABLES = """DO $$ DECLARE t record; BEGIN
+FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = current_schema() LOOP
+EXECUTE format('DROP TABLE IF EXISTS %I CASCADE', t.tablename); END LOOP; END $$;"""
+
+
+def pg_replace(path):
+    """The database replaced by the archive at `path` in one transaction: every table dropped,
+    then the archive's script (pg_restore to SQL) run by psql, stopping at the first error."""
+    if shutil.which("pg_restore") is None:
+        raise CommandError("pg_restore not found: install postgresql-client (make system-deps)")
+    fd, script = tempfile.mkstemp(suffix=".sql")
+    os.close(fd)
+    done = subprocess.run(["pg_restore", "--no-owner", "--clean", "--if-exists", "--file", script, str(path)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise CommandError(f"pg_restore failed: {done.stderr.strip()[-2000:]}")
+    try:
+        pg_command("psql", "--single-transaction", "--set", "ON_ERROR_STOP=1", "--quiet",
+                   "--command", DROP_TABLES, "--file", script)
+    finally:
+        os.remove(script)
 
 
 def sqlite_copy(source, target):
@@ -63,7 +90,7 @@ def restore(path):
             source.close()
     elif connection.vendor == "postgresql":
         connection.close()  # pg_restore drops the tables this connection may hold
-        pg_command("pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", str(path))
+        pg_replace(path)
     else:
         raise CommandError(f"no restore for {connection.vendor}")
     # A backup of an older release holds an older schema: bring it to this release's
