@@ -1,4 +1,4 @@
-"""Reviewer rev4: restore of a backup older than a migration that creates a table (PostgreSQL)."""
+"""Restore of a backup older than a migration that creates a table (PostgreSQL)."""
 
 import os
 

@@ -1,4 +1,5 @@
-"""Reviewer rev4's reproductions (findings against main 389501d)."""
+"""The registry part kept by the dashboard: a multi-table TRUNCATE raises the registry
+version, and a lost registry bump is bounded by the cache timeout."""
 
 import time
 

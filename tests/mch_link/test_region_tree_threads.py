@@ -1,6 +1,5 @@
-"""Reviewer rev4: a RegionTree kept in reports.views.REGISTRY_PARTS is shared by the threads of
-a process (statements.Kept is thread-safe by design); children() publishes its index before
-filling it."""
+"""A RegionTree kept in reports.views.REGISTRY_PARTS is shared by the threads of
+a process (statements.Kept is thread-safe by design); children() publishes its index only once built."""
 
 import datetime
 import threading
