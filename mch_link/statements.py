@@ -59,6 +59,12 @@ class Kept:
         with self.lock:
             self.kept.clear()
 
+    def drop(self, where):
+        """Let go of every entry whose key `where(key)` is true."""
+        with self.lock:
+            for key in [k for k in self.kept if where(k)]:
+                del self.kept[key]
+
 
 STATEMENTS = Kept(512)
 

@@ -45,6 +45,13 @@ OVERDUE_SHOWN = 200  # rows of the overdue list on the page; the downloads have 
 # in each process under the registry version: a miss after a record or a confirmation (which
 # leave the registry) reuses them. A province's part is a few MB: a few dozen at most.
 REGISTRY_PARTS = Kept(32)
+_registry_seen = [0]  # the highest registry version this process has read
+
+
+def forget_registry_parts():
+    """Nothing kept, no version seen (the tests: each one's rollback gives its versions back)."""
+    REGISTRY_PARTS.clear()
+    _registry_seen[0] = 0
 
 
 @dataclass
@@ -176,6 +183,9 @@ def _keep_registry(request):
     version = request.report_registry_version
     if version is None:
         return None
+    if version > _registry_seen[0]:  # versions only rise: the older ones' parts are dead
+        _registry_seen[0] = version
+        REGISTRY_PARTS.drop(lambda key: key[0] < version)
     context = (version, tuple(sorted(settings_used().items())), translation.get_language())
     max_age = settings.REPORT_CACHE_SECONDS
 

@@ -49,3 +49,14 @@ def world(db):
     w.fay = f.user("fay", Role.CENTRE_STAFF, sunny)
     w.gus = f.user("gus", Role.CENTRE_STAFF, bamboo)
     return w
+
+
+@pytest.fixture(autouse=True)
+def registry_parts():
+    """The dashboard's registry parts are kept in the process under the registry version, which
+    every test's rollback gives back: none may outlive its test."""
+    from reports.views import forget_registry_parts
+
+    forget_registry_parts()
+    yield
+    forget_registry_parts()

@@ -58,17 +58,6 @@ def record(ob, day, doctor, parts):
     return rec
 
 
-@pytest.fixture(autouse=True)
-def registry_parts():
-    """The dashboard's registry parts are kept in the process under the registry version, which
-    every test's rollback gives back: none may outlive its test."""
-    from reports.views import REGISTRY_PARTS
-
-    REGISTRY_PARTS.clear()
-    yield
-    REGISTRY_PARTS.clear()
-
-
 @pytest.fixture
 def case(world):
     w = world

@@ -145,6 +145,21 @@ def test_a_contract_signed_after_the_dashboard_shows_on_the_next_load(client, ca
     assert "签约指导率（5 / 5）" in shown.content.decode()
 
 
+def test_parts_kept_under_an_older_registry_version_are_let_go(client, case, commit):
+    """Registry versions only rise: once a request reads a newer one, the parts kept under the
+    older ones can never be used again, and they are not left to fill the process's memory."""
+    from reports import freshness
+    from reports.views import REGISTRY_PARTS
+
+    get(client, case.alice, Q1)
+    assert len(REGISTRY_PARTS.kept) >= 1
+    with commit():
+        sign(case.fusheng_thc, case.rice)
+    get(client, case.alice, Q1)
+    registry = freshness.versions()[1]
+    assert REGISTRY_PARTS.kept and all(key[0] == registry for key in REGISTRY_PARTS.kept)
+
+
 def test_a_confirmation_does_not_read_the_registry_again(client, case, commit):
     """The usual write (a record's confirmation) leaves the registry version: the next miss
     reuses the registry part (no grade read) and shows the confirmation."""
