@@ -69,24 +69,17 @@ def watched_tables():
     return _watched
 
 
-def writes_watched(sql):
-    """Whether `sql` writes a watched table (TRUNCATE may name several: any of them)."""
-    return written(sql) is not None
-
-
 def written(sql):
     """None when `sql` writes no watched table; else "registry" when it writes a table of
-    REGISTRY (a TRUNCATE naming one among others too), "data" otherwise."""
+    REGISTRY, "data" otherwise. A TRUNCATE may name several tables (Django's flush on
+    PostgreSQL, in set order): all of them count."""
     m = _WRITE.match(sql)
     if m is None:
         return None
-    table = m.group(1)
-    if sql.lstrip()[:8].upper() != "TRUNCATE":
-        if table not in watched_tables():
-            return None
-        return "registry" if table in REGISTRY else "data"
-    # a TRUNCATE may name several tables (Django's flush on PostgreSQL: in set order): all of them
-    named = {t for t in watched_tables() if t in sql}
+    if sql.lstrip()[:8].upper() == "TRUNCATE":
+        named = {t for t in watched_tables() if t in sql}
+    else:
+        named = {m.group(1)} & watched_tables()
     if not named:
         return None
     return "registry" if named & REGISTRY else "data"
