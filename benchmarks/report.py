@@ -286,7 +286,6 @@ def build_obligations(rng):
 def bare_aggregate(region, period_codes):
     """The simplest count of the same obligations: one GROUP BY by kind and stored status
     (joined to the centre's township and county for a city). For reference only."""
-    from django.db import connection
 
     placeholders = ", ".join(["%s"] * len(period_codes))
     if region is None:
@@ -301,6 +300,21 @@ def bare_aggregate(region, period_codes):
                f"JOIN mch_link_region co ON co.id = t.parent_id "
                f"WHERE o.period IN ({placeholders}) AND co.parent_id = %s GROUP BY o.kind, o.status")
         params = [*period_codes, region.pk]
+    return run_raw(sql, params)
+
+
+def run_raw(sql, params):
+    """The rows of a raw statement, run as the app runs its kept statements: on PostgreSQL with
+    PREPARED_STATEMENTS (the default), its text (parameters merged, as the app's kept statements
+    are) is prepared on the server once per connection, then only executed; elsewhere through
+    connection.cursor(). So the floor plans its statement no more often than the app does."""
+    from django.conf import settings
+    from django.db import connection
+
+    from mch_link import statements
+
+    if connection.vendor == "postgresql" and settings.PREPARED_STATEMENTS:
+        return statements.fetchall(connection.alias, connection.ops.compose_sql(sql, params), None)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
@@ -415,9 +429,7 @@ def baseline(region, counted, trend, day, as_of, past=False):
         f"WHERE NOT covered"
     )
     params += [day, day, day, day, day, day]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+    return run_raw(sql, params)
 
 
 def past_day_ctes(sub, joins, periods_read, region_filter, as_of):

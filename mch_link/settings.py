@@ -304,9 +304,12 @@ GROUP_PARENT_LECTURES = env_bool("GROUP_PARENT_LECTURES", False)
 REMINDER_DAYS_DOCTOR = env_int("REMINDER_DAYS_DOCTOR", 3)
 REMINDER_DAYS_CENTRE = env_int("REMINDER_DAYS_CENTRE", 7)
 FEED_ALARM_MINUTES = env_int("FEED_ALARM_MINUTES", 24 * 60)
-# PostgreSQL: a feed request's two statements are prepared on the server, once per connection
-# (docs/calendars.md). Turn off behind a transaction-pooling pgbouncer older than 1.22.
-FEED_PREPARED_STATEMENTS = env_bool("FEED_PREPARED_STATEMENTS", True)
+# PostgreSQL: the statements run again and again (a feed request's, the reports' and the
+# registry's kept statements) are prepared on the server, once per connection
+# (mch_link/statements.py, docs/deploy.md). Turn off behind a transaction-pooling pgbouncer
+# older than 1.22. FEED_PREPARED_STATEMENTS, its name when it covered the feeds alone, is read
+# when PREPARED_STATEMENTS is not set.
+PREPARED_STATEMENTS = env_bool("PREPARED_STATEMENTS", env_bool("FEED_PREPARED_STATEMENTS", True))
 
 # --- JSON API (docs/api.md) ------------------------------------------------------------------
 # Requests a personal access token may make a minute; more are answered 429 with Retry-After.

@@ -445,13 +445,11 @@ def _run(db, statement):
     of 150,000 rows. The statements select dates as text (Cast to CharField: "2027-03-05" on
     SQLite and PostgreSQL), which _DayOf parses once per distinct date instead of once per row.
     Streamed, each row is freed once read: holding them all would have the cyclic garbage
-    collector walk them again and again."""
+    collector walk them again and again. The statements are kept (STATEMENTS below), so on
+    PostgreSQL they are prepared once per connection (mch_link.statements.rows)."""
     if statement is None:  # e.g. a region without townships: an empty IN list
         return
-    sql, params = statement
-    with connections[db].cursor() as cursor:
-        cursor.execute(sql, params)
-        yield from cursor
+    yield from statements.rows(db, *statement)  # prepared on PostgreSQL (PREPARED_STATEMENTS)
 
 
 # The report's statements (the freshness probe, the tallies), compiled once per process and

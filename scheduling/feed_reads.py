@@ -24,27 +24,24 @@ the database running them (about 1.0 and 0.7 ms of a 2 ms request on SQLite, 0.2
   token, it reads the row and the fingerprint recorded for it in one statement (one round
   trip to PostgreSQL), and keeps that fingerprint only if the row read is the one it was
   recorded for.
-- **Prepared on PostgreSQL** (`FEED_PREPARED_STATEMENTS`, on by default): these statements
-  are parsed and planned once per connection (planning the row's joins cost more than running
-  them); Django's other statements are not. Off behind a transaction-pooling pgbouncer older
-  than 1.21.
+- **Prepared on PostgreSQL** (`PREPARED_STATEMENTS`, on by default; mch_link.statements):
+  these statements are parsed and planned once per connection (planning the row's joins cost
+  more than running them), as the reports' and the registry's kept statements are; Django's
+  other statements are not. Off behind a transaction-pooling pgbouncer older than 1.22.
 
 Settings are not in the key (they are the process's). Memory: at most FINGERPRINTS_KEPT
 recordings (least recently used first out), each a statement of about 1 KB, and as many
 token keys.
 """
 
-import functools
-from contextlib import contextmanager
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import DatabaseError, connections
+from django.db import connections
 from django.db.models import Count, Max
 from django.utils import timezone
 
 from mch_link.models import Centre, Membership, Provider
-from mch_link.statements import Kept, convert, values_statement
+from mch_link.statements import Kept, convert, fetchall, values_statement
 
 from . import feeds
 from .models import CalendarFeed, Session
@@ -64,90 +61,6 @@ _ROW = (
     ("m_centre_id", "doctor__membership__centre_id"), ("m_provider_name", "doctor__membership__provider__name"),
 )
 _TOKEN = "\x00feed-token\x00"  # what the row statement is compiled with: no token looks like it
-
-
-@functools.cache
-def _prepared_cursor_class():
-    """A psycopg 3 cursor class with server-side binding that prepares each statement it runs
-    (parsed and planned once per connection, then only executed). Defined on first use: the
-    PostgreSQL backend is imported only where it is used."""
-    from django.db.backends.postgresql.base import ServerBindingCursor
-
-    class PreparedCursor(ServerBindingCursor):
-        def execute(self, query, params=None, **kwargs):
-            return super().execute(query, params, prepare=True, **kwargs)
-
-    return PreparedCursor
-
-
-def _prepared_cursor(connection):
-    """A prepared-statement cursor of Django's `connection` (connected), with the time zone as
-    Django's own cursors have it (DatabaseWrapper.create_cursor)."""
-    from django.db.backends.postgresql.base import TIMESTAMPTZ_OID, Format, register_tzloader
-
-    cursor = _prepared_cursor_class()(connection.connection)
-    tzloader = connection.connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
-    if connection.timezone != tzloader.timezone:
-        register_tzloader(connection.timezone, cursor)
-    return cursor
-
-
-@contextmanager
-def _cursor(db):
-    """A cursor of `db` for the feed's statements: on PostgreSQL (psycopg 3) with
-    FEED_PREPARED_STATEMENTS, one whose statements are prepared on the server (the feed row's
-    statement is planned once per connection: its planning cost more than its running);
-    else Django's own cursor. Either way through Django's cursor wrapper (query logging,
-    execute wrappers, the tests' query counts)."""
-    connection = connections[db]
-    if not (connection.vendor == "postgresql" and getattr(settings, "FEED_PREPARED_STATEMENTS", False)):
-        with connection.cursor() as cursor:
-            yield cursor
-        return
-    connection.close_if_health_check_failed()  # what connection.cursor() does first
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    raw = connection.connection
-    if not hasattr(raw, "prepare_threshold"):  # psycopg 2: no prepared statements
-        with connection.cursor() as cursor:
-            yield cursor
-        return
-    if raw.prepare_threshold is None:  # Django's default: prepare nothing on its own
-        raw.prepare_threshold = 2**31 - 1  # still nothing but what asks for it (prepare=True)
-    cursor = _prepared_cursor(connection)
-    with connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor) as c:
-        yield c
-
-
-# A prepared statement the server no longer takes on this connection: a migration changed the
-# type of a column it returns ("cached plan must not change result type", which psycopg does not
-# recover from: every later execution fails the same way), or it was deallocated behind psycopg.
-_STALE_PREPARED = {"0A000": "cached plan must not change result type", "26000": "prepared statement"}
-
-
-def _stale_prepared(error):
-    cause = error.__cause__
-    words = _STALE_PREPARED.get(getattr(cause, "sqlstate", None))
-    return words is not None and words in str(cause)
-
-
-def _fetchall(db, sql, params):
-    """The rows of `sql`, run on a _cursor. A prepared statement gone stale is prepared again
-    (once): DEALLOCATE ALL, through which psycopg forgets its own too. Not inside a transaction,
-    which the failed statement has aborted (a feed request runs in none)."""
-    try:
-        with _cursor(db) as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchall()
-    except DatabaseError as error:
-        connection = connections[db]
-        if connection.in_atomic_block or not _stale_prepared(error):
-            raise
-    with connection.cursor() as cursor:
-        cursor.execute("DEALLOCATE ALL")
-    with _cursor(db) as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
 
 
 class RowStatement:
@@ -172,7 +85,7 @@ class RowStatement:
         return row
 
     def row(self, token):
-        rows = _fetchall(self.db, self.sql, self.params_for(token))
+        rows = fetchall(self.db, self.sql, self.params_for(token))
         return self.converted(rows[0]) if rows else None
 
 
@@ -292,7 +205,7 @@ def feed_with_state(token, today=None):
         state = None if feed is None else feed_state(feed, today)
     else:
         sql, params = recorded
-        rows = _fetchall(db, f"SELECT * FROM ({statement.sql}) r, ({sql}) f", [*statement.params_for(token), *params])
+        rows = fetchall(db, f"SELECT * FROM ({statement.sql}) r, ({sql}) f", [*statement.params_for(token), *params])
         if not rows:
             return None, None
         feed = _feed(db, statement.converted(rows[0]))
@@ -325,6 +238,6 @@ def feed_state(feed, today=None):
             fingerprints.keep(key, (sql, tuple(params)))
         return state
     sql, params = statement
-    [row] = _fetchall(key[0], sql, params)
+    [row] = fetchall(key[0], sql, params)
     count, latest = _converted(key[0], row)
     return feeds.FeedState.of(feed, first, count, latest)

@@ -53,3 +53,113 @@ def test_a_kept_statement_reads_the_data_as_it_is_now(world):
     before = coverage(day, world.yc).totals.centres
     f.centre("新苗托育", world.tashan)
     assert coverage(day, world.yc).totals.centres == before + 1
+
+
+# --------------------------------------------------------------------------- prepared on PostgreSQL
+
+on_postgresql = pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements: PostgreSQL")
+
+
+def _prepared():
+    """The text of each statement prepared on this connection."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def _report(world):
+    from reports.rows import completion_rows
+
+    return completion_rows(region=world.city, period="2026", as_of=D(2026, 6, 1)).as_json()
+
+
+@pytest.fixture
+def contracts(world):
+    f.signed_contract(world.tashan_chc, world.sunny, year=2026)
+    f.signed_contract(world.yc_mch, world.little, year=2026)
+    return world
+
+
+@on_postgresql
+@pytest.mark.parametrize("prepared", [True, False])
+def test_on_postgresql_a_reports_statements_are_prepared_once_per_connection(contracts, settings, prepared):
+    """The report's and the registry's kept statements are planned once per connection, then
+    only executed: a second report prepares nothing more, and gives the same figures."""
+    settings.PREPARED_STATEMENTS = prepared
+    statements.STATEMENTS.clear()
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")  # psycopg forgets its own prepared statements with it
+    first = _report(contracts)
+    after_first = _prepared()
+    with CaptureQueriesContext(connection) as queries:
+        assert _report(contracts) == first
+    assert _prepared() == after_first  # nothing prepared again
+    if not prepared:
+        assert after_first == []
+        return
+    # each of the report's statements (the regions, the centres, the providers, the
+    # freshness probe, the tallies), and no other
+    assert len(after_first) == len(queries.captured_queries) == 5
+    assert sorted(q["sql"] for q in queries.captured_queries) == after_first  # logged as run
+    settings.PREPARED_STATEMENTS = False
+    statements.STATEMENTS.clear()
+    assert _report(contracts) == first  # the same figures, compiled and run afresh, not prepared
+
+
+def _migration_connection():
+    """A connection of its own, in autocommit, as a deploy's `migrate` on another host."""
+    import psycopg
+
+    db = connection.settings_dict
+    return psycopg.connect(host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"],
+                           password=db["PASSWORD"] or None, dbname=db["NAME"], autocommit=True)
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)  # as served: autocommit, the migration on another connection
+def test_a_migration_changing_a_column_a_report_reads_does_not_break_reports_on_open_connections(contracts,
+                                                                                                  settings):
+    """A rolling deploy migrates while workers keep their connections (CONN_MAX_AGE): the
+    report's prepared statements return a column whose type changed (a provider's name made
+    longer), which PostgreSQL refuses on every execution ("cached plan must not change result
+    type"); they are prepared again once."""
+    settings.PREPARED_STATEMENTS = True
+    first = _report(contracts)
+    migration = _migration_connection()
+    try:
+        migration.execute("ALTER TABLE mch_link_provider ALTER COLUMN name TYPE varchar(200)")
+        assert _report(contracts) == first
+        assert _report(contracts) == first
+    finally:
+        migration.execute("ALTER TABLE mch_link_provider ALTER COLUMN name TYPE varchar(100)")
+        migration.close()
+        with connection.cursor() as cursor:
+            cursor.execute("DEALLOCATE ALL")  # the next tests' statements prepared afresh
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_inside_a_transaction_a_stale_prepared_statement_fails_once_and_its_connection_is_let_go(contracts,
+                                                                                                   settings):
+    """Inside a transaction (a county's filing reads its report in one) the failed statement
+    has aborted it, so nothing can be prepared again there: the error is raised, and the
+    connection is closed at the end of the request, so the next request prepares afresh."""
+    from django.db import DatabaseError, close_old_connections, transaction
+
+    settings.PREPARED_STATEMENTS = True
+    first = _report(contracts)
+    migration = _migration_connection()
+    try:
+        migration.execute("ALTER TABLE mch_link_provider ALTER COLUMN name TYPE varchar(200)")
+        with pytest.raises(DatabaseError, match="cached plan must not change result type"):
+            with transaction.atomic():
+                _report(contracts)
+        close_old_connections()  # the end of the request (request_finished)
+        assert connection.connection is None
+        with transaction.atomic():
+            assert _report(contracts) == first
+    finally:
+        migration.execute("ALTER TABLE mch_link_provider ALTER COLUMN name TYPE varchar(100)")
+        migration.close()
+        with connection.cursor() as cursor:
+            cursor.execute("DEALLOCATE ALL")

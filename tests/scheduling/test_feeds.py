@@ -655,7 +655,7 @@ def test_a_cached_200_and_a_304_are_one_query_once_the_feed_was_answered(planned
 def test_on_postgresql_the_feed_statements_are_prepared_once_per_connection(planned, client, settings, prepared):
     from django.db import connection
 
-    settings.FEED_PREPARED_STATEMENTS = prepared
+    settings.PREPARED_STATEMENTS = prepared
     with connection.cursor() as cursor:
         cursor.execute("DEALLOCATE ALL")  # psycopg forgets its own prepared statements with it
     feed = feeds.feed_for(provider=planned.tashan_chc)
@@ -681,7 +681,7 @@ def test_a_migration_changing_a_column_the_feed_reads_does_not_break_feeds_on_op
     import psycopg
     from django.db import connection
 
-    settings.FEED_PREPARED_STATEMENTS = True
+    settings.PREPARED_STATEMENTS = True
     feed = feeds.feed_for(provider=planned.tashan_chc)
     etag = get_feed(client, feed)["ETag"]
     assert get_feed(client, feed, HTTP_IF_NONE_MATCH=etag).status_code == 304  # both statements prepared
