@@ -293,6 +293,9 @@ LATE_ENTRY_DAYS = env_int("LATE_ENTRY_DAYS", 7)
 # data version, raised after every write (reports.freshness), so this bounds staleness only
 # where a bump was lost (a process killed between a commit and its bump). docs/reports.md.
 REPORT_CACHE_SECONDS = env_int("REPORT_CACHE_SECONDS", 300)
+# The registry parts each process keeps for the dashboard's misses (reports.views.REGISTRY_PARTS):
+# at most this many facts together (about 0.55 KB each: 60,000 is about 33 MB a process).
+REPORT_REGISTRY_KEPT_FACTS = env_int("REPORT_REGISTRY_KEPT_FACTS", 60_000)
 REPORT_CACHE_MAX_BYTES = env_int("REPORT_CACHE_MAX_BYTES", 2_000_000)
 SESSIONS_PER_DOCTOR_PER_DAY = env_int("SESSIONS_PER_DOCTOR_PER_DAY", 2)
 BUFFER_WORKING_DAYS = env_int("BUFFER_WORKING_DAYS", 10)

@@ -35,10 +35,15 @@ class Kept:
     least recently used dropped first. What the compile-once reads keep (here, the reports'
     and the registry's statements; scheduling.feed_reads, the feeds' fingerprints)."""
 
-    def __init__(self, size):
+    def __init__(self, size, weigh=None, max_weight=None):
+        """At most `size` entries; with `weigh` (value -> a number, say its rows), also at most
+        `max_weight` of their weights together: the least recently used dropped first, and a
+        value heavier than that alone is not kept."""
         self.size = size
         self.kept = OrderedDict()
         self.lock = threading.Lock()
+        self.weigh, self.max_weight = weigh, max_weight
+        self.weights, self.weight = {}, 0
 
     def get(self, key, build=None):
         """What is kept for `key`; else what `build()` returns, kept now (None without `build`).
@@ -61,21 +66,33 @@ class Kept:
         return built
 
     def keep(self, key, value):
+        weight = self.weigh(value) if self.weigh is not None else 0
         with self.lock:
+            self._forget(key)
+            if self.weigh is not None and weight > self.max_weight:
+                return  # heavier than the whole budget: not kept
             self.kept[key] = value
-            self.kept.move_to_end(key)
-            while len(self.kept) > self.size:
-                self.kept.popitem(last=False)
+            self.weights[key] = weight
+            self.weight += weight
+            while len(self.kept) > self.size or (self.weigh is not None and self.weight > self.max_weight):
+                self._forget(next(iter(self.kept)))
+
+    def _forget(self, key):
+        if key in self.kept:
+            del self.kept[key]
+            self.weight -= self.weights.pop(key)
 
     def clear(self):
         with self.lock:
             self.kept.clear()
+            self.weights.clear()
+            self.weight = 0
 
     def drop(self, where):
         """Let go of every entry whose key `where(key)` is true."""
         with self.lock:
             for key in [k for k in self.kept if where(k)]:
-                del self.kept[key]
+                self._forget(key)
 
 
 STATEMENTS = Kept(512)

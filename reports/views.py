@@ -43,8 +43,17 @@ REPORT_ROLES = (*BUREAUS, *MANAGERS)
 OVERDUE_SHOWN = 200  # rows of the overdue list on the page; the downloads have them all
 # The registry parts of the dashboard's reports (the registry on the day and its coverage), kept
 # in each process under the registry version: a miss after a record or a confirmation (which
-# leave the registry) reuses them. A province's part is a few MB: a few dozen at most.
-REGISTRY_PARTS = Kept(32)
+# leave the registry) reuses them. At most 32, and at most REPORT_REGISTRY_KEPT_FACTS facts
+# (centres, providers, contracts and the coverage's lists) together: a part takes about 0.55 KB
+# a fact (1.7 MB for a 1,000-centre province), so the default 60,000 is about 33 MB a process.
+REGISTRY_PARTS = Kept(32, weigh=lambda kept: _facts(*kept[1]),
+                      max_weight=settings.REPORT_REGISTRY_KEPT_FACTS)
+
+
+def _facts(registry, cov):
+    """The weight of a kept registry part: the rows it holds."""
+    return (len(registry.centres) + len(registry.providers) + len(registry.contracts)
+            + len(cov.missing_pairs) + len(cov.uncovered_centres) + len(cov.extra_contracts))
 _registry_seen = [0]  # the highest registry version this process has read
 
 

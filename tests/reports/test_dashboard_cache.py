@@ -391,3 +391,35 @@ def test_a_lost_registry_bump_is_bounded_by_the_cache_timeout(client, case, comm
         shown = get(client, case.alice, Q1)
     assert shown["X-Report-Cache"] == "miss"
     assert "签约指导率（5 / 5）" in shown.content.decode()
+
+
+def test_kept_registry_parts_are_bounded_in_facts(client, case, commit, monkeypatch):
+    """A province's registry part is megabytes: the parts a process keeps are bounded by the
+    facts they hold together (REPORT_REGISTRY_KEPT_FACTS), not only by their number. The least
+    recently used one is let go (its next miss reads the registry again, with the same
+    figures), and a part heavier than the whole budget is not kept."""
+    from reports.views import REGISTRY_PARTS, _facts
+
+    get(client, case.alice, Q1)  # the city's part
+    [city_key] = REGISTRY_PARTS.kept
+    city = _facts(*REGISTRY_PARTS.kept[city_key][1])
+    assert city > 0 and REGISTRY_PARTS.weight == city
+    monkeypatch.setattr(REGISTRY_PARTS, "max_weight", city)  # room for the city's part alone
+    get(client, case.alice, {**Q1, "region": case.yc.code})  # a county's part: the city's let go
+    assert city_key not in REGISTRY_PARTS.kept and len(REGISTRY_PARTS.kept) == 1
+    assert REGISTRY_PARTS.weight <= city
+
+    part = RecordCentre.objects.get(centre=case.little, record__session__kind="guidance")
+    with at(AS_OF), commit():  # the usual write: the data version rises, the registry's not
+        record_confirm(part=part, user=case.fay, confirm=True)
+    with CaptureQueriesContext(connection) as ctx:
+        shown = get(client, case.alice, Q1)
+    assert shown["X-Report-Cache"] == "miss"
+    assert confirmation_figure(case.city) in shown.content.decode()
+    read = {t for q in ctx.captured_queries for t in _tables_named(q["sql"])}
+    assert "mch_link_centregrade" in read  # the city's part built again
+
+    monkeypatch.setattr(REGISTRY_PARTS, "max_weight", city - 1)  # lighter than the city's part
+    REGISTRY_PARTS.clear()
+    get(client, case.alice, {**Q1, "as_of": (AS_OF + datetime.timedelta(days=1)).isoformat()})
+    assert not REGISTRY_PARTS.kept and REGISTRY_PARTS.weight == 0
