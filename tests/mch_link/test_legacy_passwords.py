@@ -292,6 +292,11 @@ def test_expire_makes_the_old_passwords_unusable_and_audits_each(client, cast):
     assert events["ada"].before["password"] == "pbkdf2_sha256"
     assert "pbkdf2_sha256$" not in str(events["ada"].before) + str(events["ada"].after)  # no hash kept
     assert events["ada"].object_id == str(after["ada"].pk) and events["ada"].user is None
+    # A superuser reads it in the audit list.
+    client.force_login(f.user("root", is_superuser=True, is_staff=True))
+    page = client.get("/audit/", {"action": "expire_password"}).content.decode()
+    assert page.count("停用旧密码") == 3 and "ada" in page and "dormant" in page  # the filter, two rows
+    client.logout()
     # An administrator's reset lets them in again (set_password: Argon2id).
     after["ada"].set_password("a-new-password-2026")
     after["ada"].save()
