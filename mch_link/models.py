@@ -634,6 +634,7 @@ class AuditEvent(models.Model):
         "create": _("新建"), "update": _("修改"), "move": _("改期"), "cancel": _("取消"),
         "waive": _("免除"), "confirm": _("确认"), "dispute": _("提出异议"), "amend": _("修改记录"),
         "submit": _("提交记录"), "approve": _("审核通过"), "reopen": _("重新开放"),
+        "expire_password": _("停用旧密码"),
     }
 
     @property

@@ -187,9 +187,11 @@ else:
 # --- Auth -----------------------------------------------------------------------------------
 # django-axes refuses a login before the password is checked once the account or the address
 # has failed LOGIN_FAILURE_LIMIT times within LOGIN_COOLOFF_MINUTES (docs/security.md).
+# Then Django's ModelBackend, whose failures all cost the same while legacy (PBKDF2) hashes
+# remain, so that a login's time does not tell which accounts still hold one (mch_link/passwords.py).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "mch_link.passwords.EvenCostBackend",
 ]
 # Argon2id at OWASP's parameters (mch_link/hashers.py, docs/security.md); the PBKDF2 hashes
 # stored before still verify and are re-hashed at the next login.
