@@ -315,6 +315,9 @@ FEED_ALARM_MINUTES = env_int("FEED_ALARM_MINUTES", 24 * 60)
 # older than 1.22. FEED_PREPARED_STATEMENTS, its name when it covered the feeds alone, is read
 # when PREPARED_STATEMENTS is not set.
 PREPARED_STATEMENTS = env_bool("PREPARED_STATEMENTS", env_bool("FEED_PREPARED_STATEMENTS", True))
+# At most this many prepared a connection, least recently used deallocated first: each holds
+# server memory, 30-400 KB (a city report's five about 1.5 MB), so 32 is about 10 MB a connection.
+PREPARED_STATEMENTS_MAX = env_int("PREPARED_STATEMENTS_MAX", 32)
 
 # --- JSON API (docs/api.md) ------------------------------------------------------------------
 # Requests a personal access token may make a minute; more are answered 429 with Retry-After.

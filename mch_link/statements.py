@@ -12,8 +12,10 @@ At most 512 statements (least recently used first out), each a few KB.
 kept statement is parsed and planned by the server once per connection, then only executed.
 Planning a report's five statements cost a city report about 5 ms of its 17 (IN lists of
 ~100 region ids, the tallies' joins), more than running some of them. The same holds for
-the feeds' statements (scheduling.feed_reads). psycopg keeps at most 100 prepared statements
-a connection (least recently used deallocated first), and a connection lives CONN_MAX_AGE.
+the feeds' statements (scheduling.feed_reads). Each takes server memory for the life of the
+connection (CONN_MAX_AGE): measured 30-400 KB, about 1.5 MB for a city report's five, 31 MB for
+psycopg's default of 100 a connection. So at most PREPARED_STATEMENTS_MAX (32, ~10 MB) are kept
+prepared on a connection, the least recently used deallocated first.
 Off behind a transaction-pooling pgbouncer older than 1.22 (docs/deploy.md).
 """
 
@@ -221,6 +223,7 @@ def cursor(db):
         return
     if raw.prepare_threshold is None:  # Django's default: prepare nothing on its own
         raw.prepare_threshold = 2**31 - 1  # still nothing but what asks for it (prepare=True)
+        raw.prepared_max = settings.PREPARED_STATEMENTS_MAX  # the server's memory, see above
     prepared = _prepared_cursor(connection)
     with connection.make_debug_cursor(prepared) if connection.queries_logged else connection.make_cursor(prepared) as c:
         yield c

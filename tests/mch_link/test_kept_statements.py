@@ -163,3 +163,27 @@ def test_inside_a_transaction_a_stale_prepared_statement_fails_once_and_its_conn
         migration.close()
         with connection.cursor() as cursor:
             cursor.execute("DEALLOCATE ALL")
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)  # a connection of its own, configured at its first prepared statement
+def test_a_connection_keeps_at_most_prepared_statements_max_prepared(contracts, settings):
+    """Each prepared statement holds server memory for the life of the connection (a city
+    report's five about 1.5 MB): a connection keeps at most PREPARED_STATEMENTS_MAX, the least
+    recently used deallocated first, and the reports are the same."""
+    from reports.rows import completion_rows
+
+    settings.PREPARED_STATEMENTS = True
+    settings.PREPARED_STATEMENTS_MAX = 6
+    connection.close()
+    statements.STATEMENTS.clear()
+    try:
+        reports = {p: completion_rows(region=contracts.city, period=p, as_of=D(2026, 6, 1)).as_json()
+                   for p in ("2026", "2026Q1", "2026Q2")}  # 3 x 5 statements, the registry's shared
+        assert 0 < len(_prepared()) <= 6
+        settings.PREPARED_STATEMENTS = False
+        statements.STATEMENTS.clear()
+        assert reports == {p: completion_rows(region=contracts.city, period=p, as_of=D(2026, 6, 1)).as_json()
+                           for p in reports}
+    finally:
+        connection.close()  # the next tests' connection configured afresh
