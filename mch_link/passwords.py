@@ -23,7 +23,7 @@ from time import monotonic
 from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.hashers import get_hashers, identify_hasher, make_password
+from django.contrib.auth.hashers import check_password, get_hashers, identify_hasher, make_password
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -97,6 +97,27 @@ def is_legacy(encoded):
     return algorithm in {h.algorithm for h in legacy_hashers()}
 
 
+def _check_and_upgrade(user, password):
+    """(right, upgraded): whether `password` is `user`'s, as user.check_password() tells, and
+    whether its hash was re-hashed with the default hasher (a legacy hash, or other Argon2
+    parameters). The re-hash is stored only if the stored hash is still the one checked: a
+    PBKDF2 check takes about 0.4 s, and a password expired (legacy_passwords_expire) or reset by
+    an administrator meanwhile must not be replaced by the old one re-hashed (Django's setter
+    saves whatever it checked). Then the password is no longer right. One UPDATE when re-hashed."""
+    stored = user.password
+    lost = []
+
+    def upgrade(raw_password):
+        user.set_password(raw_password)
+        user._password = None  # an upgrade is no password change (as Django's setter)
+        manager = type(user)._default_manager
+        if not manager.filter(pk=user.pk, password=stored).update(password=user.password):
+            lost.append(True)  # changed since it was read: the check was of a password gone
+
+    right = check_password(password, stored, upgrade)
+    return right and not lost, user.password != stored
+
+
 class EvenCostBackend(ModelBackend):
     """Django's ModelBackend, whose failures all cost the same while a legacy hash is stored.
 
@@ -122,8 +143,7 @@ class EvenCostBackend(ModelBackend):
             stored, upgraded = None, False
         else:
             stored = user.password
-            right = user.check_password(password)  # re-hashes a legacy hash when right
-            upgraded = user.password != stored
+            right, upgraded = _check_and_upgrade(user, password)
             if upgraded and is_legacy(stored):
                 forget_legacy_hashes()  # perhaps the last one
             if right and self.user_can_authenticate(user):
@@ -149,8 +169,9 @@ def legacy_passwords_expire(*, not_since, reason=""):
     """Make the passwords of the legacy accounts not logged in since `not_since` unusable, so
     that only an administrator's reset lets them in again; one audit event each (action
     "expire_password", by the system; neither the old nor the new hash is written). Returns the
-    expired users. One transaction; the rows are locked so that a login going on commits first
-    or sees the password gone."""
+    expired users. One transaction; the rows are locked so that a login going on either stored
+    its upgrade first (then the account is no longer legacy and is left alone) or finds the
+    password changed when it stores its upgrade, and is refused (_check_and_upgrade)."""
     expired = []
     with transaction.atomic():
         for user in legacy_accounts(not_since=not_since).select_for_update():

@@ -329,3 +329,39 @@ def test_bad_flags_are_refused_and_change_nothing(cast, args, message):
 def test_the_list_never_shows_a_hash(cast):
     out = run()
     assert "$" not in out
+
+
+@pytest.mark.parametrize("meanwhile", ["expired", "reset by an administrator"])
+def test_a_password_changed_while_a_login_checks_the_legacy_hash_stays_changed(client, dormant, monkeypatch,
+                                                                               meanwhile):
+    """Checking a PBKDF2 hash takes about 0.4 s. If the expiry (or an administrator's reset)
+    commits meanwhile, the login must not then store the old password again as Argon2id (the
+    upgrade) nor log in with it: the expiry's audit event says the password is unusable, and
+    a reset of a leaked password must hold."""
+    from mch_link.passwords import legacy_passwords_expire
+
+    real_verify = django_hashers.PBKDF2PasswordHasher.verify
+    changed = []
+
+    def verify(self, password, encoded):
+        right = real_verify(self, password, encoded)
+        if not changed:  # another process, while this login checks the hash it read
+            changed.append(True)
+            if meanwhile == "expired":
+                assert [u.username for u in legacy_passwords_expire(not_since=timezone.localdate())] == ["dormant"]
+            else:
+                user = User.objects.get(username="dormant")
+                user.set_password("a-new-password-2026")
+                user.save()
+        return right
+
+    monkeypatch.setattr(django_hashers.PBKDF2PasswordHasher, "verify", verify)
+    assert not log_in(client, "dormant", PASSWORD)
+    assert "_auth_user_id" not in client.session
+    stored = User.objects.get(username="dormant").password
+    if meanwhile == "expired":
+        assert not is_password_usable(stored)
+        assert AuditEvent.objects.get(action="expire_password").after == {"password": "unusable"}
+    else:
+        assert django_hashers.check_password("a-new-password-2026", stored)
+        assert not django_hashers.check_password(PASSWORD, stored)
