@@ -9,9 +9,10 @@ evens out only the default hasher, so a wrong password for a dormant account on 
 visibly later than one for an unknown name or an Argon2 account.
 
 `EvenCostBackend` gives every failed authentication the same work while any legacy hash is
-stored: the default hasher once and the legacy hasher once, at its configured work factor.
-Once none is left, failures cost the default hasher only, as in Django. Successful logins of
-Argon2 accounts are never padded.
+stored: the default hasher once and each legacy algorithm still stored once, at its configured
+work factor (PBKDF2-SHA1 and PBKDF2-SHA256 do not cost the same per iteration). Once none is
+left, failures cost the default hasher only, as in Django. Successful logins of Argon2
+accounts are never padded.
 
 `legacy_accounts()` and `legacy_passwords_expire()` let an operator end the transition
 (`manage.py legacy_passwords`)."""
@@ -25,7 +26,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.hashers import check_password, get_hashers, identify_hasher, make_password
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Case, CharField, Q, Value, When
 from django.utils import timezone
 
 from .models import AuditEvent
@@ -43,7 +44,7 @@ LEGACY_CHECK_SECONDS = 300
 @dataclass(frozen=True)
 class _Known:
     algorithms: tuple  # the legacy algorithms it was read for (settings may change in tests)
-    remain: bool
+    stored: frozenset  # those of them some user's stored hash has
     read_at: float  # monotonic()
 
 
@@ -69,18 +70,27 @@ def legacy_accounts(*, not_since=None):
     return users.order_by("username")
 
 
-def legacy_hashes_remain():
-    """Whether any user's stored hash is a legacy one, as read at most LEGACY_CHECK_SECONDS
-    ago by this process. Hidden query: one `EXISTS` when that read is older or forgotten."""
+def legacy_algorithms_stored():
+    """The legacy algorithms (frozenset of names) of the users' stored hashes, as read at most
+    LEGACY_CHECK_SECONDS ago by this process. Hidden query: one (the distinct algorithms of the
+    legacy hashes) when that read is older or forgotten."""
     global _known
     algorithms = tuple(h.algorithm for h in legacy_hashers())
     if not algorithms:
-        return False
+        return frozenset()
     now = monotonic()
     known = _known
     if known is None or known.algorithms != algorithms or now - known.read_at >= LEGACY_CHECK_SECONDS:
-        known = _known = _Known(algorithms, legacy_accounts().exists(), now)
-    return known.remain
+        which = Case(*(When(password__startswith=f"{a}$", then=Value(a)) for a in algorithms),
+                     output_field=CharField())
+        stored = legacy_accounts().order_by().annotate(_legacy=which).values_list("_legacy", flat=True).distinct()
+        known = _known = _Known(algorithms, frozenset(stored), now)
+    return known.stored
+
+
+def legacy_hashes_remain():
+    """Whether any user's stored hash is a legacy one (legacy_algorithms_stored())."""
+    return bool(legacy_algorithms_stored())
 
 
 def forget_legacy_hashes():
@@ -123,10 +133,12 @@ class EvenCostBackend(ModelBackend):
 
     What each failure has done before the padding, and what is added:
     - unknown name, unusable password, Argon2 hash (wrong password, or right but inactive):
-      the default hasher once (Django's own evening-out); adds the first legacy hasher once.
+      the default hasher once (Django's own evening-out); adds each legacy hasher whose
+      algorithm some stored hash has (legacy_algorithms_stored) once.
     - legacy hash: the legacy hasher at the work factor stored in that hash; adds the rest up
-      to the configured one (harden_runtime, which Django skips when the algorithm changed)
-      and the default hasher once, unless a right password upgraded it (an inactive account).
+      to the configured one (harden_runtime, which Django skips when the algorithm changed),
+      the default hasher once, unless a right password upgraded it (an inactive account), and
+      each other legacy algorithm stored once.
     """
 
     def authenticate(self, request, username=None, password=None, **kwargs):
@@ -156,13 +168,17 @@ class EvenCostBackend(ModelBackend):
 
     @staticmethod
     def _even_out(password, stored, *, upgraded):
+        checked = None  # the legacy algorithm the failure has already run
         if stored is not None and is_legacy(stored):
-            identify_hasher(stored).harden_runtime(password, stored)
+            hasher = identify_hasher(stored)
+            checked = hasher.algorithm
+            hasher.harden_runtime(password, stored)
             if not upgraded:
                 make_password(password)
-        elif legacy_hashes_remain():
-            hasher = legacy_hashers()[0]
-            hasher.encode(password, hasher.salt())  # as costly as verifying a hash it stored
+        stored_algorithms = legacy_algorithms_stored()
+        for hasher in legacy_hashers():
+            if hasher.algorithm != checked and hasher.algorithm in stored_algorithms:
+                hasher.encode(password, hasher.salt())  # as costly as verifying a hash it stored
 
 
 def legacy_passwords_expire(*, not_since, reason=""):

@@ -365,3 +365,19 @@ def test_a_password_changed_while_a_login_checks_the_legacy_hash_stays_changed(c
     else:
         assert django_hashers.check_password("a-new-password-2026", stored)
         assert not django_hashers.check_password(PASSWORD, stored)
+
+
+def pbkdf2_sha1_account_wrong_password():
+    return "imported", WRONG
+
+
+@pytest.mark.parametrize("failure", [*FAILURES, pbkdf2_sha1_account_wrong_password], ids=lambda fn: fn.__name__)
+def test_while_sha1_hashes_remain_too_every_failed_login_does_the_same_work(client, dormant, work, failure):
+    """A PBKDF2-SHA1 hash (imported from another system) is checked with SHA-1, whose cost per
+    iteration is not SHA-256's (here 0.42 s against 0.35 s for 1,000,000): while one is stored,
+    every failure also does each legacy algorithm still stored once."""
+    stored_as(f.user("imported"), pbkdf2(hasher="pbkdf2_sha1"))
+    username, password = failure()
+    work.clear()
+    assert not log_in(client, username, password)
+    assert dict(work) == {**EVEN, "pbkdf2 sha1 iterations": 1_000_000}
