@@ -181,10 +181,16 @@ class EvenCostBackend(ModelBackend):
                 hasher.encode(password, hasher.salt())  # as costly as verifying a hash it stored
 
 
+def last_login_text(user):
+    """When `user` last logged in, as the list and the audit trail say it (Asia/Shanghai)."""
+    return f"最后登录 {timezone.localtime(user.last_login):%Y-%m-%d %H:%M}" if user.last_login else "从未登录"
+
+
 def legacy_passwords_expire(*, not_since, reason=""):
     """Make the passwords of the legacy accounts not logged in since `not_since` unusable, so
     that only an administrator's reset lets them in again; one audit event each (action
-    "expire_password", by the system; neither the old nor the new hash is written). Returns the
+    "expire_password", by the system: the old hash's algorithm, and the last login in the reason;
+    neither the old nor the new hash is written). Returns the
     expired users. One transaction; the rows are locked so that a login going on either stored
     its upgrade first (then the account is no longer legacy and is left alone) or finds the
     password changed when it stores its upgrade, and is refused (_check_and_upgrade)."""
@@ -198,8 +204,9 @@ def legacy_passwords_expire(*, not_since, reason=""):
             AuditEvent.objects.create(
                 user=None, action="expire_password", model=user._meta.model_name, object_id=str(user.pk),
                 object_repr=user.get_username()[:200],
-                before={"password": algorithm, "last_login": user.last_login and user.last_login.isoformat()},
-                after={"password": "unusable"}, reason=reason[:200],
+                before={"password": algorithm}, after={"password": "unusable"},
+                # the last login, which did not change, read with the reason (Asia/Shanghai)
+                reason=f"{last_login_text(user)}；{reason}"[:200],
             )
     forget_legacy_hashes()
     return expired

@@ -381,3 +381,18 @@ def test_while_sha1_hashes_remain_too_every_failed_login_does_the_same_work(clie
     work.clear()
     assert not log_in(client, username, password)
     assert dict(work) == {**EVEN, "pbkdf2 sha1 iterations": 1_000_000}
+
+
+def test_the_audit_list_reads_an_expiry_in_chinese_with_the_last_login_in_local_time(client, cast):
+    """ada last logged in on 2025-03-01 at 09:00 (Asia/Shanghai): the audit list says so, and
+    does not show her last login as changed to nothing (it was not), nor the UTC time, nor
+    the field names of the code."""
+    import re
+
+    run("--expire", "--not-since", "2026-01-01")
+    client.force_login(f.user("root", is_superuser=True, is_staff=True))
+    page = client.get("/audit/", {"action": "expire_password"}).content.decode()
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
+    assert "2025-03-01 09:00" in text and "从未登录" in text  # ada's last login, dormant's none
+    assert "T01:00" not in text and "last_login" not in text and "password：" not in text
+    assert "密码：pbkdf2_sha256 →" in text
