@@ -18,6 +18,7 @@ import decimal
 from dataclasses import dataclass, field
 
 from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.db import models
 from django.db.models import CharField, Q
 from django.db.models.fields.files import FieldFile
@@ -119,6 +120,13 @@ def audited_models():
     return {name: apps.get_model(app, name) for app, name in AUDITED}
 
 
+def _read_models():
+    """audited_models() and the user model, for reading events: a user's events (a legacy
+    password expired, mch_link.passwords) are seen by superusers only (visible_events)."""
+    user_model = get_user_model()
+    return {**audited_models(), user_model._meta.model_name: user_model}
+
+
 def _ids(qs):
     """The primary keys of `qs` as text, as AuditEvent.object_id holds them (a subquery)."""
     return qs.annotate(_audit_id=Cast("pk", CharField())).values("_audit_id")
@@ -155,6 +163,7 @@ FIELD_LABELS = {
     "centre": _("托育机构"), "session": _("服务场次"), "provider": _("医疗卫生机构"),
     "county": _("区/县"), "approved_by": _("审核人"), "approved_at": _("审核时间"),
     "reopened_by": _("重新开放人"), "reopened_at": _("重新开放时间"), "contract": _("签约协议"),
+    "password": _("密码"),  # a user's (a legacy password expired)
     "version": _("版本号"), "uid": _("标识"), "id": _("编号"), "year": _("年度"), "live": _("有效"),
 }
 EMPTY = "—"
@@ -280,7 +289,7 @@ def readable(events):
     """The events (an iterable; load them with select_related(*PERSON)) as ReadableEvents.
     Runs one query per model the foreign keys point to, whatever the number of events."""
     events = list(events)
-    by_name = audited_models()
+    by_name = _read_models()
     names = _related_names(events, by_name)
     rows = []
     for e in events:

@@ -9,9 +9,10 @@ evens out only the default hasher, so a wrong password for a dormant account on 
 visibly later than one for an unknown name or an Argon2 account.
 
 `EvenCostBackend` gives every failed authentication the same work while any legacy hash is
-stored: the default hasher once and the legacy hasher once, at its configured work factor.
-Once none is left, failures cost the default hasher only, as in Django. Successful logins of
-Argon2 accounts are never padded.
+stored: the default hasher once and each legacy algorithm still stored once, at its configured
+work factor (PBKDF2-SHA1 and PBKDF2-SHA256 do not cost the same per iteration). Once none is
+left, failures cost the default hasher only, as in Django. Successful logins of Argon2
+accounts are never padded.
 
 `legacy_accounts()` and `legacy_passwords_expire()` let an operator end the transition
 (`manage.py legacy_passwords`)."""
@@ -23,9 +24,9 @@ from time import monotonic
 from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.hashers import get_hashers, identify_hasher, make_password
+from django.contrib.auth.hashers import check_password, get_hashers, identify_hasher, make_password
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Case, CharField, Q, Value, When
 from django.utils import timezone
 
 from .models import AuditEvent
@@ -43,7 +44,7 @@ LEGACY_CHECK_SECONDS = 300
 @dataclass(frozen=True)
 class _Known:
     algorithms: tuple  # the legacy algorithms it was read for (settings may change in tests)
-    remain: bool
+    stored: frozenset  # those of them some user's stored hash has
     read_at: float  # monotonic()
 
 
@@ -69,18 +70,27 @@ def legacy_accounts(*, not_since=None):
     return users.order_by("username")
 
 
-def legacy_hashes_remain():
-    """Whether any user's stored hash is a legacy one, as read at most LEGACY_CHECK_SECONDS
-    ago by this process. Hidden query: one `EXISTS` when that read is older or forgotten."""
+def legacy_algorithms_stored():
+    """The legacy algorithms (frozenset of names) of the users' stored hashes, as read at most
+    LEGACY_CHECK_SECONDS ago by this process. Hidden query: one (the distinct algorithms of the
+    legacy hashes) when that read is older or forgotten."""
     global _known
     algorithms = tuple(h.algorithm for h in legacy_hashers())
     if not algorithms:
-        return False
+        return frozenset()
     now = monotonic()
     known = _known
     if known is None or known.algorithms != algorithms or now - known.read_at >= LEGACY_CHECK_SECONDS:
-        known = _known = _Known(algorithms, legacy_accounts().exists(), now)
-    return known.remain
+        which = Case(*(When(password__startswith=f"{a}$", then=Value(a)) for a in algorithms),
+                     output_field=CharField())
+        stored = legacy_accounts().order_by().annotate(_legacy=which).values_list("_legacy", flat=True).distinct()
+        known = _known = _Known(algorithms, frozenset(stored), now)
+    return known.stored
+
+
+def legacy_hashes_remain():
+    """Whether any user's stored hash is a legacy one (legacy_algorithms_stored())."""
+    return bool(legacy_algorithms_stored())
 
 
 def forget_legacy_hashes():
@@ -97,15 +107,38 @@ def is_legacy(encoded):
     return algorithm in {h.algorithm for h in legacy_hashers()}
 
 
+def _check_and_upgrade(user, password):
+    """(right, upgraded): whether `password` is `user`'s, as user.check_password() tells, and
+    whether its hash was re-hashed with the default hasher (a legacy hash, or other Argon2
+    parameters). The re-hash is stored only if the stored hash is still the one checked: a
+    PBKDF2 check takes about 0.4 s, and a password expired (legacy_passwords_expire) or reset by
+    an administrator meanwhile must not be replaced by the old one re-hashed (Django's setter
+    saves whatever it checked). Then the password is no longer right. One UPDATE when re-hashed."""
+    stored = user.password
+    lost = []
+
+    def upgrade(raw_password):
+        user.set_password(raw_password)
+        user._password = None  # an upgrade is no password change (as Django's setter)
+        manager = type(user)._default_manager
+        if not manager.filter(pk=user.pk, password=stored).update(password=user.password):
+            lost.append(True)  # changed since it was read: the check was of a password gone
+
+    right = check_password(password, stored, upgrade)
+    return right and not lost, user.password != stored
+
+
 class EvenCostBackend(ModelBackend):
     """Django's ModelBackend, whose failures all cost the same while a legacy hash is stored.
 
     What each failure has done before the padding, and what is added:
     - unknown name, unusable password, Argon2 hash (wrong password, or right but inactive):
-      the default hasher once (Django's own evening-out); adds the first legacy hasher once.
+      the default hasher once (Django's own evening-out); adds each legacy hasher whose
+      algorithm some stored hash has (legacy_algorithms_stored) once.
     - legacy hash: the legacy hasher at the work factor stored in that hash; adds the rest up
-      to the configured one (harden_runtime, which Django skips when the algorithm changed)
-      and the default hasher once, unless a right password upgraded it (an inactive account).
+      to the configured one (harden_runtime, which Django skips when the algorithm changed),
+      the default hasher once, unless a right password upgraded it (an inactive account), and
+      each other legacy algorithm stored once.
     """
 
     def authenticate(self, request, username=None, password=None, **kwargs):
@@ -122,8 +155,7 @@ class EvenCostBackend(ModelBackend):
             stored, upgraded = None, False
         else:
             stored = user.password
-            right = user.check_password(password)  # re-hashes a legacy hash when right
-            upgraded = user.password != stored
+            right, upgraded = _check_and_upgrade(user, password)
             if upgraded and is_legacy(stored):
                 forget_legacy_hashes()  # perhaps the last one
             if right and self.user_can_authenticate(user):
@@ -136,21 +168,32 @@ class EvenCostBackend(ModelBackend):
 
     @staticmethod
     def _even_out(password, stored, *, upgraded):
+        checked = None  # the legacy algorithm the failure has already run
         if stored is not None and is_legacy(stored):
-            identify_hasher(stored).harden_runtime(password, stored)
+            hasher = identify_hasher(stored)
+            checked = hasher.algorithm
+            hasher.harden_runtime(password, stored)
             if not upgraded:
                 make_password(password)
-        elif legacy_hashes_remain():
-            hasher = legacy_hashers()[0]
-            hasher.encode(password, hasher.salt())  # as costly as verifying a hash it stored
+        stored_algorithms = legacy_algorithms_stored()
+        for hasher in legacy_hashers():
+            if hasher.algorithm != checked and hasher.algorithm in stored_algorithms:
+                hasher.encode(password, hasher.salt())  # as costly as verifying a hash it stored
+
+
+def last_login_text(user):
+    """When `user` last logged in, as the list and the audit trail say it (Asia/Shanghai)."""
+    return f"最后登录 {timezone.localtime(user.last_login):%Y-%m-%d %H:%M}" if user.last_login else "从未登录"
 
 
 def legacy_passwords_expire(*, not_since, reason=""):
     """Make the passwords of the legacy accounts not logged in since `not_since` unusable, so
     that only an administrator's reset lets them in again; one audit event each (action
-    "expire_password", by the system; neither the old nor the new hash is written). Returns the
-    expired users. One transaction; the rows are locked so that a login going on commits first
-    or sees the password gone."""
+    "expire_password", by the system: the old hash's algorithm, and the last login in the reason;
+    neither the old nor the new hash is written). Returns the
+    expired users. One transaction; the rows are locked so that a login going on either stored
+    its upgrade first (then the account is no longer legacy and is left alone) or finds the
+    password changed when it stores its upgrade, and is refused (_check_and_upgrade)."""
     expired = []
     with transaction.atomic():
         for user in legacy_accounts(not_since=not_since).select_for_update():
@@ -161,8 +204,9 @@ def legacy_passwords_expire(*, not_since, reason=""):
             AuditEvent.objects.create(
                 user=None, action="expire_password", model=user._meta.model_name, object_id=str(user.pk),
                 object_repr=user.get_username()[:200],
-                before={"password": algorithm, "last_login": user.last_login and user.last_login.isoformat()},
-                after={"password": "unusable"}, reason=reason[:200],
+                before={"password": algorithm}, after={"password": "unusable"},
+                # the last login, which did not change, read with the reason (Asia/Shanghai)
+                reason=f"{last_login_text(user)}；{reason}"[:200],
             )
     forget_legacy_hashes()
     return expired

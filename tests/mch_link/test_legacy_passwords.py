@@ -329,3 +329,70 @@ def test_bad_flags_are_refused_and_change_nothing(cast, args, message):
 def test_the_list_never_shows_a_hash(cast):
     out = run()
     assert "$" not in out
+
+
+@pytest.mark.parametrize("meanwhile", ["expired", "reset by an administrator"])
+def test_a_password_changed_while_a_login_checks_the_legacy_hash_stays_changed(client, dormant, monkeypatch,
+                                                                               meanwhile):
+    """Checking a PBKDF2 hash takes about 0.4 s. If the expiry (or an administrator's reset)
+    commits meanwhile, the login must not then store the old password again as Argon2id (the
+    upgrade) nor log in with it: the expiry's audit event says the password is unusable, and
+    a reset of a leaked password must hold."""
+    from mch_link.passwords import legacy_passwords_expire
+
+    real_verify = django_hashers.PBKDF2PasswordHasher.verify
+    changed = []
+
+    def verify(self, password, encoded):
+        right = real_verify(self, password, encoded)
+        if not changed:  # another process, while this login checks the hash it read
+            changed.append(True)
+            if meanwhile == "expired":
+                assert [u.username for u in legacy_passwords_expire(not_since=timezone.localdate())] == ["dormant"]
+            else:
+                user = User.objects.get(username="dormant")
+                user.set_password("a-new-password-2026")
+                user.save()
+        return right
+
+    monkeypatch.setattr(django_hashers.PBKDF2PasswordHasher, "verify", verify)
+    assert not log_in(client, "dormant", PASSWORD)
+    assert "_auth_user_id" not in client.session
+    stored = User.objects.get(username="dormant").password
+    if meanwhile == "expired":
+        assert not is_password_usable(stored)
+        assert AuditEvent.objects.get(action="expire_password").after == {"password": "unusable"}
+    else:
+        assert django_hashers.check_password("a-new-password-2026", stored)
+        assert not django_hashers.check_password(PASSWORD, stored)
+
+
+def pbkdf2_sha1_account_wrong_password():
+    return "imported", WRONG
+
+
+@pytest.mark.parametrize("failure", [*FAILURES, pbkdf2_sha1_account_wrong_password], ids=lambda fn: fn.__name__)
+def test_while_sha1_hashes_remain_too_every_failed_login_does_the_same_work(client, dormant, work, failure):
+    """A PBKDF2-SHA1 hash (imported from another system) is checked with SHA-1, whose cost per
+    iteration is not SHA-256's (here 0.42 s against 0.35 s for 1,000,000): while one is stored,
+    every failure also does each legacy algorithm still stored once."""
+    stored_as(f.user("imported"), pbkdf2(hasher="pbkdf2_sha1"))
+    username, password = failure()
+    work.clear()
+    assert not log_in(client, username, password)
+    assert dict(work) == {**EVEN, "pbkdf2 sha1 iterations": 1_000_000}
+
+
+def test_the_audit_list_reads_an_expiry_in_chinese_with_the_last_login_in_local_time(client, cast):
+    """ada last logged in on 2025-03-01 at 09:00 (Asia/Shanghai): the audit list says so, and
+    does not show her last login as changed to nothing (it was not), nor the UTC time, nor
+    the field names of the code."""
+    import re
+
+    run("--expire", "--not-since", "2026-01-01")
+    client.force_login(f.user("root", is_superuser=True, is_staff=True))
+    page = client.get("/audit/", {"action": "expire_password"}).content.decode()
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
+    assert "2025-03-01 09:00" in text and "从未登录" in text  # ada's last login, dormant's none
+    assert "T01:00" not in text and "last_login" not in text and "password：" not in text
+    assert "密码：pbkdf2_sha256 →" in text

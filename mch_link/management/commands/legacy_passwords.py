@@ -3,11 +3,7 @@ import datetime
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from mch_link.passwords import legacy_accounts, legacy_hashers, legacy_passwords_expire
-
-
-def _last_login(user):
-    return f"最后登录 {timezone.localtime(user.last_login):%Y-%m-%d %H:%M}" if user.last_login else "从未登录"
+from mch_link.passwords import last_login_text, legacy_accounts, legacy_hashers, legacy_passwords_expire
 
 
 class Command(BaseCommand):
@@ -38,7 +34,7 @@ class Command(BaseCommand):
         users = list(legacy_accounts(not_since=not_since))
         since = f", not logged in since {not_since} 自该日起未登录" if not_since else ""
         lines = [f"legacy password hashes ({algorithms}){since} 旧密码哈希账户: {len(users)}"]
-        lines += [f"  {u.get_username()}  {u.password.split('$', 1)[0]}  {_last_login(u)}" for u in users]
+        lines += [f"  {u.get_username()}  {u.password.split('$', 1)[0]}  {last_login_text(u)}" for u in users]
         if opts["expire"] and opts["dry_run"]:
             lines.append(f"would expire 将停用: {len(users)} (dry run: nothing changed)")
         elif opts["expire"]:
