@@ -318,6 +318,9 @@ PREPARED_STATEMENTS = env_bool("PREPARED_STATEMENTS", env_bool("FEED_PREPARED_ST
 # At most this many prepared a connection, least recently used deallocated first: each holds
 # server memory, 30-400 KB (a city report's five about 1.5 MB), so 32 is about 10 MB a connection.
 PREPARED_STATEMENTS_MAX = env_int("PREPARED_STATEMENTS_MAX", 32)
+if PREPARED_STATEMENTS_MAX < 1:  # 0 would prepare every statement again at each run
+    raise ImproperlyConfigured(
+        "PREPARED_STATEMENTS_MAX must be at least 1 (set PREPARED_STATEMENTS=0 to prepare none).")
 
 # --- JSON API (docs/api.md) ------------------------------------------------------------------
 # Requests a personal access token may make a minute; more are answered 429 with Retry-After.

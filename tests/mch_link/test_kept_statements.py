@@ -187,3 +187,18 @@ def test_a_connection_keeps_at_most_prepared_statements_max_prepared(contracts, 
                            for p in reports}
     finally:
         connection.close()  # the next tests' connection configured afresh
+
+
+@pytest.mark.parametrize("value", ["0", "-5"])
+def test_a_prepared_statements_max_below_one_is_refused_at_start(value):
+    """0 would have psycopg deallocate each statement it just prepared: every run planned again,
+    in three round trips. The settings refuse it at start, saying how to turn preparing off."""
+    from tests.mch_link.test_security import settings_in_a_clean_environment
+
+    result = settings_in_a_clean_environment("print(settings.PREPARED_STATEMENTS_MAX)", DEBUG="1",
+                                             PREPARED_STATEMENTS_MAX=value)
+    assert result.returncode != 0
+    assert "PREPARED_STATEMENTS_MAX must be at least 1" in result.stderr
+    ok = settings_in_a_clean_environment("print(settings.PREPARED_STATEMENTS_MAX)", DEBUG="1",
+                                         PREPARED_STATEMENTS_MAX="8")
+    assert ok.returncode == 0 and ok.stdout.split() == ["8"], ok.stderr
