@@ -166,15 +166,21 @@ def test_a_confirmation_does_not_read_the_registry_again(client, case, commit):
     """The usual write (a record's confirmation) leaves the registry version: the next miss
     reuses the registry part (no grade read) and shows the confirmation."""
     get(client, case.alice, Q1)
+    read = confirm_then_miss(client, case, commit)
+    assert "mch_link_centregrade" not in read and "mch_link_grade" not in read
+
+
+def confirm_then_miss(client, case, commit):
+    """The usual write (a disputed record's confirmation), then the city's dashboard: a miss
+    showing it. Returns the tables the miss read."""
     part = RecordCentre.objects.get(centre=case.little, record__session__kind="guidance")  # disputed
-    with at(AS_OF), commit():
+    with at(AS_OF), commit():  # the data version rises, the registry's not
         record_confirm(part=part, user=case.fay, confirm=True)
     with CaptureQueriesContext(connection) as ctx:
         shown = get(client, case.alice, Q1)
     assert shown["X-Report-Cache"] == "miss"
     assert confirmation_figure(case.city) in shown.content.decode()
-    read = {t for q in ctx.captured_queries for t in _tables_named(q["sql"])}
-    assert "mch_link_centregrade" not in read and "mch_link_grade" not in read
+    return {t for q in ctx.captured_queries for t in _tables_named(q["sql"])}
 
 
 # --------------------------------------------------------------------------- the version
@@ -409,15 +415,7 @@ def test_kept_registry_parts_are_bounded_in_facts(client, case, commit, monkeypa
     assert city_key not in REGISTRY_PARTS.kept and len(REGISTRY_PARTS.kept) == 1
     assert REGISTRY_PARTS.weight <= city
 
-    part = RecordCentre.objects.get(centre=case.little, record__session__kind="guidance")
-    with at(AS_OF), commit():  # the usual write: the data version rises, the registry's not
-        record_confirm(part=part, user=case.fay, confirm=True)
-    with CaptureQueriesContext(connection) as ctx:
-        shown = get(client, case.alice, Q1)
-    assert shown["X-Report-Cache"] == "miss"
-    assert confirmation_figure(case.city) in shown.content.decode()
-    read = {t for q in ctx.captured_queries for t in _tables_named(q["sql"])}
-    assert "mch_link_centregrade" in read  # the city's part built again
+    assert "mch_link_centregrade" in confirm_then_miss(client, case, commit)  # the city's part built again
 
     monkeypatch.setattr(REGISTRY_PARTS, "max_weight", city - 1)  # lighter than the city's part
     REGISTRY_PARTS.clear()
