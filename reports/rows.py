@@ -134,6 +134,14 @@ class Completion:
     JSON_KEYS = ("owed", "done_on_time", "done_late", "missed", "pending", "confirmed", "backfilled")
 
     def add(self, status, confirmation=UNCONFIRMED, n=1):
+        """Count `n` obligations of `status` whose centre's answer is `confirmation`."""
+        self.add_tally(status, n, n if confirmation == CONFIRMED else 0, n if confirmation == DISPUTED else 0)
+
+    def add_tally(self, status, n, confirmed=0, disputed=0, backfilled=0):
+        """Count `n` obligations of `status`, `confirmed` and `disputed` of them with that answer
+        of their centre (a confirmation counts for what is done only), `backfilled` of them done
+        by a late entry (补录)."""
+        self.backfilled += backfilled
         if status == CANCELLED:
             self.cancelled += n
             return
@@ -153,10 +161,8 @@ class Completion:
             if status == OVERDUE:
                 self.overdue += n
             return
-        if confirmation == CONFIRMED:
-            self.confirmed += n
-        elif confirmation == DISPUTED:
-            self.disputed += n
+        self.confirmed += confirmed
+        self.disputed += disputed
 
     def merge(self, other):
         for name in self.__dataclass_fields__:
@@ -583,8 +589,9 @@ def _backfilled_q():
 
 
 class _Places:
-    """Where an obligation is counted: its group (sub-region, provider, centre or None) as a
-    small integer, and the obligation field the queries read to place it (`field`).
+    """Where an obligation is counted besides its provider: its group (sub-region, centre,
+    either None when not grouped by it), and the obligation field the queries read to place it
+    (`field`).
 
     The sub-region is the county of a city, the township of a county, the city of everything;
     a township report groups by centre instead. Places are taken as of the tree's day: when no
@@ -603,7 +610,6 @@ class _Places:
         self.sub_index = self.SUB_INDEX.get(level)
         self.centre_township = centre_township  # township reports: centre id -> township id
         self.subs = {}  # township id -> sub-region id (None: none) or False (outside)
-        self.index = {}  # group -> small integer
         rows = tree.rows
         self.as_stored = tree.as_stored or all(  # no region changed by the day, or none that places a township
             tree.ancestors(pk) == (pk, r.parent_id, rows[r.parent_id].parent_id if r.parent_id else None)
@@ -626,21 +632,18 @@ class _Places:
             self.subs[township_id] = sub
         return sub
 
-    def group(self, place_id, provider_id):
-        """The group of an obligation from its `field` value and its provider; None: outside."""
+    def group(self, place_id):
+        """The group of an obligation from its `field` value: (sub-region id, centre id), either
+        None when not grouped by it; None: outside the region."""
         if self.centre_township is not None:
             township_id = self.centre_township.get(place_id)
             if township_id is None or self.sub(township_id) is False:
                 return None
-            key = (None, provider_id, place_id)
-        elif self.as_stored:  # place_id is the sub-region; the region's filter was exact
-            key = (place_id, provider_id, None)
-        else:
-            sub = self.sub(place_id)
-            if sub is False:
-                return None
-            key = (sub, provider_id, None)
-        return self.index.setdefault(key, len(self.index))
+            return (None, place_id)
+        if self.as_stored:  # place_id is the sub-region; the region's filter was exact
+            return (place_id, None)
+        sub = self.sub(place_id)
+        return None if sub is False else (sub, None)
 
 
 FIELD_SEP = "\x1f"  # the ASCII unit separator: never in a code or name
@@ -843,58 +846,80 @@ def _computed_statement(obligations, place_field, counted, trend, as_of, limit=N
     return sql, tuple(params)
 
 
-def _count(tallies, places, trend, providers, as_of):
-    """The one count of a report from its tallies (either source): (counts, backfilled,
-    trend_counts, overdue), counts being {(kind, group index, status, confirmation): n} over the
-    counted periods, backfilled {(kind, group index): n} the late entries (补录) among them,
-    trend_counts {(period, status): n}, overdue the ObligationRows of the late ones.
-    Tallies whose place resolves outside the region on the day are left out."""
-    counts, backfilled, overdue = {}, Counter(), []
-    group, get, day_of = places.group, counts.get, _DayOf()
-    trend_sums = {}  # status -> its counts per trend period
+def _count(tallies, places, trend, providers, kinds, as_of):
+    """The one count of a report from its tallies (either source): (completion, subs,
+    by_provider, by_centre, trend_counts, overdue): completion {kind: Completion} over the
+    counted periods, for each of `kinds`; subs, by_provider and by_centre {(id, kind):
+    Completion} of the sub-regions, providers and centres with a count (Completion.add_tally
+    counts each tally); trend_counts {(period, status): n}; overdue the ObligationRows of the
+    late ones. Tallies whose place resolves outside the region on the day are left out.
+
+    One pass over the tallies (a province has thousands): each counts at once for its provider
+    and centre, and is summed for its sub-region and kind, which have a few keys each."""
+    by_provider, by_centre, sums, overdue = {}, {}, {}, []
+    group, day_of = places.group, _DayOf()
+    provider_get, centre_get, sums_get = by_provider.get, by_centre.get, sums.get
+    of_status = {}  # status -> its tallies' per_trend, summed at the end (a column at a time)
+    row = tuple.__new__  # ObligationRow from a tuple (a province's overdue list has 1,000s)
     for tally in tallies:
-        kind, status, provider_id, place_id, n, confirmed, disputed, backfilled_n, late = tally[:9]
-        if provider_id is None:  # a quarter's trend read apart: counts nothing else, placed nowhere
-            gi = None
-        else:
-            gi = group(place_id, provider_id)
-            if gi is None:
+        kind, status, provider_id, place_id, n, confirmed, disputed, backfilled, late = tally[:9]
+        if provider_id is not None:  # else a quarter's trend read apart: counts nothing else, placed nowhere
+            where = group(place_id)
+            if where is None:
                 continue
-        if backfilled_n:
-            backfilled[(kind, gi)] += backfilled_n
-        if n:
-            # Completion.add decides what a confirmation counts for (what is done only)
-            unconfirmed = n - confirmed - disputed
-            if unconfirmed:
-                key = (kind, gi, status, UNCONFIRMED)
-                counts[key] = get(key, 0) + unconfirmed
-            if confirmed:
-                key = (kind, gi, status, CONFIRMED)
-                counts[key] = get(key, 0) + confirmed
-            if disputed:
-                key = (kind, gi, status, DISPUTED)
-                counts[key] = get(key, 0) + disputed
-        sums = trend_sums.get(status)
-        if sums is None:
-            sums = trend_sums[status] = [0] * len(trend)
-        for i, m in enumerate(tally[9:]):
-            sums[i] += m
+            if n:
+                sub, centre_id = where
+                key = (provider_id, kind)
+                c = provider_get(key)
+                if c is None:
+                    c = by_provider[key] = Completion()
+                c.add_tally(status, n, confirmed, disputed, backfilled)
+                if centre_id is not None:
+                    key = (centre_id, kind)
+                    c = centre_get(key)
+                    if c is None:
+                        c = by_centre[key] = Completion()
+                    c.add_tally(status, n, confirmed, disputed, backfilled)
+                key = (sub, kind, status)
+                total = sums_get(key)
+                if total is None:
+                    sums[key] = [n, confirmed, disputed, backfilled]
+                else:
+                    total[0] += n
+                    total[1] += confirmed
+                    total[2] += disputed
+                    total[3] += backfilled
+        same = of_status.get(status)
+        if same is None:
+            of_status[status] = [tally[9:]]
+        else:
+            same.append(tally[9:])
         if late:
             p = providers[provider_id]
             if isinstance(late, str):  # one obligation's facts as text (_stored_statement)
                 late = (late.split(FIELD_SEP, 6),)
             for pk, ob_period, done_on, planned_on, confirmation, c_code, c_name in late:
-                done_on = day_of(done_on or None)
+                done_on = day_of(done_on) if done_on else None
                 # planned_on is not a fact of the status once done by as_of
-                planned_on = None if done_on is not None and done_on <= as_of else day_of(planned_on or None)
-                overdue.append(ObligationRow(int(pk), ob_period, kind, p.code, p.name, c_code, c_name, planned_on,
-                                             done_on, status, confirmation))
+                done = done_on is not None and done_on <= as_of
+                planned_on = day_of(planned_on) if planned_on and not done else None
+                overdue.append(row(ObligationRow, (int(pk), ob_period, kind, p.code, p.name, c_code, c_name, planned_on,
+                                                   done_on, status, confirmation)))
+    completion, subs = {kind: Completion() for kind in kinds}, {}
+    for (sub, kind, status), (n, confirmed, disputed, backfilled) in sums.items():
+        completion[kind].add_tally(status, n, confirmed, disputed, backfilled)
+        if sub is not None:
+            c = subs.get((sub, kind))
+            if c is None:
+                c = subs[(sub, kind)] = Completion()
+            c.add_tally(status, n, confirmed, disputed, backfilled)
     trend_counts = Counter()
-    for status, sums in trend_sums.items():
-        for code, m in zip(trend, sums, strict=True):
+    for status, same in of_status.items():
+        for code, column in zip(trend, zip(*same, strict=True), strict=True):
+            m = sum(column)
             if m:
                 trend_counts[(code, status)] += m
-    return counts, backfilled, trend_counts, overdue
+    return completion, subs, by_provider, by_centre, trend_counts, overdue
 
 
 def _freshness_statement(obligations, as_of):
@@ -995,47 +1020,15 @@ def completion_rows(*, region, period, provider=None, as_of=None, user=None, ove
     statement = STATEMENTS.get(_inputs_key(key, "stored" if used_stored else "computed", *inputs),
                                lambda: statements.bound(all_qs.db, build(all_qs, *inputs)))
     tallies = _run(all_qs.db, statement)
-    counts, backfilled, trend_counts, overdue = _count(tallies, places, trend_periods, providers, as_of)
-    groups = list(places.index)
-    completion = {kind: Completion() for kind in kinds}
-    subs, by_provider, by_centre = {}, {}, {}
+    completion, subs, by_provider, by_centre, trend_counts, overdue = _count(
+        tallies, places, trend_periods, providers, kinds, as_of)
 
-    def bucket(table, key, kind):
-        per_kind = table.get(key)
-        if per_kind is None:
-            per_kind = table[key] = {}
-        c = per_kind.get(kind)
-        if c is None:
-            c = per_kind[kind] = Completion()
-        return c
+    def rows_of(table):
+        """{id: {kind: Completion}} of a table of (id, kind) keys, every kind there."""
+        ids = dict.fromkeys(key for key, _kind in table)
+        return {key: {kind: table.get((key, kind)) or Completion() for kind in kinds} for key in ids}
 
-    # Summed per table first (a province has thousands of groups), then each sum added once.
-    per_kind, per_sub, per_provider, per_centre = {}, {}, {}, {}
-    for (kind, gi, status, confirmation), n in counts.items():
-        sub, provider_id, centre_id = groups[gi]
-        key = (kind, status, confirmation)
-        per_kind[key] = per_kind.get(key, 0) + n
-        if sub is not None:
-            key = (sub, kind, status, confirmation)
-            per_sub[key] = per_sub.get(key, 0) + n
-        key = (provider_id, kind, status, confirmation)
-        per_provider[key] = per_provider.get(key, 0) + n
-        if centre_id is not None:
-            key = (centre_id, kind, status, confirmation)
-            per_centre[key] = per_centre.get(key, 0) + n
-    for (kind, status, confirmation), n in per_kind.items():
-        completion[kind].add(status, confirmation, n)
-    for table, sums in ((subs, per_sub), (by_provider, per_provider), (by_centre, per_centre)):
-        for (group_key, kind, status, confirmation), n in sums.items():
-            bucket(table, group_key, kind).add(status, confirmation, n)
-    for (kind, gi), n in backfilled.items():  # 补录, a part of the done ones counted above
-        sub, provider_id, centre_id = groups[gi]
-        completion[kind].backfilled += n
-        if sub is not None:
-            bucket(subs, sub, kind).backfilled += n
-        bucket(by_provider, provider_id, kind).backfilled += n
-        if centre_id is not None:
-            bucket(by_centre, centre_id, kind).backfilled += n
+    subs, by_provider, by_centre = rows_of(subs), rows_of(by_provider), rows_of(by_centre)
 
     def full(per_kind):
         return {kind: per_kind.get(kind) or Completion() for kind in kinds}
