@@ -1024,33 +1024,30 @@ def completion_rows(*, region, period, provider=None, as_of=None, user=None, ove
         tallies, places, trend_periods, providers, kinds, as_of)
 
     def rows_of(table):
-        """{id: {kind: Completion}} of a table of (id, kind) keys, every kind there."""
+        """{id: {kind: Completion}} of a table of (id, kind) keys, every kind of the report there."""
         ids = dict.fromkeys(key for key, _kind in table)
         return {key: {kind: table.get((key, kind)) or Completion() for kind in kinds} for key in ids}
 
     subs, by_provider, by_centre = rows_of(subs), rows_of(by_provider), rows_of(by_centre)
 
-    def full(per_kind):
-        return {kind: per_kind.get(kind) or Completion() for kind in kinds}
-
     by_region = []
     if places.sub_index is not None:
+        city = Region.Level.CITY
         child_regions = tree.children(region_id) if region_id else [
-            r for r in tree.rows.values() if r.level == Region.Level.CITY and tree.resolve(r.pk) == r.pk]
+            r for r in tree.rows.values() if r.parent_id is None and r.level == city and tree.resolve(r.pk) == r.pk]
         seen = set()
         for r in sorted(child_regions, key=lambda r: r.code):
             seen.add(r.pk)
-            by_region.append(GroupRow(r.code, r.name, r.pk, full(subs.get(r.pk, {}))))
+            by_region.append(GroupRow(r.code, r.name, r.pk, subs.get(r.pk) or {kind: Completion() for kind in kinds}))
         for rid in sorted(set(subs) - seen, key=lambda rid: tree.get(rid).code):
             r = tree.get(rid)
-            by_region.append(GroupRow(r.code, r.name, r.pk, full(subs[rid])))
+            by_region.append(GroupRow(r.code, r.name, r.pk, subs[rid]))
     provider_rows = sorted(
-        (GroupRow(providers[pid].code, providers[pid].name, pid, full(per_kind))
-         for pid, per_kind in by_provider.items()),
+        (GroupRow(providers[pid].code, providers[pid].name, pid, per_kind) for pid, per_kind in by_provider.items()),
         key=lambda g: g.code,
     )
     centre_rows = sorted(
-        (GroupRow(*centres.get(cid, ("", "", None))[:2], cid, full(per_kind)) for cid, per_kind in by_centre.items()),
+        (GroupRow(*centres.get(cid, ("", "", None))[:2], cid, per_kind) for cid, per_kind in by_centre.items()),
         key=lambda g: (g.name, g.code),
     )
     trend = []
