@@ -672,7 +672,8 @@ def _late_text(as_of):
 # them, or None; per_trend the counts per trend period (any confirmation). _count reads them.
 # A quarter's trend read apart (`trend_apart`, when no row read is to be left out after placing)
 # comes as one tally per kind and status with no provider, no place and nothing counted but
-# per_trend; the other tallies then read only the counted periods, and their per_trend are 0.
+# per_trend (the earlier quarters'); the other tallies then read only the counted periods, and
+# their per_trend count those. A late tally's per_trend are 0.
 
 
 def _stored_statement(obligations, place_field, counted, trend, as_of, limit=None, trend_apart=False):
@@ -718,11 +719,12 @@ def _stored_statement(obligations, place_field, counted, trend, as_of, limit=Non
     late = obligations.filter(in_counted, status__in=(OVERDUE, MISSED)).values(*fields, "pk").annotate(
         **zeros, late_text=_late_text(as_of),
     ).values_list(*fields, "n0", "confirmed0", "disputed0", "backfilled0", "late_text", *(f"z{p}" for p in per_period))
-    if trend_rows is not None:
-        counts = counts.union(trend_rows, all=True)
+    trend_rows = () if trend_rows is None else (trend_rows,)  # one compound statement, no nesting
     try:
         if limit is None:
-            return counts.union(late, all=True).query.sql_with_params()
+            return counts.union(*trend_rows, late, all=True).query.sql_with_params()
+        if trend_rows:
+            counts = counts.union(*trend_rows, all=True)
         counts_sql, counts_params = counts.query.sql_with_params()
         # the limited branch as a derived table, which SQLite and PostgreSQL both accept in a
         # compound statement
@@ -889,11 +891,12 @@ def _count(tallies, places, trend, providers, kinds, as_of):
                     total[1] += confirmed
                     total[2] += disputed
                     total[3] += backfilled
-        same = of_status.get(status)
-        if same is None:
-            of_status[status] = [tally[9:]]
-        else:
-            same.append(tally[9:])
+        if not late:  # a late tally's per_trend are 0
+            same = of_status.get(status)
+            if same is None:
+                of_status[status] = [tally[9:]]
+            else:
+                same.append(tally[9:])
         if late:
             p = providers[provider_id]
             if isinstance(late, str):  # one obligation's facts as text (_stored_statement)
