@@ -663,8 +663,10 @@ def _late_text(as_of):
                   "contract__centre__name", output_field=TextField())
 
 
-# Both sources of the counts yield tallies of one shape, one per (kind, status, provider, place):
-#   (kind, status, provider id, place id, n, confirmed, disputed, backfilled, late, *per_trend)
+# Both sources of the counts yield tallies of one shape, one per (provider, place, kind, status):
+#   (provider id, place id, kind, status, n, confirmed, disputed, backfilled, late, *per_trend)
+# grouped in that order: SQLite's GROUP BY sorts its rows by those keys, and comparing the
+# integers first took it 10 % less time than the kind's and status's texts first.
 # n, confirmed, disputed and backfilled (补录) over the counted periods (parts of n);
 # late the overdue and missed obligations of the counted periods, each (id, period, done_on,
 # planned_on, confirmation, centre code, centre name), ids and dates as values or as their text:
@@ -679,7 +681,7 @@ def _late_text(as_of):
 def _stored_statement(obligations, place_field, counted, trend, as_of, limit=None, trend_apart=False):
     """The statement of the tallies of `obligations` by their stored status and confirmation:
     (sql, params), or None when it can match nothing (EmptyResultSet), run by _run. A GROUP BY
-    (kind, status, provider and place, see _Places; the periods as conditional counts), and
+    (provider, place, kind and status, see _Places; the periods as conditional counts), and
     after it (UNION ALL) one tally per late (overdue or missed) obligation of the counted
     periods, counting nothing, with the obligation's facts as text: with `limit`, only the
     first in the overdue list's order (late_order). The caller has checked that the stored
@@ -690,7 +692,7 @@ def _stored_statement(obligations, place_field, counted, trend, as_of, limit=Non
     in a GROUP BY of their own, and the first reads only the counted periods: their rows are not
     grouped by provider and place for nothing (at the province's second quarter, a quarter
     fewer tallies)."""
-    fields = ("kind", "status", "contract__provider_id", place_field)
+    fields = ("contract__provider_id", place_field, "kind", "status")  # the tallies' order (above)
     read_all = set(trend) <= set(counted)  # a year report: every row read is counted
     per_period = {f"t{i}": Count("pk", filter=Q(period=code)) for i, code in enumerate(trend)}
     none = Value(0, output_field=IntegerField())
@@ -703,7 +705,7 @@ def _stored_statement(obligations, place_field, counted, trend, as_of, limit=Non
             late0=Value(None, output_field=TextField()),
             **{name: none if code in counted else count
                for (name, count), code in zip(per_period.items(), trend, strict=True)},
-        ).values_list("kind", "status", "provider0", "place0", "n0", "confirmed0", "disputed0", "backfilled0", "late0",
+        ).values_list("provider0", "place0", "kind", "status", "n0", "confirmed0", "disputed0", "backfilled0", "late0",
                       *per_period)
         obligations, read_all = obligations.filter(period__in=sorted(counted)), True
     in_counted = Q() if read_all else Q(period__in=sorted(counted))
@@ -786,8 +788,8 @@ def _computed_statement(obligations, place_field, counted, trend, as_of, limit=N
     """The statement of the tallies of `obligations` with each status computed as of `as_of` in
     the database: (sql, params), or None when it can match nothing, run by _run. The facts as
     known on as_of, one row per obligation (_facts_as_known), then each status by
-    status.status_sql (obligation_status as a CASE expression), counted by kind, status,
-    provider and place as _stored_statement counts the stored ones (the periods as conditional
+    status.status_sql (obligation_status as a CASE expression), counted by provider, place,
+    kind and status as _stored_statement counts the stored ones (the periods as conditional
     counts; with `trend_apart`, a quarter's trend by kind and status in a GROUP BY of its own),
     and after it (UNION ALL) one tally per late (overdue or missed)
     obligation of the counted periods, with its facts as text (with `limit`, only the first in
@@ -818,18 +820,18 @@ def _computed_statement(obligations, place_field, counted, trend, as_of, limit=N
         f"WITH g (g_id, f_planned, f_conf) AS ({sessions_sql}), "
         f"s AS (SELECT f.*, g.f_planned, g.f_conf, {status} AS f_status FROM ({facts_sql}) f "
         f"LEFT JOIN g ON g.g_id = f.f_id) "
-        f"SELECT f_kind, f_status, f_provider, f_place, "
+        f"SELECT f_provider, f_place, f_kind, f_status, "
         f"SUM(CASE WHEN {in_counted} THEN 1 ELSE 0 END), "
         f"SUM(CASE WHEN {in_counted} AND {confirmation} = 2 THEN 1 ELSE 0 END), "
         f"SUM(CASE WHEN {in_counted} AND {confirmation} = 1 THEN 1 ELSE 0 END), "
         f"SUM(CASE WHEN {in_counted} AND f_status IN (%s, %s) AND f_entered_late = 1 THEN 1 ELSE 0 END), "
-        + (f"NULL{per_trend} FROM s WHERE {in_counted} GROUP BY f_kind, f_status, f_provider, f_place "
-           f"UNION ALL SELECT f_kind, f_status, NULL, NULL, 0, 0, 0, 0, NULL{per_trend} FROM s WHERE NOT {in_counted} "
+        + (f"NULL{per_trend} FROM s WHERE {in_counted} GROUP BY f_provider, f_place, f_kind, f_status "
+           f"UNION ALL SELECT NULL, NULL, f_kind, f_status, 0, 0, 0, 0, NULL{per_trend} FROM s WHERE NOT {in_counted} "
            f"GROUP BY f_kind, f_status " if apart
-           else f"NULL{per_trend} FROM s GROUP BY f_kind, f_status, f_provider, f_place ")
+           else f"NULL{per_trend} FROM s GROUP BY f_provider, f_place, f_kind, f_status ")
     )
     quote = connections[obligations.db].ops.quote_name
-    late = (f"SELECT f_kind, f_status, f_provider, f_place, 0, 0, 0, 0, {late_text}{zeros} FROM s "
+    late = (f"SELECT f_provider, f_place, f_kind, f_status, 0, 0, 0, 0, {late_text}{zeros} FROM s "
             f"JOIN {quote(Centre._meta.db_table)} ce ON ce.id = s.f_centre "
             f"JOIN {quote(Provider._meta.db_table)} pr ON pr.id = s.f_provider "
             f"WHERE {in_counted} AND f_status IN (%s, %s)")
@@ -864,7 +866,7 @@ def _count(tallies, places, trend, providers, kinds, as_of):
     of_status = {}  # status -> its tallies' per_trend, summed at the end (a column at a time)
     row = tuple.__new__  # ObligationRow from a tuple (a province's overdue list has 1,000s)
     for tally in tallies:
-        kind, status, provider_id, place_id, n, confirmed, disputed, backfilled, late = tally[:9]
+        provider_id, place_id, kind, status, n, confirmed, disputed, backfilled, late = tally[:9]
         if provider_id is not None:  # else a quarter's trend read apart: counts nothing else, placed nowhere
             where = group(place_id)
             if where is None:
