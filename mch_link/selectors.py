@@ -72,20 +72,30 @@ class RegionTree:
                 parents = Region.objects.filter(pk=within.parent_id)
                 qs = qs.filter(region_q(within) | Q(pk=within.parent_id) | Q(pk__in=parents.values("parent_id"))
                                | Q(Exists(changed)))
-            return qs.values_list(*REGION_FIELDS)
+            # the days as ISO text, parsed below for the few regions that have one (a boundary
+            # change): converting every row's two empty days cost a province ~0.4 ms
+            return qs.values_list(*REGION_FIELDS[:5], Cast("valid_from", CharField()), Cast("valid_to", CharField()),
+                                  "successor_id")
 
         # compiled once per process and input (statements.kept_rows)
         within_key = (within.pk, within.level, within.parent_id) if within is not None else None
         db = Region.objects.db
-        make = RegionRow._make
-        rows = {row[0]: make(row) for row in kept_rows(("regions", db, day, within_key), regions)}
-        tree = cls(day=day, rows=rows, db=db)
-        # Whole when asked, or when a region changed (the EXISTS then returned every row)
-        tree.as_stored = all(tree._valid(r) for r in rows.values())
+        make, parse = RegionRow._make, datetime.date.fromisoformat
+        rows, changed, predecessors = {}, [], {}
+        for row in kept_rows(("regions", db, day, within_key), regions):
+            if row[5] is not None or row[6] is not None or row[7] is not None:
+                pk, code, name, level, parent_id, valid_from, valid_to, successor_id = row
+                row = (pk, code, name, level, parent_id, valid_from and parse(valid_from), valid_to and parse(valid_to),
+                       successor_id)
+                changed.append(row)
+                if successor_id:
+                    predecessors.setdefault(successor_id, []).append(pk)
+            rows[row[0]] = make(row)
+        tree = cls(day=day, rows=rows, predecessors=predecessors, db=db)
+        # Whole when asked, or when a region changed (the EXISTS then returned every row); a
+        # region without days stood on every day
+        tree.as_stored = all(tree._valid(rows[row[0]]) for row in changed)
         tree.whole = within is None or not tree.as_stored
-        for r in rows.values():
-            if r.successor_id:
-                tree.predecessors.setdefault(r.successor_id, []).append(r.pk)
         return tree
 
     def resolve(self, region_id):
@@ -112,7 +122,11 @@ class RegionTree:
         """(township, county, city) ids of a township as of `day`, each resolved (a township
         under a county merged into another counts in the successor). Memoised per township."""
         found = self._ancestors.get(township_id)
-        if found is None:
+        if found is None and self.as_stored:  # each stands for itself: the stored parents
+            rows = self.rows
+            county = rows[township_id].parent_id
+            found = self._ancestors[township_id] = (township_id, county, rows[county].parent_id if county else None)
+        elif found is None:
             t = self.resolve(township_id)
             county = self.rows[t].parent_id
             county = self.resolve(county) if county else None
@@ -235,12 +249,12 @@ def registry_as_of(day, region=None):
 
     ancestors = tree.ancestors  # (township, county, city), memoised per township
     centres, contracts = [], {}
-    last = None
+    last, new = None, tuple.__new__  # CentreFacts from a tuple (a province has 1,000s)
     for pk, code, name, township_id, rank, provider_id, valid_from, valid_to in kept_rows(
         ("registry.centres", Centre.objects.db, day, inside), centre_qs
     ):
         if last is None or last.id != pk:
-            last = CentreFacts(pk, code, name, *ancestors(township_id), rank)
+            last = new(CentreFacts, (pk, code, name, *ancestors(township_id), rank))
             centres.append(last)
         elif last.grade_rank != rank:  # a later award of the same centre
             centres[-1] = last = last._replace(grade_rank=rank)
@@ -260,25 +274,22 @@ def registry_as_of(day, region=None):
 
     # One query: each provider once per township it also covers (once with None if none). A
     # provider's townships outside the region match none of the region's centres.
-    facts, covers = {}, {}
+    # Each provider's rows are next to each other (by code, which is unique): one pass.
+    providers = []
+    grassroots = {kind for kind, tier in Provider.TIER_BY_KIND.items() if tier == Tier.GRASSROOTS}
+    none, resolve = frozenset(), (lambda region_id: region_id) if tree.as_stored else tree.resolve
+    last = None
     for pk, code, name, kind, provider_region, covered in kept_rows(
         ("registry.providers", Provider.objects.db, loaded, inside), provider_qs
     ):
-        if pk not in facts:
-            facts[pk] = (code, name, kind, provider_region)
-        if covered is not None:
-            covers.setdefault(pk, set()).add(tree.resolve(covered))
-    providers = []
-    grassroots = {kind for kind, tier in Provider.TIER_BY_KIND.items() if tier == Tier.GRASSROOTS}
-    none, resolve = frozenset(), tree.resolve
-    for pk, (code, name, kind, provider_region) in facts.items():
-        provider_region = resolve(provider_region)
-        if kind in grassroots:  # its own township and those it also covers
-            also = covers.get(pk)
-            townships = frozenset((provider_region, *also)) if also else frozenset((provider_region,))
-        else:
-            townships = none
-        providers.append(ProviderFacts(pk, code, name, kind, provider_region, townships))
+        if last is None or last.id != pk:
+            provider_region = resolve(provider_region)
+            # grassroots: its own township and those it also covers
+            townships = frozenset((provider_region,)) if kind in grassroots else none
+            last = new(ProviderFacts, (pk, code, name, kind, provider_region, townships))
+            providers.append(last)
+        if covered is not None and kind in grassroots:
+            providers[-1] = last = last._replace(township_ids=last.township_ids | {resolve(covered)})
     return Registry(day=day, tree=tree, centres=centres, providers=providers, region_id=region_id,
                     contracts=contracts)
 
@@ -354,20 +365,19 @@ def coverage(day, region=None, provider=None, registry=None, drill_down=True):
     region_id = tree.resolve(region.pk) if region else None
     if registry.region_id is not None and registry.region_id != region_id:
         raise ValueError("coverage(): the registry is limited to another region")
-    centres = [
-        c for c in registry.centres
-        if region_id is None or region_id in (c.township_id, c.county_id, c.city_id)
-    ]
-    centre_ids = {c.id for c in centres}
+    # The contracts in force on the centres, read with the registry's centres (each of them open
+    # on `day`); parsed only for the few extra contracts.
+    if region_id == registry.region_id:  # the registry's centres are the region's (or all)
+        centres, in_force = registry.centres, registry.contracts
+    else:  # the whole installation's registry: the region's centres and their contracts
+        centres = [c for c in registry.centres if region_id in (c.township_id, c.county_id, c.city_id)]
+        centre_ids = {c.id for c in centres}
+        in_force = {pair: dates for pair, dates in registry.contracts.items() if pair[1] in centre_ids}
     providers = {p.id: p for p in registry.providers}
     required = required_tiers(centres, registry.providers)  # (provider id, centre id) -> tier
     if provider is not None:
         required = {pair: tier for pair, tier in required.items() if pair[0] == provider.pk}
 
-    # The contracts in force on the centres, read with the registry's centres; parsed only for
-    # the few extra contracts. Centres not open on `day`, or outside the region, are not in
-    # `centre_ids`, so their contracts are left out here.
-    in_force = {pair: dates for pair, dates in registry.contracts.items() if pair[1] in centre_ids}
     signed_centre_ids = {centre_id for (_p, centre_id) in in_force}
     covered = [pair for pair in required if pair in in_force]
     by_id = {c.id: c for c in centres}
@@ -398,11 +408,7 @@ def coverage(day, region=None, provider=None, registry=None, drill_down=True):
         req, cov = required_by_tier[tier], covered_by_tier[tier]
         by_tier[tier] = {"label": Tier(tier).label, "required": req, "covered": cov, "missing": req - cov}
 
-    # Per centre, counted once; a row adds up its members'.
-    required_at = Counter(centre_id for (_p, centre_id) in required)
-    covered_at = Counter(centre_id for (_p, centre_id) in covered)
-
-    def row_for(r, members):
+    def row_for(r, members):  # a drill-down row adds up its members' (required_at, covered_at below)
         return CoverageRow(
             code=r.code if r else "", name=r.name if r else "全部", level=r.level if r else "",
             centres=len(members),
@@ -420,6 +426,9 @@ def coverage(day, region=None, provider=None, registry=None, drill_down=True):
     children = []
     level = top.level if top else None
     if drill_down and (level in (Region.Level.CITY, Region.Level.COUNTY) or region_id is None):
+        # Per centre, counted once
+        required_at = Counter(centre_id for (_p, centre_id) in required)
+        covered_at = Counter(centre_id for (_p, centre_id) in covered)
         key = "county_id" if level == Region.Level.CITY else "township_id" if level else "city_id"
         groups = {}
         for c in centres:

@@ -183,6 +183,23 @@ def test_the_whole_installation(case):
     assert report.total.owed == 22
 
 
+@pytest.mark.parametrize("stored", [False, True])  # statuses computed, or the stored ones counted in SQL
+def test_the_whole_installations_quarter_trends_as_its_year(case, stored):
+    """A quarter's trend reads the year's earlier quarters (at the whole installation counted in
+    a GROUP BY of their own): each quarter as the year report's trend has it."""
+    from scheduling.services import statuses_refresh
+
+    if stored:
+        statuses_refresh(AS_OF)
+    year = completion_rows(region=None, period="2026", as_of=AS_OF)
+    q3 = completion_rows(region=None, period="2026Q3", as_of=AS_OF)
+    assert q3.used_stored_statuses == year.used_stored_statuses == stored
+    assert [(t.period, t.owed, t.done) for t in q3.trend] == [
+        ("2026Q1", 22, 13), ("2026Q2", 21, 0), ("2026Q3", 21, 0)] == [
+        (t.period, t.owed, t.done) for t in year.trend[:3]]
+    assert q3.total.owed == 21  # the quarter's own counts: the earlier quarters only trend
+
+
 def test_the_default_day_is_today_and_the_coverage_day_the_periods_last_day(case, monkeypatch):
     """A finished quarter is reported with what is known now: its late records count."""
     from django.utils import timezone
