@@ -12,18 +12,24 @@ from django.core.management.base import CommandError
 from django.db import DatabaseError, connection
 
 
-def pg_command(tool, *args):
+def pg_tool(tool, *args, env=None):
+    """Run a PostgreSQL client tool; a clear CommandError when it is missing or fails."""
     if shutil.which(tool) is None:
         raise CommandError(f"{tool} not found: install postgresql-client (make system-deps)")
+    done = subprocess.run([tool, *args], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise CommandError(f"{tool} failed: {done.stderr.strip()[-2000:]}")
+
+
+def pg_command(tool, *args):
+    """pg_tool() against this installation's database (its name, host, port, user, password)."""
     db = connection.settings_dict
-    argv = [tool, "--no-password", "--dbname", db["NAME"]]
+    argv = ["--no-password", "--dbname", db["NAME"]]
     for flag, key in (("--host", "HOST"), ("--port", "PORT"), ("--username", "USER")):
         if db.get(key):
             argv += [flag, str(db[key])]
     env = {**os.environ, **({"PGPASSWORD": db["PASSWORD"]} if db.get("PASSWORD") else {})}
-    done = subprocess.run([*argv, *args], env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise CommandError(f"{tool} failed: {done.stderr.strip()[-2000:]}")
+    pg_tool(tool, *argv, *args, env=env)
 
 
 # Every table of the schema, dropped in the restore's own transaction: pg_restore --clean drops
@@ -37,15 +43,10 @@ EXECUTE format('DROP TABLE IF EXISTS %I CASCADE', t.tablename); END LOOP; END $$
 def pg_replace(path):
     """The database replaced by the archive at `path` in one transaction: every table dropped,
     then the archive's script (pg_restore to SQL) run by psql, stopping at the first error."""
-    if shutil.which("pg_restore") is None:
-        raise CommandError("pg_restore not found: install postgresql-client (make system-deps)")
     fd, script = tempfile.mkstemp(suffix=".sql")
     os.close(fd)
-    done = subprocess.run(["pg_restore", "--no-owner", "--clean", "--if-exists", "--file", script, str(path)],
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        raise CommandError(f"pg_restore failed: {done.stderr.strip()[-2000:]}")
     try:
+        pg_tool("pg_restore", "--no-owner", "--clean", "--if-exists", "--file", script, str(path))
         pg_command("psql", "--single-transaction", "--set", "ON_ERROR_STOP=1", "--quiet",
                    "--command", DROP_TABLES, "--file", script)
     finally:
