@@ -88,11 +88,6 @@ def legacy_algorithms_stored():
     return known.stored
 
 
-def legacy_hashes_remain():
-    """Whether any user's stored hash is a legacy one (legacy_algorithms_stored())."""
-    return bool(legacy_algorithms_stored())
-
-
 def forget_legacy_hashes():
     """This process reads again at the next failed login (a legacy hash was replaced here)."""
     global _known

@@ -196,15 +196,15 @@ def test_whether_legacy_hashes_remain_is_read_once_an_interval(django_assert_num
     clock = [1000.0]
     monkeypatch.setattr(passwords, "monotonic", lambda: clock[0])
     with django_assert_num_queries(1):
-        assert passwords.legacy_hashes_remain() is False
+        assert passwords.legacy_algorithms_stored() == frozenset()
     # A legacy hash comes back behind the process's back (a restored older backup).
     stored_as(active, pbkdf2())
     clock[0] += passwords.LEGACY_CHECK_SECONDS - 1
     with django_assert_num_queries(0):
-        assert passwords.legacy_hashes_remain() is False
+        assert passwords.legacy_algorithms_stored() == frozenset()
     clock[0] += 1
     with django_assert_num_queries(1):
-        assert passwords.legacy_hashes_remain() is True
+        assert passwords.legacy_algorithms_stored() == {"pbkdf2_sha256"}
 
 
 @override_settings(AXES_ENABLED=True, AXES_FAILURE_LIMIT=3)
