@@ -897,7 +897,7 @@ def _count(tallies, places, trend, providers, kinds, as_of):
                 of_status[status] = [tally[9:]]
             else:
                 same.append(tally[9:])
-        if late:
+        else:
             p = providers[provider_id]
             if isinstance(late, str):  # one obligation's facts as text (_stored_statement)
                 late = (late.split(FIELD_SEP, 6),)
@@ -1026,12 +1026,14 @@ def completion_rows(*, region, period, provider=None, as_of=None, user=None, ove
     completion, subs, by_provider, by_centre, trend_counts, overdue = _count(
         tallies, places, trend_periods, providers, kinds, as_of)
 
-    def rows_of(table):
-        """{id: {kind: Completion}} of a table of (id, kind) keys, every kind of the report there."""
-        ids = dict.fromkeys(key for key, _kind in table)
-        return {key: {kind: table.get((key, kind)) or Completion() for kind in kinds} for key in ids}
+    def row_of(table, key):
+        """{kind: Completion} of `key` in a table of (id, kind) keys, every kind of the report there."""
+        return {kind: table.get((key, kind)) or Completion() for kind in kinds}
 
-    subs, by_provider, by_centre = rows_of(subs), rows_of(by_provider), rows_of(by_centre)
+    def rows_of(table):
+        return {key: row_of(table, key) for key in dict.fromkeys(key for key, _kind in table)}
+
+    by_provider, by_centre = rows_of(by_provider), rows_of(by_centre)
 
     by_region = []
     if places.sub_index is not None:
@@ -1041,10 +1043,10 @@ def completion_rows(*, region, period, provider=None, as_of=None, user=None, ove
         seen = set()
         for r in sorted(child_regions, key=lambda r: r.code):
             seen.add(r.pk)
-            by_region.append(GroupRow(r.code, r.name, r.pk, subs.get(r.pk) or {kind: Completion() for kind in kinds}))
-        for rid in sorted(set(subs) - seen, key=lambda rid: tree.get(rid).code):
+            by_region.append(GroupRow(r.code, r.name, r.pk, row_of(subs, r.pk)))
+        for rid in sorted({sub for sub, _kind in subs} - seen, key=lambda rid: tree.get(rid).code):
             r = tree.get(rid)
-            by_region.append(GroupRow(r.code, r.name, r.pk, subs[rid]))
+            by_region.append(GroupRow(r.code, r.name, r.pk, row_of(subs, rid)))
     provider_rows = sorted(
         (GroupRow(providers[pid].code, providers[pid].name, pid, per_kind) for pid, per_kind in by_provider.items()),
         key=lambda g: g.code,

@@ -54,6 +54,8 @@ def _facts(registry, cov):
     """The weight of a kept registry part: the rows it holds."""
     return (len(registry.centres) + len(registry.providers) + len(registry.contracts)
             + len(cov.missing_pairs) + len(cov.uncovered_centres) + len(cov.extra_contracts))
+
+
 _registry_seen = [0]  # the highest registry version this process has read
 
 
